@@ -1,0 +1,24 @@
+"""The Python API: plan a run and get its results as tables (and its files written)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sufficiency.outputs import OutputPaths, write_outputs
+from sufficiency.pipeline import Progress, RunResult, run_plan
+
+
+def plan(toml_path: str | Path, *, output_root: str | Path = ".", force: bool = False,
+         write: bool = True, progress: Progress | None = None) -> tuple[RunResult,
+                                                                        OutputPaths | None]:
+    """Solve a planning run; write outputs/<name>/ and maps/<name>.html under ``output_root``.
+
+    Returns the run (``run.optimal.plan``, ``.placements``, ``.costs_by_year``, and the same
+    for ``run.baseline``) and where its files went (None when ``write`` is False).
+    """
+    run = run_plan(toml_path, progress=progress)
+    if not write:
+        return run, None
+    with run.timer.stage("write", "Writing outputs and map"):
+        paths = write_outputs(run, Path(output_root), force=force)
+    return run, paths

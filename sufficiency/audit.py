@@ -1,0 +1,130 @@
+"""Recheck a solved plan against the inputs with pandas alone (no model code imported).
+
+HiGHS has shipped wrong answers (pitfall 2), so every solve is audited: all demand placed,
+no option over capacity, no placement before its places open, eligibility, journey limits,
+opening rules, the capital budget, and costs that add up to the solver's objective.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sufficiency.dataset import Dataset
+from sufficiency.errors import AuditError
+from sufficiency.results import PlanResult
+from sufficiency.schema import INDEPENDENT
+
+PUPILS_TOL = 1e-5
+MONEY_REL_TOL = 1e-6
+
+
+def _placed_demand(dataset: Dataset, result: PlanResult) -> list[str]:
+    key = ["area_id", "need", "phase", "year"]
+    placed = result.placements.groupby(key)["pupils"].sum()
+    demand = dataset.demand.groupby(key)["pupils"].sum()
+    diff = placed.reindex(demand.index, fill_value=0.0) - demand
+    extra = placed.index.difference(demand.index)
+    bad = diff[diff.abs() > PUPILS_TOL]
+    return ([f"demand {k}: placed {placed.get(k, 0):.6g} of {demand[k]:.6g} pupils"
+             for k in bad.index[:10]]
+            + [f"pupils placed for {k}, which has no demand" for k in extra[:10]])
+
+
+def _places(dataset: Dataset, plan: pd.DataFrame) -> pd.DataFrame:
+    grid = dataset.options[["option_id", "existing_places"]].merge(
+        pd.DataFrame({"year": dataset.config.years}), how="cross")
+    opened = grid.merge(plan[["option_id", "opening_year", "places"]], on="option_id")
+    opened = opened[opened["opening_year"] <= opened["year"]]
+    added = opened.groupby(["option_id", "year"])["places"].sum()
+    grid = grid.set_index(["option_id", "year"])
+    return grid["existing_places"].add(added, fill_value=0.0).rename("places")
+
+
+def _capacity(dataset: Dataset, result: PlanResult) -> list[str]:
+    local = result.placements[result.placements["option_id"] != INDEPENDENT]
+    used = local.groupby(["option_id", "year"])["pupils"].sum()
+    places = _places(dataset, result.plan).reindex(used.index, fill_value=0.0)
+    over = used[used > places + PUPILS_TOL]
+    return [f"option {o} in {y}: {used[(o, y)]:.6g} pupils in {places[(o, y)]:.6g} places"
+            for o, y in over.index[:10]]
+
+
+def _eligibility_and_journeys(dataset: Dataset, result: PlanResult) -> list[str]:
+    local = result.placements[result.placements["option_id"] != INDEPENDENT]
+    options = dataset.options
+    served = (options[["option_id", "needs", "phases"]].explode("needs").explode("phases")
+              .rename(columns={"needs": "need", "phases": "phase"}))
+    checked = local.merge(served, on=["option_id", "need", "phase"], how="left", indicator=True)
+    problems = [f"{o} does not serve {n} {p}" for o, n, p in checked.loc[
+        checked["_merge"] == "left_only", ["option_id", "need", "phase"]].itertuples(index=False)]
+    limits = local["phase"].map(dataset.config.travel_limit_minutes)
+    over = local[local["minutes"] > limits + 1e-9]
+    problems += [f"{a} → {o}: {m:.1f} minutes, over the {p} limit"
+                 for a, o, m, p in over[["area_id", "option_id", "minutes", "phase"]].itertuples(
+                     index=False)]
+    site = local["option_id"].map(options.set_index("option_id")["site_id"])
+    journeys = local.assign(site_id=site).merge(dataset.travel, on=["area_id", "site_id"],
+                                                how="left", suffixes=("", "_input"))
+    mismatch = ~((journeys["minutes"] - journeys["minutes_input"]).abs() <= 1e-6)
+    problems += [f"journey minutes of {a} → {o} differ from the travel table"
+                 for a, o in journeys.loc[mismatch, ["area_id", "option_id"]].itertuples(
+                     index=False)]
+    return problems[:20]
+
+
+def _openings(dataset: Dataset, result: PlanResult) -> list[str]:
+    config = dataset.config
+    plan = result.plan.merge(dataset.options, on="option_id", suffixes=("", "_input"))
+    problems = [f"{r.option_id} opens in {r.opening_year}, before earliest_year {r.earliest_year}"
+                for r in plan.itertuples() if r.opening_year < r.earliest_year]
+    problems += [f"{r.option_id}: capital year {r.capital_year} ≠ opening − lead time, or "
+                 f"before {config.start_year}" for r in plan.itertuples()
+                 if r.capital_year != r.opening_year - r.lead_time_years
+                 or r.capital_year < config.start_year]
+    per_option = plan.groupby("option_id").agg(
+        modules=("modules", "sum"), capital=("capital_cost", "sum"),
+        max_modules=("max_modules", "first"), per_module=("capital_cost_per_module", "first"),
+        fixed=("fixed_capital_cost", "first"))
+    problems += [f"{o}: {r.modules} modules opened, max_modules is {r.max_modules}"
+                 for o, r in per_option.iterrows() if r.modules > r.max_modules]
+    expected = per_option["modules"] * per_option["per_module"] + per_option["fixed"]
+    wrong = (per_option["capital"] - expected).abs() > 0.01
+    problems += [f"{o}: capital {per_option.loc[o, 'capital']:,.0f} ≠ modules × cost + fixed "
+                 f"{expected[o]:,.0f}" for o in per_option.index[wrong]]
+    return problems
+
+
+def _budget(dataset: Dataset, result: PlanResult) -> list[str]:
+    spent = result.plan.groupby("capital_year")["capital_cost"].sum()
+    return [f"capital {spent[y]:,.0f} in {y} exceeds the budget {b:,.0f}"
+            for y, b in dataset.config.capital_budget.items()
+            if spent.get(y, 0.0) > b * (1 + 1e-9) + 0.01]
+
+
+def _independent_allowed(dataset: Dataset, result: PlanResult) -> list[str]:
+    if dataset.config.independent.available:
+        return []
+    n = result.placements.loc[result.placements["option_id"] == INDEPENDENT, "pupils"].sum()
+    return [f"{n:.6g} independent placements although [independent] available = false"] if n else []
+
+
+def _objective(result: PlanResult) -> list[str]:
+    solver = result.report.objective
+    if solver is None:
+        return []
+    tables = result.total_cost
+    if abs(tables - solver) > MONEY_REL_TOL * max(abs(solver), 1.0) + 1.0:
+        return [f"costs_by_year adds up to £{tables:,.2f} but the solver's objective is "
+                f"£{solver:,.2f}"]
+    return []
+
+
+def audit(dataset: Dataset, result: PlanResult) -> None:
+    """Raise :class:`AuditError` listing every invariant the plan breaks."""
+    problems = (_placed_demand(dataset, result) + _capacity(dataset, result)
+                + _eligibility_and_journeys(dataset, result) + _openings(dataset, result)
+                + _budget(dataset, result) + _independent_allowed(dataset, result)
+                + _objective(result))
+    if problems:
+        raise AuditError(f"the {result.label} plan failed its audit:\n  - "
+                         + "\n  - ".join(problems))

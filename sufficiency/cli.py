@@ -1,0 +1,117 @@
+"""Command line: `sufficiency plan|validate|synth|bench`, with progress and one-line errors.
+
+Errors a user can act on are printed as messages with their exit code (2 for bad input);
+a traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sufficiency.errors import SufficiencyError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Optimal phasing of specialist SEND school places (Pyomo + HiGHS).")
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+DEBUG = {"on": False}
+
+RunArg = Annotated[Path, typer.Argument(help="planning run, e.g. models/example.toml")]
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option(help="show tracebacks")] = False) -> None:
+    DEBUG["on"] = debug
+
+
+def _progress(started: float):
+    def say(message: str) -> None:
+        console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  {message}…")
+    return say
+
+
+def _fail(exc: BaseException) -> None:
+    if DEBUG["on"]:
+        raise exc
+    if isinstance(exc, SufficiencyError):
+        console.print(f"[bold red]error:[/bold red] {exc}", soft_wrap=True)
+        raise typer.Exit(exc.exit_code)
+    console.print(f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc}\n"
+                  "rerun with --debug for the traceback, and report it with the inputs")
+    raise typer.Exit(1)
+
+
+def _money(value: float | None) -> str:
+    return "—" if value is None else f"£{value:,.0f}"
+
+
+def _print_run(run, paths) -> None:
+    from sufficiency.summary import build_summary
+
+    summary = build_summary(run)
+    table = Table(title=f"Plan '{summary['run']}'", show_header=False)
+    gap = summary["mip_gap"]
+    table.add_row("status", f"{summary['status']} (gap {gap:.4%})" if gap is not None
+                  else summary["status"])
+    table.add_row("optimal cost (discounted)", _money(summary["objective"]))
+    table.add_row("do nothing (discounted)", _money(summary["baseline_objective"]))
+    table.add_row("savings", _money(summary["savings"]))
+    table.add_row("places created", f"{summary['plan']['places_created']:,} in "
+                  f"{summary['plan']['openings']} openings")
+    table.add_row("capital", _money(summary["plan"]["capital_total"]))
+    table.add_row("outputs", f"{paths.folder}\n{paths.map_file}")
+    out.print(table)
+    for warning in summary["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@app.command()
+def plan(run: RunArg,
+         force: Annotated[bool, typer.Option(help="replace an earlier run's outputs")] = False,
+         output_root: Annotated[Path, typer.Option(help="folder holding outputs/ and maps/")]
+         = Path(".")) -> None:
+    """Solve a planning run and write its outputs and map."""
+    from sufficiency.api import plan as plan_run
+
+    started = time.perf_counter()
+    try:
+        run_result, paths = plan_run(run, output_root=output_root, force=force,
+                                     progress=_progress(started))
+    except Exception as exc:  # noqa: BLE001 - every error ends in one message
+        _fail(exc)
+        return
+    console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
+    _print_run(run_result, paths)
+
+
+@app.command()
+def validate(run: RunArg) -> None:
+    """Check a planning run and its dataset without solving."""
+    from sufficiency.pipeline import validate_run
+
+    try:
+        dataset, sets = validate_run(run)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+        return
+    for warning in dataset.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    out.print(f"{run}: valid — {len(dataset.areas)} areas, {len(dataset.sites)} sites, "
+              f"{len(dataset.options)} options, {len(sets.cells)} demand cells, "
+              f"{len(sets.placements)} allowed placements; travel: {dataset.travel_metric}")
+
+
+def main() -> None:
+    """Entry point of the `sufficiency` command."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("interrupted: nothing was written")
+        sys.exit(130)

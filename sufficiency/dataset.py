@@ -1,0 +1,168 @@
+"""The validated dataset: the only input the model sees.
+
+:func:`load_dataset` reads every file of ``inputs/<dataset>/``, runs every check, and either
+returns a :class:`Dataset` of clean, typed, sorted tables (all geography in EPSG:27700) or
+raises one :class:`InputError` listing every problem found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from sufficiency import checks, geo
+from sufficiency.config import RunConfig, load_run_config
+from sufficiency.errors import InputError, Issue
+from sufficiency.readers import ROW, read_csv_table, read_geo_table
+
+AREA_FILES = ("areas.geojson", "areas.gpkg", "areas.shp")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Clean input tables of one planning run, sorted by their identifiers.
+
+    - ``areas``: area_id, name, demand_x, demand_y (m), polygon geometry (EPSG:27700)
+    - ``sites``: site_id, name, area_id, point geometry (EPSG:27700)
+    - ``demand``: area_id, need, phase, year, pupils
+    - ``options``: provision.csv columns; needs and phases as tuples of codes
+    - ``travel``: area_id, site_id, minutes, km for every area × site pair known
+    """
+
+    config: RunConfig
+    areas: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    demand: pd.DataFrame
+    options: pd.DataFrame
+    travel: pd.DataFrame
+    travel_metric: str
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _area_path(folder: Path) -> Path:
+    for name in AREA_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    return folder / AREA_FILES[0]
+
+
+def _collect(result, issues: list[Issue], warnings: list[str]):
+    frame, cells = result
+    issues.extend(cells.issues)
+    warnings.extend(cells.warnings)
+    return frame
+
+
+def _cross_references(data: dict[str, pd.DataFrame]) -> list[Issue]:
+    """Every area and site named in one file must exist in the file that defines it."""
+    from sufficiency.cells import CellParser
+
+    area_ids = set(data["areas"]["area_id"])
+    site_ids = set(data["sites"]["site_id"])
+    pairs = [("sites", "sites.csv", "area_id", area_ids, "areas"),
+             ("demand", "demand.csv", "area_id", area_ids, "areas"),
+             ("options", "provision.csv", "site_id", site_ids, "sites.csv")]
+    if "travel" in data:
+        pairs += [("travel", "travel.csv", "area_id", area_ids, "areas"),
+                  ("travel", "travel.csv", "site_id", site_ids, "sites.csv")]
+    issues: list[Issue] = []
+    for key, file, column, known, target in pairs:
+        frame = data[key]
+        cells = CellParser(frame, file)
+        cells.references(column, frame[column], known, target)
+        issues.extend(cells.issues)
+    return issues
+
+
+def _read_all(config: RunConfig) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    folder = config.inputs_dir
+    issues: list[Issue] = []
+    warnings: list[str] = []
+    area_path = _area_path(folder)
+    data: dict[str, pd.DataFrame] = {}
+    for key, load in (
+        ("areas", lambda: checks.check_areas(read_geo_table(area_path), area_path)),
+        ("sites", lambda: checks.check_sites(read_csv_table(folder / "sites.csv"), "sites.csv")),
+        ("demand", lambda: checks.check_demand(read_csv_table(folder / "demand.csv"),
+                                               "demand.csv", config)),
+        ("options", lambda: checks.check_provision(read_csv_table(folder / "provision.csv"),
+                                                   "provision.csv", config)),
+    ):
+        try:
+            data[key] = _collect(load(), issues, warnings)
+        except InputError as exc:
+            issues.extend(exc.issues)
+    if (folder / "travel.csv").is_file():
+        try:
+            data["travel"] = _collect(
+                checks.check_travel(read_csv_table(folder / "travel.csv"), "travel.csv"),
+                issues, warnings)
+        except InputError as exc:
+            issues.extend(exc.issues)
+    if issues:
+        raise InputError(issues)
+    _require_rows(data)
+    cross = _cross_references(data)
+    if cross:
+        raise InputError(cross)
+    return data, warnings
+
+
+def _require_rows(data: dict[str, pd.DataFrame]) -> None:
+    files = {"areas": "areas file", "sites": "sites.csv", "demand": "demand.csv",
+             "options": "provision.csv"}
+    empty = [Issue(files[key], None, None, "has no data rows", "add at least one row")
+             for key in files if data[key].empty]
+    if not empty and data["demand"]["pupils"].sum() <= 0:
+        empty.append(Issue("demand.csv", None, "pupils", "no pupils in any row",
+                           "a plan needs demand: check the file"))
+    if empty:
+        raise InputError(empty)
+
+
+def _travel(config: RunConfig, areas: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
+            given: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
+    if given is not None:
+        return (given.drop(columns=ROW).sort_values(["area_id", "site_id"]).reset_index(drop=True),
+                "travel.csv (given journey times and road distances)")
+    t = config.transport
+    areas = areas.assign(demand_point=geo.demand_points(areas))
+    metric = (f"derived: straight-line km from each area's demand point × circuity {t.circuity:g}"
+              f", minutes at {t.speed_kmh:g} km/h")
+    return geo.straight_line_travel(areas, sites, circuity=t.circuity, speed_kmh=t.speed_kmh), \
+        metric
+
+
+def load_dataset(config: RunConfig) -> Dataset:
+    """Read and check every input of ``config``; raise :class:`InputError` with all problems."""
+    data, warnings = _read_all(config)
+    areas = data["areas"].sort_values("area_id").reset_index(drop=True)
+    points = geo.demand_points(areas)
+    areas = areas.assign(demand_x=points.x.round(3), demand_y=points.y.round(3))
+    sites = data["sites"].sort_values("site_id").reset_index(drop=True)
+    warnings += checks.check_sites_in_areas(sites, areas, "sites.csv")
+    travel, metric = _travel(config, areas, sites, data.get("travel"))
+    demand = (data["demand"].drop(columns=ROW).astype({"year": "int64"})
+              .sort_values(["area_id", "need", "phase", "year"]).reset_index(drop=True))
+    options = data["options"].sort_values("option_id").reset_index(drop=True)
+    int_columns = ["existing_places", "module_places", "max_modules", "lead_time_years",
+                   "earliest_year"]
+    options = options.astype(dict.fromkeys(int_columns, "int64"))
+    return Dataset(
+        config=config,
+        areas=areas.drop(columns=ROW),
+        sites=sites.drop(columns=ROW),
+        demand=demand,
+        options=options,
+        travel=travel,
+        travel_metric=metric,
+        warnings=tuple(warnings),
+    )
+
+
+def load(toml_path: str | Path) -> Dataset:
+    """Read a run TOML and its dataset in one call."""
+    return load_dataset(load_run_config(toml_path))

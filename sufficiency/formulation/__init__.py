@@ -1,0 +1,152 @@
+r"""The planning MILP, built in Pyomo from the sparse sets of :mod:`sufficiency.sets`.
+
+Sets (all sparse, built with pandas)
+    C            demand cells c = (a, n, p, t) with pupils d_c > 0
+    P ⊆ C × O    placements (c, o): o serves need n and phase p, can ever have places,
+                 and minutes(a, site(o)) ≤ limit_p
+    S ⊆ O × Y    open slots (o, y): max_modules_o > 0, y ≥ earliest_o, y − lead_o ≥ start
+    F ⊆ S        slots of options with a fixed capital cost
+    B            years with a capital budget
+
+Variables
+    x[i] ≥ 0            pupils of cell c(i) placed at option o(i), for i ∈ P   (``x``)
+    u[c] ≥ 0            pupils of cell c placed independently                  (``u``)
+    modules[s] ∈ ℤ, 0 ≤ modules[s] ≤ max_modules_o   modules opened in slot s   (``modules``)
+    first[f] ∈ {0, 1}   option o's first module opens in year y(f)             (``first``)
+
+Constraints (in :mod:`sufficiency.formulation.blocks`)
+    demand_balance       Σ_{i: c(i)=c} x[i] + u[c] = d_c                            ∀ c
+    capacity             Σ_{i: o(i)=o, t(i)=t} x[i] − mp_o Σ_{s=(o,y): y ≤ t} modules[s]
+                         ≤ existing_o                                               ∀ (o, t) used
+    max_modules          Σ_{s=(o,·)} modules[s] ≤ max_modules_o                      ∀ o
+    first_module_link    Σ_{y' ≤ y} modules[o, y'] − max_modules_o Σ_{y' ≤ y} first[o, y'] ≤ 0
+    first_module_opens   first[o, y] − modules[o, y] ≤ 0  (fixed capital paid with a module)
+    single_first_module  Σ_y first[o, y] ≤ 1
+    capital_budget       Σ_{s: y(s) − lead_o = b} K_o modules[s]
+                         + Σ_{f: y(f) − lead_o = b} FC_o first[f] ≤ budget_b      ∀ b ∈ B
+    (u[c] = 0 when [independent] available = false)
+
+Objective (£k; δ_t = 1 / (1 + r)^(t − start))
+    min Σ_i δ_t (cost_place_o + transport_pupil + transport_km · km_i) x[i]
+      + Σ_c δ_t (independent_place + independent_transport) u[c]
+      + Σ_s [δ_{y−lead} K_o + commissioned_o · mp_o · Σ_{t ≥ y} δ_t] modules[s]
+      + Σ_f δ_{y−lead} FC_o first[f]
+      + Σ_o commissioned_o · existing_o · Σ_t δ_t                   (constant)
+
+"Do nothing" is this model with every modules[s] and first[f] fixed to 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from sufficiency.config import RunConfig
+from sufficiency.formulation.blocks import (
+    FIRST,
+    MODULES,
+    MONEY_SCALE,
+    ObjectiveCoefficients,
+    RowBlock,
+    U,
+    X,
+    constraint_blocks,
+    first_slots,
+    objective_coefficients,
+)
+from sufficiency.sets import ModelSets
+
+__all__ = ["PlanModel", "build_model", "MONEY_SCALE"]
+
+
+@dataclass
+class PlanModel:
+    """A built Pyomo model with its variables as flat lists aligned with the sets' tables."""
+
+    model: pyo.ConcreteModel
+    sets: ModelSets
+    variables: dict[str, list]
+    blocks: list[RowBlock]
+    costs: ObjectiveCoefficients
+
+    @property
+    def size(self) -> dict[str, int]:
+        """Variables, integer variables, constraints and nonzeros handed to the solver."""
+        n_int = len(self.variables[MODULES]) + len(self.variables[FIRST])
+        return {
+            "variables": sum(len(v) for v in self.variables.values()),
+            "integer_variables": n_int,
+            "constraints": sum(b.rows for b in self.blocks),
+            "nonzeros": sum(len(b.terms) for b in self.blocks),
+        }
+
+    def fix_openings(self, value: float | None) -> None:
+        """Fix every opening decision to ``value`` (do nothing: 0), or free them (None)."""
+        for var in self.variables[MODULES] + self.variables[FIRST]:
+            if value is None:
+                var.unfix()
+            else:
+                var.fix(value)
+
+
+def _add_variables(model: pyo.ConcreteModel, sets: ModelSets, config: RunConfig) -> dict:
+    max_mod = sets.options["max_modules"].to_numpy()[sets.open_slots["o"].to_numpy()]
+    n_first = len(first_slots(sets))
+    model.x = pyo.Var(range(len(sets.placements)), domain=pyo.NonNegativeReals)
+    u_bounds = (0, None) if config.independent.available else (0, 0)
+    model.u = pyo.Var(range(len(sets.cells)), domain=pyo.NonNegativeReals, bounds=u_bounds)
+    model.modules = pyo.Var(range(len(max_mod)), domain=pyo.NonNegativeIntegers,
+                            bounds=lambda _, s: (0, int(max_mod[s])))
+    model.first = pyo.Var(range(n_first), domain=pyo.Binary)
+    return {X: list(model.x.values()), U: list(model.u.values()),
+            MODULES: list(model.modules.values()), FIRST: list(model.first.values())}
+
+
+def _row_expressions(block: RowBlock, variables: dict[str, list]) -> list[LinearExpression]:
+    """One LinearExpression per row, built from the block's sorted term table."""
+    terms = block.terms
+    var_objects = np.empty(len(terms), dtype=object)
+    for family, members in variables.items():
+        mask = (terms["family"] == family).to_numpy()
+        if mask.any():
+            var_objects[mask] = np.asarray(members, dtype=object)[terms["index"].to_numpy()[mask]]
+    coefs = terms["coef"].to_numpy().tolist()
+    rows = terms["row"].to_numpy()
+    starts = np.searchsorted(rows, np.arange(block.rows + 1))
+    var_list = var_objects.tolist()
+    return [LinearExpression(linear_coefs=coefs[a:b], linear_vars=var_list[a:b])
+            for a, b in zip(starts[:-1], starts[1:], strict=True)]
+
+
+def _add_constraints(model: pyo.ConcreteModel, block: RowBlock, variables: dict) -> None:
+    expressions = _row_expressions(block, variables)
+    lower = [None if not np.isfinite(v) else float(v) for v in block.lower]
+    upper = [None if not np.isfinite(v) else float(v) for v in block.upper]
+    rule = lambda _, r: (lower[r], expressions[r], upper[r])  # noqa: E731
+    setattr(model, block.name, pyo.Constraint(range(block.rows), rule=rule))
+
+
+def _add_objective(model: pyo.ConcreteModel, costs: ObjectiveCoefficients,
+                   variables: dict) -> None:
+    coefs, members = [], []
+    for family, values in ((X, costs.x), (U, costs.u), (MODULES, costs.modules),
+                           (FIRST, costs.first)):
+        coefs.extend(values.tolist())
+        members.extend(variables[family])
+    expr = LinearExpression(constant=costs.constant, linear_coefs=coefs, linear_vars=members)
+    model.total_cost = pyo.Objective(expr=expr, sense=pyo.minimize)
+
+
+def build_model(sets: ModelSets, config: RunConfig) -> PlanModel:
+    """Build the MILP: variables, each constraint family, the objective (see module doc)."""
+    model = pyo.ConcreteModel(name="sufficiency")
+    variables = _add_variables(model, sets, config)
+    blocks = constraint_blocks(sets, config)
+    for block in blocks:
+        _add_constraints(model, block, variables)
+    costs = objective_coefficients(sets, config)
+    _add_objective(model, costs, variables)
+    return PlanModel(model, sets, variables, blocks, costs)

@@ -1,0 +1,206 @@
+"""Constraint rows and objective coefficients as vectorised term tables (pandas / numpy).
+
+Every constraint family is a :class:`RowBlock`: a table of terms (row, variable family,
+variable index, coefficient) with lower and upper bounds per row. Building terms with
+merges and group-bys keeps the work proportional to the nonzeros, never to the cartesian
+product, and the same tables give the model's size for the benchmark.
+
+Money is in £k inside the model (pitfall: coefficients in £ trip HiGHS's numerics checks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sufficiency.config import RunConfig
+from sufficiency.sets import ModelSets
+
+MONEY_SCALE = 1_000.0  # £ per model money unit (£k)
+X, U, MODULES, FIRST = "x", "u", "modules", "first"
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    """One family of linear rows: lower ≤ Σ coef · var ≤ upper, terms sorted by row."""
+
+    name: str
+    terms: pd.DataFrame  # row, family, index, coef
+    lower: np.ndarray
+    upper: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        """Number of constraints in the family."""
+        return len(self.lower)
+
+
+def _terms(row, family: str, index, coef) -> pd.DataFrame:
+    n = len(index)
+    return pd.DataFrame({
+        "row": np.asarray(row, dtype=np.int64),
+        "family": np.full(n, family, dtype=object),
+        "index": np.asarray(index, dtype=np.int64),
+        "coef": np.broadcast_to(np.asarray(coef, dtype=float), (n,)).copy(),
+    })
+
+
+def _block(name: str, parts: list[pd.DataFrame], lower, upper) -> RowBlock:
+    terms = pd.concat(parts, ignore_index=True).sort_values(["row", "family", "index"],
+                                                             kind="stable")
+    return RowBlock(name, terms.reset_index(drop=True), np.asarray(lower, float),
+                    np.asarray(upper, float))
+
+
+def first_slots(sets: ModelSets) -> pd.DataFrame:
+    """Open slots of options with a fixed capital cost, where a 'first module' binary lives.
+
+    Columns: ``slot`` (index into OPEN_SLOTS), o, option_id, year, capital_year; the row
+    position is the index of the ``first`` variable.
+    """
+    fixed = sets.options["fixed_capital_cost"].to_numpy()[sets.open_slots["o"].to_numpy()]
+    return sets.open_slots.reset_index(names="slot")[fixed > 0].reset_index(drop=True)
+
+
+def demand_balance(sets: ModelSets) -> RowBlock:
+    """Σ_o x[c, o] + u[c] = pupils[c] for every demand cell c."""
+    p = sets.placements
+    n_cells = len(sets.cells)
+    pupils = sets.cells["pupils"].to_numpy(float)
+    parts = [_terms(p["cell"], X, p.index, 1.0),
+             _terms(np.arange(n_cells), U, np.arange(n_cells), 1.0)]
+    return _block("demand_balance", parts, pupils, pupils)
+
+
+def capacity(sets: ModelSets) -> RowBlock:
+    """Σ x[·, o, t] − module_places[o] · Σ_{y ≤ t} modules[o, y] ≤ existing_places[o]."""
+    rows = sets.capacity_rows.reset_index(names="row")
+    p = sets.placements.reset_index(names="i").merge(rows, on=["o", "year"])
+    slots = sets.open_slots.reset_index(names="slot").merge(
+        rows, on="o", suffixes=("_open", ""))
+    slots = slots[slots["year_open"] <= slots["year"]]
+    module_places = sets.options["module_places"].to_numpy(float)
+    parts = [_terms(p["row"], X, p["i"], 1.0),
+             _terms(slots["row"], MODULES, slots["slot"], -module_places[slots["o"]])]
+    existing = sets.options["existing_places"].to_numpy(float)[rows["o"].to_numpy()]
+    return _block("capacity", parts, np.full(len(rows), -np.inf), existing)
+
+
+def max_modules(sets: ModelSets) -> RowBlock:
+    """Σ_y modules[o, y] ≤ max_modules[o] for options that can open in more than one year."""
+    slots = sets.open_slots.reset_index(names="slot")
+    counts = slots.groupby("o")["slot"].transform("size")
+    slots = slots[counts > 1]
+    options = np.sort(slots["o"].unique())
+    row_of = pd.Series(np.arange(len(options)), index=options)
+    upper = sets.options["max_modules"].to_numpy(float)[options]
+    parts = [_terms(slots["o"].map(row_of), MODULES, slots["slot"], 1.0)]
+    return _block("max_modules", parts, np.full(len(options), -np.inf), upper)
+
+
+def first_module_link(sets: ModelSets) -> RowBlock:
+    """Σ_{y' ≤ y} modules[o, y'] − max_modules[o] · Σ_{y' ≤ y} first[o, y'] ≤ 0.
+
+    The cumulative form is tighter than linking year by year: the LP relaxation must pay
+    the fixed cost in proportion to all modules opened so far.
+    """
+    firsts = first_slots(sets).reset_index(names="first")
+    pairs = firsts.merge(firsts, on="o", suffixes=("", "_earlier"))
+    pairs = pairs[pairs["year_earlier"] <= pairs["year"]]
+    max_mod = sets.options["max_modules"].to_numpy(float)
+    parts = [_terms(pairs["first"], MODULES, pairs["slot_earlier"], 1.0),
+             _terms(pairs["first"], FIRST, pairs["first_earlier"], -max_mod[pairs["o"]])]
+    n = len(firsts)
+    return _block("first_module_link", parts, np.full(n, -np.inf), np.zeros(n))
+
+
+def first_module_opens(sets: ModelSets) -> RowBlock:
+    """first[o, y] − modules[o, y] ≤ 0: the fixed capital is paid with a module opening then.
+
+    With the cumulative link this pins the fixed capital to the year of the first module,
+    so it cannot be moved into an earlier budget year.
+    """
+    firsts = first_slots(sets).reset_index(names="first")
+    n = len(firsts)
+    parts = [_terms(firsts["first"], FIRST, firsts["first"], 1.0),
+             _terms(firsts["first"], MODULES, firsts["slot"], -1.0)]
+    return _block("first_module_opens", parts, np.full(n, -np.inf), np.zeros(n))
+
+
+def single_first_module(sets: ModelSets) -> RowBlock:
+    """Σ_y first[o, y] ≤ 1: the fixed capital of an option is paid at most once."""
+    firsts = first_slots(sets).reset_index(names="first")
+    options = np.sort(firsts["o"].unique())
+    row_of = pd.Series(np.arange(len(options)), index=options)
+    parts = [_terms(firsts["o"].map(row_of), FIRST, firsts["first"], 1.0)]
+    return _block("single_first_module", parts, np.full(len(options), -np.inf),
+                  np.ones(len(options)))
+
+
+def capital_budget(sets: ModelSets, config: RunConfig) -> RowBlock:
+    """Σ capital spent in year b ≤ capital_budget[b] (£k), for each budget year b."""
+    budget_years = sorted(config.capital_budget)
+    row_of = pd.Series(np.arange(len(budget_years)), index=budget_years, dtype="int64")
+    slots = sets.open_slots.reset_index(names="slot")
+    slots = slots[slots["capital_year"].isin(budget_years)]
+    firsts = first_slots(sets).reset_index(names="first")
+    firsts = firsts[firsts["capital_year"].isin(budget_years)]
+    per_module = sets.options["capital_cost_per_module"].to_numpy(float) / MONEY_SCALE
+    fixed = sets.options["fixed_capital_cost"].to_numpy(float) / MONEY_SCALE
+    parts = [_terms(slots["capital_year"].map(row_of), MODULES, slots["slot"],
+                    per_module[slots["o"]]),
+             _terms(firsts["capital_year"].map(row_of), FIRST, firsts["first"],
+                    fixed[firsts["o"]])]
+    upper = np.array([config.capital_budget[y] for y in budget_years]) / MONEY_SCALE
+    return _block("capital_budget", parts, np.full(len(budget_years), -np.inf), upper)
+
+
+def constraint_blocks(sets: ModelSets, config: RunConfig) -> list[RowBlock]:
+    """Every constraint family of the model, in the order of the formulation."""
+    blocks = [demand_balance(sets), capacity(sets), max_modules(sets),
+              first_module_link(sets), first_module_opens(sets),
+              single_first_module(sets),
+              capital_budget(sets, config)]
+    return [block for block in blocks if block.rows]
+
+
+@dataclass(frozen=True)
+class ObjectiveCoefficients:
+    """Discounted cost (£k) of one unit of each variable, and the constant part."""
+
+    x: np.ndarray
+    u: np.ndarray
+    modules: np.ndarray
+    first: np.ndarray
+    constant: float
+
+
+def objective_coefficients(sets: ModelSets, config: RunConfig) -> ObjectiveCoefficients:
+    """Objective: discounted placement, commissioned places, transport, independent, capital."""
+    years = np.asarray(sets.years)
+    delta = pd.Series([config.discount_factor(int(y)) for y in years], index=years)
+    options = sets.options
+    p = sets.placements
+    t = config.transport
+    per_pupil = (options["annual_cost_per_place"].to_numpy(float)[p["o"]] + t.cost_per_pupil
+                 + t.cost_per_km * p["km"].to_numpy(float))
+    x = delta.loc[p["year"]].to_numpy() * per_pupil
+    independent = config.independent.cost_per_place + config.independent.transport_cost_per_pupil
+    u = delta.loc[sets.cells["year"]].to_numpy() * independent
+    commissioned = options["annual_cost_per_commissioned_place"].to_numpy(float)
+    remaining = delta[::-1].cumsum()[::-1]  # Σ_{t ≥ y} δ_t: years a place opened in y is paid
+    slots = sets.open_slots
+    o = slots["o"].to_numpy()
+    modules = (delta.loc[slots["capital_year"]].to_numpy()
+               * options["capital_cost_per_module"].to_numpy(float)[o]
+               + commissioned[o] * options["module_places"].to_numpy(float)[o]
+               * remaining.loc[slots["year"]].to_numpy())
+    firsts = first_slots(sets)
+    first = (delta.loc[firsts["capital_year"]].to_numpy()
+             * options["fixed_capital_cost"].to_numpy(float)[firsts["o"].to_numpy()])
+    constant = float((commissioned * options["existing_places"].to_numpy(float)).sum()
+                     * delta.sum())
+    return ObjectiveCoefficients(x / MONEY_SCALE, u / MONEY_SCALE, modules / MONEY_SCALE,
+                                 first / MONEY_SCALE, constant / MONEY_SCALE)

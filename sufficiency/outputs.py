@@ -1,0 +1,91 @@
+"""Write a run's outputs atomically: everything, or nothing, and never over an earlier run.
+
+Files go to a temporary folder beside the target and are moved into place only when all of
+them are written; an earlier run is replaced only with ``force``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sufficiency.errors import OutputExistsError
+from sufficiency.pipeline import RunResult
+from sufficiency.report.layers import plan_map_html
+from sufficiency.results import COST_COLUMNS, PLACEMENT_COLUMNS, PLAN_COLUMNS
+from sufficiency.summary import build_summary
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    """Where a run's files go: ``outputs/<name>/`` and ``maps/<name>.html`` under a root."""
+
+    folder: Path
+    map_file: Path
+
+    @classmethod
+    def for_run(cls, root: Path, name: str) -> OutputPaths:
+        """The contract's locations for run ``name`` under ``root``."""
+        return cls(root / "outputs" / name, root / "maps" / f"{name}.html")
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, lineterminator="\n")
+
+
+def write_tables(run: RunResult, folder: Path) -> None:
+    """summary.json, plan.csv, placements.csv, costs_by_year.csv and the extra tables."""
+    summary = build_summary(run)
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
+                                         encoding="utf-8")
+    optimal, baseline = run.optimal, run.baseline
+    _write_csv(optimal.plan[PLAN_COLUMNS], folder / "plan.csv")
+    _write_csv(optimal.placements[PLACEMENT_COLUMNS], folder / "placements.csv")
+    _write_csv(optimal.costs_by_year, folder / "costs_by_year.csv")
+    _write_csv(optimal.capacity, folder / "capacity.csv")
+    _write_csv(baseline.placements[PLACEMENT_COLUMNS], folder / "baseline_placements.csv")
+    _write_csv(baseline.costs_by_year, folder / "baseline_costs_by_year.csv")
+    comparison = optimal.costs_by_year[COST_COLUMNS].set_index("year").sub(
+        baseline.costs_by_year[COST_COLUMNS].set_index("year")).add_suffix("_change")
+    _write_csv(comparison.reset_index(), folder / "change_vs_do_nothing.csv")
+
+
+def _refuse_overwrite(paths: OutputPaths, force: bool) -> None:
+    existing = [p for p in (paths.folder, paths.map_file) if p.exists()]
+    if existing and not force:
+        raise OutputExistsError(
+            f"an earlier run's outputs exist ({', '.join(str(p) for p in existing)}); "
+            "rerun with --force to replace them, or change `name` in the run TOML")
+
+
+def write_outputs(run: RunResult, root: Path, force: bool = False) -> OutputPaths:
+    """Write every output of ``run`` under ``root``, atomically; return where they went."""
+    paths = OutputPaths.for_run(root, run.dataset.config.name)
+    _refuse_overwrite(paths, force)
+    paths.folder.parent.mkdir(parents=True, exist_ok=True)
+    paths.map_file.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{paths.folder.name}.", dir=paths.folder.parent))
+    try:
+        write_tables(run, staging)
+        staged_map = staging / "map.html.tmp"
+        staged_map.write_text(plan_map_html(run), encoding="utf-8")
+        _swap_in(staging, staged_map, paths)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return paths
+
+
+def _swap_in(staging: Path, staged_map: Path, paths: OutputPaths) -> None:
+    """Move the staged files into place; an earlier run is removed only after that."""
+    old_folder = paths.folder.with_name(f".{paths.folder.name}.old")
+    shutil.rmtree(old_folder, ignore_errors=True)
+    if paths.folder.exists():
+        paths.folder.rename(old_folder)
+    staged_map.replace(paths.map_file)
+    staging.rename(paths.folder)
+    shutil.rmtree(old_folder, ignore_errors=True)

@@ -1,0 +1,102 @@
+"""One planning run, end to end, with stage timings.
+
+load → validate → sets → build → solve → extract → audit, then the do-nothing baseline on
+the same model with its openings fixed to zero. Writing is the caller's last step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sufficiency.audit import audit
+from sufficiency.config import RunConfig, load_run_config
+from sufficiency.dataset import Dataset, load_dataset
+from sufficiency.formulation import PlanModel, build_model
+from sufficiency.results import PlanResult, extract
+from sufficiency.sets import ModelSets, build_sets
+from sufficiency.solve import INFEASIBLE, make_solver, require_plan, solve_model
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class StageTimer:
+    """Wall and CPU seconds of each named stage, in the order they ran."""
+
+    wall: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+    progress: Progress | None = None
+
+    @contextmanager
+    def stage(self, name: str, message: str) -> Iterator[None]:
+        """Time one stage and announce it."""
+        if self.progress:
+            self.progress(message)
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - wall
+            self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a run produced: the dataset, the optimal plan, do nothing, sizes, timings."""
+
+    dataset: Dataset
+    sets: ModelSets
+    model_size: dict[str, int]
+    optimal: PlanResult
+    baseline: PlanResult
+    timer: StageTimer
+
+    @property
+    def savings(self) -> float:
+        """Discounted £ saved against do nothing."""
+        return self.baseline.total_cost - self.optimal.total_cost
+
+
+def validate_run(toml_path: str | Path, timer: StageTimer | None = None) -> tuple[Dataset,
+                                                                                   ModelSets]:
+    """Read and check a run and its dataset, and build the model's sets (no solving)."""
+    timer = timer or StageTimer()
+    with timer.stage("read_validate", "Reading and validating inputs"):
+        config: RunConfig = load_run_config(toml_path)
+        dataset = load_dataset(config)
+        sets = build_sets(dataset)
+    return dataset, sets
+
+
+def _solve_and_check(plan_model: PlanModel, dataset: Dataset, solver, label: str,
+                     timer: StageTimer, stage: str) -> PlanResult:
+    with timer.stage(stage, f"Solving the {label} plan with HiGHS"):
+        report = solve_model(plan_model, solver)
+    if report.status == INFEASIBLE:
+        from sufficiency.diagnose import explain_infeasible
+
+        explain_infeasible(dataset, plan_model.sets)
+    require_plan(report, f"the {label} plan")
+    with timer.stage(f"{stage}_extract", f"Extracting and auditing the {label} plan"):
+        result = extract(plan_model, dataset, report, label)
+        audit(dataset, result)
+    return result
+
+
+def run_plan(toml_path: str | Path, progress: Progress | None = None) -> RunResult:
+    """Plan one run: the optimal plan and do nothing, both audited. Writes nothing."""
+    timer = StageTimer(progress=progress)
+    dataset, sets = validate_run(toml_path, timer)
+    with timer.stage("build", "Building the model"):
+        plan_model = build_model(sets, dataset.config)
+        solver = make_solver(dataset.config.solver)
+    optimal = _solve_and_check(plan_model, dataset, solver, "optimal", timer, "solve")
+    plan_model.fix_openings(0)
+    baseline = _solve_and_check(plan_model, dataset, solver, "do-nothing", timer, "baseline")
+    plan_model.fix_openings(None)
+    timer.wall["hand_over"] = optimal.report.hand_over_seconds
+    return RunResult(dataset, sets, plan_model.size, optimal, baseline, timer)

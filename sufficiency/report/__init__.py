@@ -1,0 +1,1 @@
+"""Reports: views over a plan's dataset and results, never re-solving."""

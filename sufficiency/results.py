@@ -1,0 +1,144 @@
+"""Tidy result tables (£, pupils, places) extracted from a solved model.
+
+Costs are recomputed here from the extracted tables and the dataset's inputs, not from the
+model's objective coefficients: :mod:`sufficiency.audit` then checks that both agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sufficiency.dataset import Dataset
+from sufficiency.formulation import PlanModel
+from sufficiency.formulation.blocks import FIRST, MODULES, U, X, first_slots
+from sufficiency.schema import INDEPENDENT
+from sufficiency.solve import SolveReport
+
+PUPIL_TOLERANCE = 1e-6
+PLAN_COLUMNS = ["option_id", "site_id", "kind", "modules", "places", "opening_year",
+                "capital_year", "capital_cost"]
+PLACEMENT_COLUMNS = ["year", "area_id", "need", "phase", "option_id", "pupils", "minutes", "km"]
+COST_COLUMNS = ["year", "placement", "commissioned", "transport", "independent", "capital",
+                "total", "discounted_total"]
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """One solved plan (the optimum, or do nothing) as tidy tables.
+
+    - ``plan``: one row per opening (contract columns)
+    - ``placements``: pupils by year, area, need, phase and option (or ``independent``)
+    - ``capacity``: option_id, year, places, pupils, empty_places for every option and year
+    - ``costs_by_year``: £ by component, total and discounted total per year
+    """
+
+    label: str
+    report: SolveReport
+    plan: pd.DataFrame
+    placements: pd.DataFrame
+    capacity: pd.DataFrame
+    costs_by_year: pd.DataFrame
+
+    @property
+    def total_cost(self) -> float:
+        """Discounted total over the horizon (£), recomputed from the tables."""
+        return float(self.costs_by_year["discounted_total"].sum())
+
+
+def _values(members: list) -> np.ndarray:
+    return np.array([v.value if v.value is not None else 0.0 for v in members], dtype=float)
+
+
+def extract_plan(plan_model: PlanModel, dataset: Dataset) -> pd.DataFrame:
+    """Openings: modules > 0 per (option, year), with places and capital (£)."""
+    sets = plan_model.sets
+    slots = sets.open_slots.assign(modules=np.rint(_values(plan_model.variables[MODULES])))
+    firsts = first_slots(sets).assign(first=np.rint(_values(plan_model.variables[FIRST])))
+    slots["pays_fixed"] = 0.0
+    slots.loc[firsts.loc[firsts["first"] > 0, "slot"].to_numpy(), "pays_fixed"] = 1.0
+    opened = slots[slots["modules"] > 0].merge(
+        dataset.options[["option_id", "site_id", "kind", "module_places",
+                         "capital_cost_per_module", "fixed_capital_cost"]], on="option_id")
+    opened = opened.assign(
+        modules=opened["modules"].astype("int64"),
+        places=(opened["modules"] * opened["module_places"]).astype("int64"),
+        opening_year=opened["year"].astype("int64"),
+        capital_year=opened["capital_year"].astype("int64"),
+        capital_cost=opened["modules"] * opened["capital_cost_per_module"]
+        + opened["pays_fixed"] * opened["fixed_capital_cost"],
+    )
+    return opened.sort_values(["opening_year", "option_id"])[PLAN_COLUMNS].reset_index(drop=True)
+
+
+def extract_placements(plan_model: PlanModel) -> pd.DataFrame:
+    """Pupils placed locally (x > 0) and independently (u > 0), per cell."""
+    sets = plan_model.sets
+    local = sets.placements.assign(pupils=_values(plan_model.variables[X]))
+    local = local[local["pupils"] > PUPIL_TOLERANCE]
+    independent = sets.cells.assign(pupils=_values(plan_model.variables[U]),
+                                    option_id=INDEPENDENT, minutes=np.nan, km=np.nan)
+    independent = independent[independent["pupils"] > PUPIL_TOLERANCE]
+    table = pd.concat([local[PLACEMENT_COLUMNS], independent[PLACEMENT_COLUMNS]],
+                      ignore_index=True)
+    table["pupils"] = table["pupils"].round(6)
+    return table.sort_values(["year", "area_id", "need", "phase", "option_id"]).reset_index(
+        drop=True)
+
+
+def capacity_table(dataset: Dataset, plan: pd.DataFrame, placements: pd.DataFrame) -> pd.DataFrame:
+    """Places, pupils and empty places of every option in every year."""
+    years = dataset.config.years
+    options = dataset.options[["option_id", "existing_places"]]
+    grid = options.merge(pd.DataFrame({"year": years}), how="cross")
+    added = pd.Series(0.0, index=pd.MultiIndex.from_frame(grid[["option_id", "year"]]))
+    for row in plan.itertuples(index=False):
+        mask = (grid["option_id"] == row.option_id) & (grid["year"] >= row.opening_year)
+        added[mask.to_numpy()] += row.places
+    grid["places"] = grid["existing_places"] + added.to_numpy()
+    used = placements[placements["option_id"] != INDEPENDENT].groupby(
+        ["option_id", "year"])["pupils"].sum()
+    grid = grid.merge(used.rename("pupils").reset_index(), on=["option_id", "year"], how="left")
+    grid["pupils"] = grid["pupils"].fillna(0.0)
+    grid["empty_places"] = (grid["places"] - grid["pupils"]).clip(lower=0.0).round(6)
+    return grid[["option_id", "year", "places", "pupils", "empty_places"]]
+
+
+def costs_by_year(dataset: Dataset, plan: pd.DataFrame, placements: pd.DataFrame,
+                  capacity: pd.DataFrame) -> pd.DataFrame:
+    """£ per year by component, from the tables and the inputs alone."""
+    config = dataset.config
+    options = dataset.options.set_index("option_id")
+    local = placements[placements["option_id"] != INDEPENDENT]
+    indep = placements[placements["option_id"] == INDEPENDENT]
+    t, i = config.transport, config.independent
+    frame = pd.DataFrame({"year": config.years}).set_index("year")
+    frame["placement"] = (local["pupils"] * local["option_id"].map(
+        options["annual_cost_per_place"])).groupby(local["year"]).sum()
+    frame["commissioned"] = (capacity["places"] * capacity["option_id"].map(
+        options["annual_cost_per_commissioned_place"])).groupby(capacity["year"]).sum()
+    frame["transport"] = (local["pupils"] * (t.cost_per_pupil + t.cost_per_km * local["km"])
+                          ).groupby(local["year"]).sum()
+    frame["independent"] = (indep["pupils"] * (i.cost_per_place + i.transport_cost_per_pupil)
+                            ).groupby(indep["year"]).sum()
+    frame["capital"] = plan.groupby("capital_year")["capital_cost"].sum()
+    frame = frame.fillna(0.0)
+    parts = ["placement", "commissioned", "transport", "independent", "capital"]
+    frame["total"] = frame[parts].sum(axis=1)
+    factors = pd.Series([config.discount_factor(y) for y in config.years], index=config.years)
+    frame["discounted_total"] = frame["total"] * factors
+    frame["pupils_local"] = local.groupby("year")["pupils"].sum()
+    frame["pupils_independent"] = indep.groupby("year")["pupils"].sum()
+    frame = frame.fillna(0.0).round(2).reset_index()
+    return frame[[*COST_COLUMNS, "pupils_local", "pupils_independent"]]
+
+
+def extract(plan_model: PlanModel, dataset: Dataset, report: SolveReport, label: str) -> PlanResult:
+    """All result tables of the solution currently loaded in ``plan_model``."""
+    plan = extract_plan(plan_model, dataset)
+    placements = extract_placements(plan_model)
+    capacity = capacity_table(dataset, plan, placements)
+    costs = costs_by_year(dataset, plan, placements, capacity)
+    return PlanResult(label, report, plan, placements, capacity, costs)

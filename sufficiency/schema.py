@@ -1,0 +1,93 @@
+"""Every input column: its type, unit, whether it is required, its default and its meaning.
+
+The readers, the checks and the input documentation (docs/inputs.md) all use these tables,
+so a column is described once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+NEEDS = ("ASD", "SEMH", "SLCN", "MLD", "SLD", "PMLD", "SPLD", "HI", "VI", "MSI", "PD", "OTH")
+KINDS = ("special", "resourced", "satellite", "new_special")
+INDEPENDENT = "independent"
+
+ColumnKind = Literal["id", "text", "int", "number", "need", "phase", "kind", "needs", "phases"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table."""
+
+    name: str
+    kind: ColumnKind
+    unit: str
+    meaning: str
+    required: bool = True
+    default: float | None = None
+
+
+AREA_COLUMNS = (
+    Column("area_id", "id", "", "planning area identifier, unique"),
+    Column("name", "text", "", "planning area name, shown on maps and reports"),
+    Column("demand_easting", "number", "m (EPSG:27700)",
+           "optional population-weighted demand point; with demand_northing", required=False),
+    Column("demand_northing", "number", "m (EPSG:27700)",
+           "optional population-weighted demand point; with demand_easting", required=False),
+)
+
+SITE_COLUMNS = (
+    Column("site_id", "id", "", "site identifier, unique (a URN for real schools)"),
+    Column("name", "text", "", "site name"),
+    Column("area_id", "id", "", "planning area the site lies in"),
+    Column("lat", "number", "degrees (WGS84)", "latitude; or give easting/northing",
+           required=False),
+    Column("lon", "number", "degrees (WGS84)", "longitude; or give easting/northing",
+           required=False),
+    Column("easting", "number", "m (EPSG:27700)", "British National Grid easting; or lat/lon",
+           required=False),
+    Column("northing", "number", "m (EPSG:27700)", "British National Grid northing; or lat/lon",
+           required=False),
+)
+
+DEMAND_COLUMNS = (
+    Column("area_id", "id", "", "planning area where the pupils live"),
+    Column("need", "need", "", "SEN2 primary-need code, any case"),
+    Column("phase", "phase", "", "primary, secondary or post16"),
+    Column("year", "int", "academic year", "2026 means AY 2026/27; within the horizon"),
+    Column("pupils", "number", "pupils", "pupils needing a specialist place that year"),
+)
+
+PROVISION_COLUMNS = (
+    Column("option_id", "id", "", "provision option identifier, unique"),
+    Column("site_id", "id", "", "site where the provision is or would be"),
+    Column("kind", "kind", "", "special, resourced, satellite or new_special"),
+    Column("needs", "needs", "", "needs served: codes separated by ';', or '*' for all"),
+    Column("phases", "phases", "", "phases served: separated by ';', or '*' for all"),
+    Column("existing_places", "int", "places", "places open before the horizon starts"),
+    Column("module_places", "int", "places", "places one module adds"),
+    Column("max_modules", "int", "modules", "most modules that may ever open (0: no expansion)"),
+    Column("capital_cost_per_module", "number", "£", "capital of each module"),
+    Column("fixed_capital_cost", "number", "£", "capital paid once, with the first module"),
+    Column("lead_time_years", "int", "years", "capital is spent this many years before opening"),
+    Column("earliest_year", "int", "academic year", "first year a module may open"),
+    Column("annual_cost_per_place", "number", "£ per pupil-year", "cost of each filled place"),
+    Column("annual_cost_per_commissioned_place", "number", "£ per place-year",
+           "cost of each commissioned place, filled or not"),
+)
+
+TRAVEL_COLUMNS = (
+    Column("area_id", "id", "", "planning area (journey origin)"),
+    Column("site_id", "id", "", "site (journey destination)"),
+    Column("minutes", "number", "minutes", "one-way journey time"),
+    Column("km", "number", "km", "one-way road distance"),
+)
+
+FILES = {
+    "areas.geojson": AREA_COLUMNS,
+    "sites.csv": SITE_COLUMNS,
+    "demand.csv": DEMAND_COLUMNS,
+    "provision.csv": PROVISION_COLUMNS,
+    "travel.csv": TRAVEL_COLUMNS,
+}
