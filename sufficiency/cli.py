@@ -19,8 +19,8 @@ from sufficiency.errors import SufficiencyError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Optimal phasing of specialist SEND school places (Pyomo + HiGHS).")
-console = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 DEBUG = {"on": False}
 
 RunArg = Annotated[Path, typer.Argument(help="planning run, e.g. models/example.toml")]

@@ -15,6 +15,7 @@ from pathlib import Path
 from sufficiency.audit import audit
 from sufficiency.config import RunConfig, load_run_config
 from sufficiency.dataset import Dataset, load_dataset
+from sufficiency.errors import AuditError
 from sufficiency.formulation import PlanModel, build_model
 from sufficiency.results import PlanResult, extract
 from sufficiency.sets import ModelSets, build_sets
@@ -87,6 +88,14 @@ def _solve_and_check(plan_model: PlanModel, dataset: Dataset, solver, label: str
     return result
 
 
+def check_no_worse_than_baseline(optimal: PlanResult, baseline: PlanResult) -> None:
+    """Do nothing is a feasible plan, so the optimum may not cost more (beyond its gap)."""
+    slack = (optimal.report.mip_gap or 0.0) * abs(optimal.total_cost) + 1.0
+    if optimal.total_cost > baseline.total_cost + slack:
+        raise AuditError(f"the optimal plan costs £{optimal.total_cost:,.2f}, more than doing "
+                         f"nothing (£{baseline.total_cost:,.2f}) beyond its gap")
+
+
 def run_plan(toml_path: str | Path, progress: Progress | None = None) -> RunResult:
     """Plan one run: the optimal plan and do nothing, both audited. Writes nothing."""
     timer = StageTimer(progress=progress)
@@ -98,5 +107,6 @@ def run_plan(toml_path: str | Path, progress: Progress | None = None) -> RunResu
     plan_model.fix_openings(0)
     baseline = _solve_and_check(plan_model, dataset, solver, "do-nothing", timer, "baseline")
     plan_model.fix_openings(None)
+    check_no_worse_than_baseline(optimal, baseline)
     timer.wall["hand_over"] = optimal.report.hand_over_seconds
     return RunResult(dataset, sets, plan_model.size, optimal, baseline, timer)

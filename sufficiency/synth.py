@@ -42,6 +42,7 @@ NEED_SHARE = {
 PHASE_SHARE = (0.36, 0.34, 0.30)  # primary, secondary, post16 (post-16 ~30%)
 FAST_GROWTH_NEEDS = ("ASD", "SEMH")
 RESOURCED_NEEDS = ("ASD", "SEMH", "SLCN", "MLD")
+SATELLITE_NEEDS = ("ASD", "SEMH", "SLCN", "MLD", "SLD")  # not PMLD, PD or sensory: no facilities
 
 # Special-school designations: (needs, weight); "*" serves every need.
 SPECIAL_DESIGNATIONS = (
@@ -431,11 +432,13 @@ def _satellite_option(
     rng: np.random.Generator, site_id: str, phase: str, parent_needs: str
 ) -> dict:
     """Build a class of the nearest special school on a mainstream site (existing space, 1y)."""
+    parent = SATELLITE_NEEDS if parent_needs == "*" else parent_needs.split(";")
+    needs = [n for n in SATELLITE_NEEDS if n in parent] or ["ASD"]
     return {
         "option_id": f"{site_id}-satellite", "site_id": site_id, "kind": "satellite",
-        "needs": parent_needs, "phases": phase, "existing_places": 0,
+        "needs": ";".join(needs), "phases": phase, "existing_places": 0,
         "module_places": 8, "max_modules": int(rng.integers(1, 3)),
-        "capital_cost_per_module": _gbp(rng, 150_000, 300_000, 1_000),
+        "capital_cost_per_module": _gbp(rng, 250_000, 450_000, 1_000),
         "fixed_capital_cost": 0, "lead_time_years": 1, "earliest_year": START_YEAR,
         **_annual_costs(rng, "satellite"),
     }
