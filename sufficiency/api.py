@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sufficiency.outputs import OutputPaths, write_outputs
+from sufficiency.config import load_run_config
+from sufficiency.outputs import OutputPaths, refuse_overwrite, write_outputs
 from sufficiency.pipeline import Progress, RunResult, run_plan
 
 
@@ -16,6 +17,9 @@ def plan(toml_path: str | Path, *, output_root: str | Path = ".", force: bool = 
     Returns the run (``run.optimal.plan``, ``.placements``, ``.costs_by_year``, and the same
     for ``run.baseline``) and where its files went (None when ``write`` is False).
     """
+    if write:
+        config = load_run_config(toml_path)
+        refuse_overwrite(OutputPaths.for_run(Path(output_root), config.name), force)
     run = run_plan(toml_path, progress=progress)
     if not write:
         return run, None

@@ -17,7 +17,7 @@ from sufficiency import geo
 from sufficiency.cells import CellParser
 from sufficiency.config import PHASES, RunConfig
 from sufficiency.readers import ROW, declared_crs
-from sufficiency.schema import KINDS, NEEDS
+from sufficiency.schema import INDEPENDENT, KINDS, NEEDS
 
 POLYGONAL = {"Polygon", "MultiPolygon"}
 
@@ -158,6 +158,9 @@ def check_provision(raw: pd.DataFrame, file: str, config: RunConfig) -> tuple[pd
         return pd.DataFrame(), cells
     option_id = cells.ids("option_id")
     cells.unique("option_id", option_id)
+    for row in raw.loc[option_id.str.lower() == INDEPENDENT, ROW]:
+        cells.issue(row, "option_id", f"'{INDEPENDENT}' is reserved for independent placements",
+                    "rename the option")
     frame = pd.DataFrame({
         "option_id": option_id,
         "site_id": cells.ids("site_id"),

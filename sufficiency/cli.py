@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sufficiency.errors import SufficiencyError
 
@@ -33,7 +34,8 @@ def _options(debug: Annotated[bool, typer.Option(help="show tracebacks")] = Fals
 
 def _progress(started: float):
     def say(message: str) -> None:
-        console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  {message}…")
+        console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  ", end="")
+        console.print(f"{message}…", markup=False)
     return say
 
 
@@ -41,10 +43,12 @@ def _fail(exc: BaseException) -> None:
     if DEBUG["on"]:
         raise exc
     if isinstance(exc, SufficiencyError):
-        console.print(f"[bold red]error:[/bold red] {exc}", soft_wrap=True)
+        console.print("[bold red]error:[/bold red] ", end="")
+        console.print(str(exc), markup=False)
         raise typer.Exit(exc.exit_code)
-    console.print(f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc}\n"
-                  "rerun with --debug for the traceback, and report it with the inputs")
+    console.print("[bold red]internal error:[/bold red] ", end="")
+    console.print(f"{type(exc).__name__}: {exc}\nrerun with --debug for the traceback, and "
+                  "report it with the inputs", markup=False)
     raise typer.Exit(1)
 
 
@@ -66,10 +70,11 @@ def _print_run(run, paths) -> None:
     table.add_row("places created", f"{summary['plan']['places_created']:,} in "
                   f"{summary['plan']['openings']} openings")
     table.add_row("capital", _money(summary["plan"]["capital_total"]))
-    table.add_row("outputs", f"{paths.folder}\n{paths.map_file}")
+    table.add_row("outputs", Text(f"{paths.folder}\n{paths.map_file}"))
     out.print(table)
     for warning in summary["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print("[yellow]warning:[/yellow] ", end="")
+        console.print(warning, markup=False)
 
 
 @app.command()
@@ -102,7 +107,8 @@ def validate(run: RunArg) -> None:
         _fail(exc)
         return
     for warning in dataset.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print("[yellow]warning:[/yellow] ", end="")
+        console.print(warning, markup=False)
     out.print(f"{run}: valid — {len(dataset.areas)} areas, {len(dataset.sites)} sites, "
               f"{len(dataset.options)} options, {len(sets.cells)} demand cells, "
               f"{len(sets.placements)} allowed placements; travel: {dataset.travel_metric}")

@@ -53,6 +53,13 @@ class SolverSettings:
 
 
 @dataclass(frozen=True)
+class FormulationSettings:
+    """Levers that change how the model is written, never what it means (same optimum)."""
+
+    strong_links: bool = True
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """One planning run: where its data is, its horizon, costs, limits and solver settings."""
 
@@ -69,6 +76,7 @@ class RunConfig:
     )
     capital_budget: dict[int, float] = field(default_factory=dict)
     solver: SolverSettings = SolverSettings()
+    formulation: FormulationSettings = FormulationSettings()
 
     @property
     def years(self) -> list[int]:
@@ -89,12 +97,14 @@ class RunConfig:
 _TOP_KEYS = {
     "name", "inputs", "start_year", "horizon_years", "discount_rate",
     "independent", "transport", "travel_limit_minutes", "capital_budget", "solver",
+    "formulation",
 }
 _TABLE_KEYS = {
     "independent": {"cost_per_place", "transport_cost_per_pupil", "available"},
     "transport": {"cost_per_pupil", "cost_per_km", "speed_kmh", "circuity"},
     "travel_limit_minutes": set(PHASES),
     "solver": {"time_limit_s", "mip_gap", "threads", "random_seed", "presolve", "options"},
+    "formulation": {"strong_links"},
 }
 
 
@@ -107,7 +117,7 @@ class _TomlReader:
         self.issues: list[Issue] = []
 
     def problem(self, key: str, message: str, fix: str) -> None:
-        self.issues.append(Issue(self.file, None, key, message, fix))
+        self.issues.append(Issue(self.file, None, key, message, fix, column_label="key"))
 
     def check_keys(self, table: dict[str, Any], allowed: set[str], prefix: str) -> None:
         for key in table:
@@ -200,6 +210,16 @@ def _read_budget(reader: _TomlReader, years: list[int]) -> dict[int, float]:
     return dict(sorted(budget.items()))
 
 
+def _read_formulation(reader: _TomlReader) -> FormulationSettings:
+    t = _table(reader, "formulation")
+    strong = t.get("strong_links", FormulationSettings.strong_links)
+    if not isinstance(strong, bool):
+        reader.problem("formulation.strong_links", f"{strong!r} is not true or false",
+                       "write true or false")
+        strong = FormulationSettings.strong_links
+    return FormulationSettings(strong_links=strong)
+
+
 def _read_solver(reader: _TomlReader) -> SolverSettings:
     t, p = _table(reader, "solver"), "solver."
     d = SolverSettings()
@@ -262,6 +282,7 @@ def parse_run_config(toml_path: Path, data: dict[str, Any]) -> RunConfig:
         travel_limit_minutes=_read_limits(reader),
         capital_budget=_read_budget(reader, years),
         solver=_read_solver(reader),
+        formulation=_read_formulation(reader),
     )
     if reader.issues:
         raise InputError(reader.issues)

@@ -20,13 +20,14 @@ class Issue:
     message: str
     fix: str = ""
     row_label: str = "row"
+    column_label: str = "column"
 
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
             where += f", {self.row_label} {self.row}"
         if self.column:
-            where += f", column '{self.column}'"
+            where += f", {self.column_label} '{self.column}'"
         text = f"{where}: {self.message}"
         return f"{text} — {self.fix}" if self.fix else text
 

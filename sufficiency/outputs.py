@@ -48,14 +48,17 @@ def write_tables(run: RunResult, folder: Path) -> None:
     _write_csv(optimal.placements[PLACEMENT_COLUMNS], folder / "placements.csv")
     _write_csv(optimal.costs_by_year, folder / "costs_by_year.csv")
     _write_csv(optimal.capacity, folder / "capacity.csv")
+    if baseline is None:
+        return
     _write_csv(baseline.placements[PLACEMENT_COLUMNS], folder / "baseline_placements.csv")
     _write_csv(baseline.costs_by_year, folder / "baseline_costs_by_year.csv")
     comparison = optimal.costs_by_year[COST_COLUMNS].set_index("year").sub(
         baseline.costs_by_year[COST_COLUMNS].set_index("year")).add_suffix("_change")
-    _write_csv(comparison.reset_index(), folder / "change_vs_do_nothing.csv")
+    _write_csv(comparison.round(2).reset_index(), folder / "change_vs_do_nothing.csv")
 
 
-def _refuse_overwrite(paths: OutputPaths, force: bool) -> None:
+def refuse_overwrite(paths: OutputPaths, force: bool) -> None:
+    """Raise :class:`OutputExistsError` if the run's outputs exist and ``force`` is off."""
     existing = [p for p in (paths.folder, paths.map_file) if p.exists()]
     if existing and not force:
         raise OutputExistsError(
@@ -66,7 +69,7 @@ def _refuse_overwrite(paths: OutputPaths, force: bool) -> None:
 def write_outputs(run: RunResult, root: Path, force: bool = False) -> OutputPaths:
     """Write every output of ``run`` under ``root``, atomically; return where they went."""
     paths = OutputPaths.for_run(root, run.dataset.config.name)
-    _refuse_overwrite(paths, force)
+    refuse_overwrite(paths, force)
     paths.folder.parent.mkdir(parents=True, exist_ok=True)
     paths.map_file.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{paths.folder.name}.", dir=paths.folder.parent))

@@ -19,9 +19,16 @@ from sufficiency.errors import AuditError
 from sufficiency.formulation import PlanModel, build_model
 from sufficiency.results import PlanResult, extract
 from sufficiency.sets import ModelSets, build_sets
-from sufficiency.solve import INFEASIBLE, make_solver, require_plan, solve_model
+from sufficiency.solve import (
+    INFEASIBLE,
+    highs_options,
+    make_solver,
+    require_plan,
+    solve_model,
+)
 
 Progress = Callable[[str], None]
+DO_NOTHING = "do-nothing"
 
 
 @dataclass
@@ -53,12 +60,14 @@ class RunResult:
     sets: ModelSets
     model_size: dict[str, int]
     optimal: PlanResult
-    baseline: PlanResult
+    baseline: PlanResult | None  # None: doing nothing cannot place every pupil
     timer: StageTimer
 
     @property
-    def savings(self) -> float:
-        """Discounted £ saved against do nothing."""
+    def savings(self) -> float | None:
+        """Discounted £ saved against do nothing (None when do nothing is infeasible)."""
+        if self.baseline is None:
+            return None
         return self.baseline.total_cost - self.optimal.total_cost
 
 
@@ -70,13 +79,16 @@ def validate_run(toml_path: str | Path, timer: StageTimer | None = None) -> tupl
         config: RunConfig = load_run_config(toml_path)
         dataset = load_dataset(config)
         sets = build_sets(dataset)
+        highs_options(config.solver)
     return dataset, sets
 
 
 def _solve_and_check(plan_model: PlanModel, dataset: Dataset, solver, label: str,
-                     timer: StageTimer, stage: str) -> PlanResult:
+                     timer: StageTimer, stage: str) -> PlanResult | None:
     with timer.stage(stage, f"Solving the {label} plan with HiGHS"):
         report = solve_model(plan_model, solver)
+    if report.status == INFEASIBLE and label == DO_NOTHING:
+        return None  # only possible with independent placement switched off
     if report.status == INFEASIBLE:
         from sufficiency.diagnose import explain_infeasible
 
@@ -105,8 +117,9 @@ def run_plan(toml_path: str | Path, progress: Progress | None = None) -> RunResu
         solver = make_solver(dataset.config.solver)
     optimal = _solve_and_check(plan_model, dataset, solver, "optimal", timer, "solve")
     plan_model.fix_openings(0)
-    baseline = _solve_and_check(plan_model, dataset, solver, "do-nothing", timer, "baseline")
+    baseline = _solve_and_check(plan_model, dataset, solver, DO_NOTHING, timer, "baseline")
     plan_model.fix_openings(None)
-    check_no_worse_than_baseline(optimal, baseline)
+    if baseline is not None:
+        check_no_worse_than_baseline(optimal, baseline)
     timer.wall["hand_over"] = optimal.report.hand_over_seconds
     return RunResult(dataset, sets, plan_model.size, optimal, baseline, timer)

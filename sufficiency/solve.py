@@ -64,6 +64,13 @@ def highs_options(settings: SolverSettings) -> dict[str, Any]:
     options = {"threads": settings.threads, "random_seed": settings.random_seed,
                "presolve": settings.presolve, "mip_rel_gap": settings.mip_gap,
                "time_limit": settings.time_limit_s, "output_flag": False}
+    reserved = sorted(set(settings.options) & set(options) | set(settings.options) & {
+        "mip_rel_gap", "time_limit", "threads", "random_seed", "presolve"})
+    if reserved:
+        raise InputError([Issue("run TOML", None, f"solver.options.{key}",
+                                "is set by the [solver] table itself",
+                                "use [solver] time_limit_s, mip_gap, threads, random_seed or "
+                                "presolve instead", column_label="key") for key in reserved])
     options.update(settings.options)
     probe = quiet_highs()
     bad = [key for key, value in options.items()
@@ -71,7 +78,8 @@ def highs_options(settings: SolverSettings) -> dict[str, Any]:
     if bad:
         raise InputError([Issue("run TOML", None, f"solver.options.{key}",
                                 f"HiGHS does not accept option {key} = {options[key]!r}",
-                                "check the name and type against the HiGHS options list")
+                                "check the name and type against the HiGHS options list",
+                                column_label="key")
                           for key in bad])
     return options
 

@@ -52,7 +52,8 @@ def build_summary(run: RunResult) -> dict[str, Any]:
     """summary.json: the contract's fields first, then what a planner also needs."""
     optimal, baseline = run.optimal, run.baseline
     config = run.dataset.config
-    savings = baseline.total_cost - optimal.total_cost
+    savings = run.savings
+    baseline_cost = None if baseline is None else baseline.total_cost
     report = optimal.report
     return {
         "run": config.name,
@@ -60,9 +61,12 @@ def build_summary(run: RunResult) -> dict[str, Any]:
         "objective": _money(optimal.total_cost),
         "mip_gap": None if report.mip_gap is None else round(report.mip_gap, 8),
         "solve_seconds": round(report.solve_seconds, 3),
-        "baseline_objective": _money(baseline.total_cost),
+        "baseline_objective": _money(baseline_cost),
+        "baseline_status": "infeasible: existing places cannot take every pupil and independent "
+                           "placement is switched off" if baseline is None
+                           else baseline.report.status,
         "savings": _money(savings),
-        "savings_share": round(savings / baseline.total_cost, 6) if baseline.total_cost else None,
+        "savings_share": round(savings / baseline_cost, 6) if baseline_cost else None,
         "gap_pounds": None if report.bound is None or report.objective is None
         else _money(report.objective - report.bound),
         "termination": report.termination,
@@ -74,7 +78,7 @@ def build_summary(run: RunResult) -> dict[str, Any]:
                              "years (2026 = FY 2026-27)"},
         "travel_metric": run.dataset.travel_metric,
         "plan": plan_figures(optimal),
-        "do_nothing": plan_figures(baseline),
+        "do_nothing": None if baseline is None else plan_figures(baseline),
         "places_created_by_kind_and_year": places_by_kind_and_year(optimal),
         "model_size": run.model_size | {"cartesian_assignment_variables":
                                         run.sets.cartesian_size},

@@ -132,7 +132,7 @@ def test_undeclared_crs_with_national_grid_coordinates(tiny):
 
 def test_misspelt_toml_key_gets_a_suggestion(tiny):
     toml = run_toml().replace("discount_rate", "discount_rat")
-    assert_rejected(tiny, "run.toml, column 'discount_rat'", "did you mean 'discount_rate'?",
+    assert_rejected(tiny, "run.toml, key 'discount_rat'", "did you mean 'discount_rate'?",
                     toml=toml)
 
 

@@ -176,3 +176,29 @@ def test_transport_cost_per_pupil_and_km(tiny):
     assert run.optimal.total_cost == pytest.approx(55_100)
     assert run.optimal.costs_by_year["transport"].iloc[0] == pytest.approx(15_100)
     assert run.optimal.placements["km"].iloc[0] == pytest.approx(13.0)
+
+
+def test_without_independent_fallback_do_nothing_is_reported_infeasible(tiny):
+    """No independent placement: 15 pupils need the 10-place module; do nothing cannot work.
+
+    Plan: 5 existing + 10 new places at £20k = £300k + capital £100k = £400k.
+    """
+    toml = run_toml().replace("transport_cost_per_pupil = 0",
+                              "transport_cost_per_pupil = 0\navailable = false")
+    run = solve(tiny, toml=toml, demand=["A,ASD,primary,2026,15"],
+                provision=[option("SP", "S1", existing=5),
+                           option("NEW", "S1", module=10, max_modules=1, capital=100_000)])
+    assert run.optimal.total_cost == pytest.approx(400_000)
+    assert run.baseline is None and run.savings is None
+
+
+def test_infeasible_plan_names_the_unplaceable_demand(tiny):
+    """No independent placement and too few places even with every module open."""
+    from sufficiency.errors import SolveError
+
+    toml = run_toml().replace("transport_cost_per_pupil = 0",
+                              "transport_cost_per_pupil = 0\navailable = false")
+    with pytest.raises(SolveError, match=r"A ASD primary AY 2026/27: 30 pupils, at most 15"):
+        solve(tiny, toml=toml, demand=["A,ASD,primary,2026,30"],
+              provision=[option("SP", "S1", existing=5),
+                         option("NEW", "S1", module=10, max_modules=1, capital=100_000)])

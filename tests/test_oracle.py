@@ -8,6 +8,7 @@ presolve has shipped wrong answers: pitfall 2).
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -85,7 +86,7 @@ def brute_force(toml) -> float:
 
 def mip_optimum(toml, presolve: str) -> float:
     config = load_run_config(toml)
-    config.solver.options["presolve"] = presolve
+    config = replace(config, solver=replace(config.solver, presolve=presolve))
     plan_model = build_model(build_sets(load_dataset(config)), config)
     report = solve_model(plan_model, make_solver(config.solver))
     assert report.status == "optimal"

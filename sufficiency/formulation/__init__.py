@@ -12,12 +12,15 @@ Variables
     x[i] ≥ 0            pupils of cell c(i) placed at option o(i), for i ∈ P   (``x``)
     u[c] ≥ 0            pupils of cell c placed independently                  (``u``)
     modules[s] ∈ ℤ, 0 ≤ modules[s] ≤ max_modules_o   modules opened in slot s   (``modules``)
+    opened[o, t] ≥ 0    modules of option o open by year t (t ≥ its first slot)  (``opened``)
     first[f] ∈ {0, 1}   option o's first module opens in year y(f)             (``first``)
 
 Constraints (in :mod:`sufficiency.formulation.blocks`)
     demand_balance       Σ_{i: c(i)=c} x[i] + u[c] = d_c                            ∀ c
-    capacity             Σ_{i: o(i)=o, t(i)=t} x[i] − mp_o Σ_{s=(o,y): y ≤ t} modules[s]
-                         ≤ existing_o                                               ∀ (o, t) used
+    opened_definition    opened[o, t] − Σ_{s=(o,y): y ≤ t} modules[s] = 0
+    capacity             Σ_{i: o(i)=o, t(i)=t} x[i] − mp_o opened[o, t] ≤ existing_o  ∀ (o, t) used
+    strong_placement_link (lever, on by default; valid inequality, same optimum)
+                         x[i] − min(d_c, mp_o) opened[o, t] ≤ existing_o   where existing_o < d_c
     max_modules          Σ_{s=(o,·)} modules[s] ≤ max_modules_o                      ∀ o
     first_module_link    Σ_{y' ≤ y} modules[o, y'] − max_modules_o Σ_{y' ≤ y} first[o, y'] ≤ 0
     first_module_opens   first[o, y] − modules[o, y] ≤ 0  (fixed capital paid with a module)
@@ -49,6 +52,7 @@ from sufficiency.formulation.blocks import (
     FIRST,
     MODULES,
     MONEY_SCALE,
+    OPENED,
     ObjectiveCoefficients,
     RowBlock,
     U,
@@ -56,6 +60,7 @@ from sufficiency.formulation.blocks import (
     constraint_blocks,
     first_slots,
     objective_coefficients,
+    opened_years,
 )
 from sufficiency.sets import ModelSets
 
@@ -101,8 +106,10 @@ def _add_variables(model: pyo.ConcreteModel, sets: ModelSets, config: RunConfig)
     model.modules = pyo.Var(range(len(max_mod)), domain=pyo.NonNegativeIntegers,
                             bounds=lambda _, s: (0, int(max_mod[s])))
     model.first = pyo.Var(range(n_first), domain=pyo.Binary)
+    model.opened = pyo.Var(range(len(opened_years(sets))), domain=pyo.NonNegativeReals)
     return {X: list(model.x.values()), U: list(model.u.values()),
-            MODULES: list(model.modules.values()), FIRST: list(model.first.values())}
+            MODULES: list(model.modules.values()), FIRST: list(model.first.values()),
+            OPENED: list(model.opened.values())}
 
 
 def _row_expressions(block: RowBlock, variables: dict[str, list]) -> list[LinearExpression]:

@@ -19,7 +19,7 @@ from sufficiency.config import RunConfig
 from sufficiency.sets import ModelSets
 
 MONEY_SCALE = 1_000.0  # £ per model money unit (£k)
-X, U, MODULES, FIRST = "x", "u", "modules", "first"
+X, U, MODULES, FIRST, OPENED = "x", "u", "modules", "first", "opened"
 
 
 @dataclass(frozen=True)
@@ -74,18 +74,66 @@ def demand_balance(sets: ModelSets) -> RowBlock:
     return _block("demand_balance", parts, pupils, pupils)
 
 
+def opened_years(sets: ModelSets) -> pd.DataFrame:
+    """(o, year) from an option's first open slot to the horizon's end: where ``opened`` lives.
+
+    The row position is the index of the ``opened`` variable (modules open by that year).
+    """
+    first = sets.open_slots.groupby("o")["year"].min()
+    grid = pd.DataFrame({"o": first.index}).merge(pd.DataFrame({"year": sets.years}),
+                                                  how="cross")
+    return grid[grid["year"] >= grid["o"].map(first)].reset_index(drop=True)
+
+
+def _opened_index(sets: ModelSets, frame: pd.DataFrame) -> pd.Series:
+    """Index of the ``opened`` variable of each (o, year) row of ``frame`` (−1 if none)."""
+    opened = opened_years(sets).reset_index(names="k").set_index(["o", "year"])["k"]
+    keys = pd.MultiIndex.from_arrays([frame["o"], frame["year"]])
+    return pd.Series(opened.reindex(keys).fillna(-1).astype("int64").to_numpy(),
+                     index=frame.index)
+
+
+def opened_definition(sets: ModelSets) -> RowBlock:
+    """opened[o, t] − Σ_{y ≤ t} modules[o, y] = 0: modules open by year t."""
+    opened = opened_years(sets).reset_index(names="k")
+    slots = sets.open_slots.reset_index(names="slot").merge(opened, on="o",
+                                                            suffixes=("_open", ""))
+    slots = slots[slots["year_open"] <= slots["year"]]
+    parts = [_terms(opened["k"], OPENED, opened["k"], 1.0),
+             _terms(slots["k"], MODULES, slots["slot"], -1.0)]
+    n = len(opened)
+    return _block("opened_definition", parts, np.zeros(n), np.zeros(n))
+
+
 def capacity(sets: ModelSets) -> RowBlock:
-    """Σ x[·, o, t] − module_places[o] · Σ_{y ≤ t} modules[o, y] ≤ existing_places[o]."""
+    """Σ x[·, o, t] − module_places[o] · opened[o, t] ≤ existing_places[o]."""
     rows = sets.capacity_rows.reset_index(names="row")
     p = sets.placements.reset_index(names="i").merge(rows, on=["o", "year"])
-    slots = sets.open_slots.reset_index(names="slot").merge(
-        rows, on="o", suffixes=("_open", ""))
-    slots = slots[slots["year_open"] <= slots["year"]]
+    rows = rows.assign(k=_opened_index(sets, rows))
+    grows = rows[rows["k"] >= 0]
     module_places = sets.options["module_places"].to_numpy(float)
     parts = [_terms(p["row"], X, p["i"], 1.0),
-             _terms(slots["row"], MODULES, slots["slot"], -module_places[slots["o"]])]
+             _terms(grows["row"], OPENED, grows["k"], -module_places[grows["o"]])]
     existing = sets.options["existing_places"].to_numpy(float)[rows["o"].to_numpy()]
     return _block("capacity", parts, np.full(len(rows), -np.inf), existing)
+
+
+def strong_placement_link(sets: ModelSets) -> RowBlock:
+    """x[i] − min(d_c, module_places[o]) · opened[o, t] ≤ existing_places[o].
+
+    A valid inequality (it cuts off no integer plan): with no module open, x[i] ≤ existing;
+    with k ≥ 1 modules, min(d_c, mp)·k ≥ min(d_c, mp·k). It stops the LP relaxation from
+    serving a small demand cell from a sliver of a module, the classic strong linking of
+    facility location. Only rows that can bind: existing places below the cell's demand.
+    """
+    p = sets.placements.reset_index(names="i")
+    p = p.assign(k=_opened_index(sets, p), d=sets.cells["pupils"].to_numpy(float)[p["cell"]])
+    existing = sets.options["existing_places"].to_numpy(float)
+    module_places = sets.options["module_places"].to_numpy(float)
+    p = p[(p["k"] >= 0) & (existing[p["o"]] < p["d"])].reset_index(drop=True)
+    coef = -np.minimum(p["d"].to_numpy(), module_places[p["o"]])
+    parts = [_terms(p.index, X, p["i"], 1.0), _terms(p.index, OPENED, p["k"], coef)]
+    return _block("strong_placement_link", parts, np.full(len(p), -np.inf), existing[p["o"]])
 
 
 def max_modules(sets: ModelSets) -> RowBlock:
@@ -159,7 +207,10 @@ def capital_budget(sets: ModelSets, config: RunConfig) -> RowBlock:
 
 def constraint_blocks(sets: ModelSets, config: RunConfig) -> list[RowBlock]:
     """Every constraint family of the model, in the order of the formulation."""
-    blocks = [demand_balance(sets), capacity(sets), max_modules(sets),
+    blocks = [demand_balance(sets), opened_definition(sets), capacity(sets)]
+    if config.formulation.strong_links:
+        blocks.append(strong_placement_link(sets))
+    blocks += [max_modules(sets),
               first_module_link(sets), first_module_opens(sets),
               single_first_module(sets),
               capital_budget(sets, config)]
