@@ -114,6 +114,68 @@ def validate(run: RunArg) -> None:
               f"{len(sets.placements)} allowed placements; travel: {dataset.travel_metric}")
 
 
+@app.command()
+def synth(out: Annotated[Path, typer.Argument(help="folder for the run TOML and dataset")],
+          scale: Annotated[str, typer.Option(help="S, M, L or XL")] = "S",
+          seed: Annotated[int, typer.Option(help="random seed")] = 1,
+          overwrite: Annotated[bool, typer.Option(help="replace an earlier dataset")] = False,
+          ) -> None:
+    """Write a seeded synthetic dataset and its run TOML at scale S, M, L or XL."""
+    from sufficiency.synth import write_synthetic
+
+    try:
+        toml_path = write_synthetic(out, scale.upper(), seed, overwrite=overwrite)
+    except (ValueError, FileExistsError) as exc:
+        console.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    out.print(f"wrote {toml_path}")
+
+
+@app.command()
+def bench(runs: Annotated[list[Path] | None, typer.Argument(help="run TOMLs to measure")] = None,
+          scale: Annotated[list[str] | None, typer.Option(
+              help="synthetic scale(s) to measure: S, M, L, XL (repeat the option)")] = None,
+          seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = 1,
+          out_dir: Annotated[Path, typer.Option(help="where bench.csv and data go")]
+          = Path("bench")) -> None:
+    """Measure the whole plan path: model size, stage times, gap, overhead, peak memory."""
+    from sufficiency.bench import bench as run_bench
+
+    scales = [s.upper() for s in (scale or [])] or ([] if runs else ["S", "M"])
+    started = time.perf_counter()
+    try:
+        rows, exponents = run_bench(scales, list(runs or []), out_dir, seed,
+                                    progress=_progress(started))
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+        return
+    _print_bench(rows, exponents, out_dir / "bench.csv")
+
+
+def _print_bench(rows: list[dict], exponents: dict[str, float], csv_path: Path) -> None:
+    table = Table(title="sufficiency bench (seconds, £, MB)")
+    table.add_column("measure")
+    for row in rows:
+        table.add_column(row["run"], justify="right")
+    for column in ("variables", "integer_variables", "constraints", "nonzeros",
+                   "cartesian_variables", "read_validate_s", "build_s", "hand_over_s",
+                   "solve_s", "extract_check_s", "baseline_s", "write_s", "plan_command_s",
+                   "total_wall_s", "status", "gap_rel", "gap_gbp", "gap_share_of_savings",
+                   "highs_direct_s", "overhead_s", "overhead_share", "peak_memory_mb"):
+        table.add_row(column, *[_cell(row.get(column)) for row in rows])
+    out.print(table)
+    if exponents:
+        out.print("growth exponent of time against nonzeros: "
+                  + ", ".join(f"{k} {v:g}" for k, v in exponents.items()))
+    out.print(f"wrote {csv_path}")
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1 else f"{value:,.2f}"
+    return "—" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+
 def main() -> None:
     """Entry point of the `sufficiency` command."""
     try:

@@ -57,6 +57,7 @@ class FormulationSettings:
     """Levers that change how the model is written, never what it means (same optimum)."""
 
     strong_links: bool = True
+    matrix_constraints: bool = True
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ _TABLE_KEYS = {
     "transport": {"cost_per_pupil", "cost_per_km", "speed_kmh", "circuity"},
     "travel_limit_minutes": set(PHASES),
     "solver": {"time_limit_s", "mip_gap", "threads", "random_seed", "presolve", "options"},
-    "formulation": {"strong_links"},
+    "formulation": {"strong_links", "matrix_constraints"},
 }
 
 
@@ -212,12 +213,15 @@ def _read_budget(reader: _TomlReader, years: list[int]) -> dict[int, float]:
 
 def _read_formulation(reader: _TomlReader) -> FormulationSettings:
     t = _table(reader, "formulation")
-    strong = t.get("strong_links", FormulationSettings.strong_links)
-    if not isinstance(strong, bool):
-        reader.problem("formulation.strong_links", f"{strong!r} is not true or false",
-                       "write true or false")
-        strong = FormulationSettings.strong_links
-    return FormulationSettings(strong_links=strong)
+    values = {}
+    for key in ("strong_links", "matrix_constraints"):
+        value = t.get(key, getattr(FormulationSettings, key))
+        if not isinstance(value, bool):
+            reader.problem(f"formulation.{key}", f"{value!r} is not true or false",
+                           "write true or false")
+            value = getattr(FormulationSettings, key)
+        values[key] = value
+    return FormulationSettings(**values)
 
 
 def _read_solver(reader: _TomlReader) -> SolverSettings:

@@ -108,14 +108,21 @@ def check_no_worse_than_baseline(optimal: PlanResult, baseline: PlanResult) -> N
                          f"nothing (£{baseline.total_cost:,.2f}) beyond its gap")
 
 
-def run_plan(toml_path: str | Path, progress: Progress | None = None) -> RunResult:
-    """Plan one run: the optimal plan and do nothing, both audited. Writes nothing."""
+def run_plan(toml_path: str | Path, progress: Progress | None = None,
+             mps_path: Path | None = None) -> RunResult:
+    """Plan one run: the optimal plan and do nothing, both audited. Writes nothing.
+
+    ``mps_path``: also write the model HiGHS received, as MPS (for the benchmark).
+    """
     timer = StageTimer(progress=progress)
     dataset, sets = validate_run(toml_path, timer)
     with timer.stage("build", "Building the model"):
         plan_model = build_model(sets, dataset.config)
-        solver = make_solver(dataset.config.solver)
+        solver = make_solver(dataset.config.solver,
+                             dataset.config.formulation.matrix_constraints)
     optimal = _solve_and_check(plan_model, dataset, solver, "optimal", timer, "solve")
+    if mps_path is not None:
+        solver.write_mps(str(mps_path))
     plan_model.fix_openings(0)
     baseline = _solve_and_check(plan_model, dataset, solver, DO_NOTHING, timer, "baseline")
     plan_model.fix_openings(None)

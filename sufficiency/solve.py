@@ -84,52 +84,84 @@ def highs_options(settings: SolverSettings) -> dict[str, Any]:
     return options
 
 
-def make_solver(settings: SolverSettings) -> Highs:
-    """A persistent HiGHS solver set up never to raise on non-optimal results."""
-    with capture_output(capture_fd=True):
-        solver = Highs()
-    solver.config.load_solutions = False
-    solver.config.raise_exception_on_nonoptimal_result = False
-    solver.config.solver_options.update(
-        {k: v for k, v in highs_options(settings).items() if k != "time_limit"})
-    solver.config.time_limit = settings.time_limit_s
-    return solver
-
-
 def _gap(objective: float | None, bound: float | None) -> float | None:
     if objective is None or bound is None:
         return None
     return abs(objective - bound) / max(abs(objective), 1e-9)
 
 
-def solve_model(plan_model: PlanModel, solver: Highs) -> SolveReport:
-    """Solve, load the incumbent into the Pyomo variables, and report honestly."""
-    started = time.perf_counter()
-    results = solver.solve(plan_model.model)
-    wall = time.perf_counter() - started
-    highs_seconds = float(getattr(results.timing_info, "highs_time", wall) or wall)
-    condition = results.termination_condition
-    has_solution = results.incumbent_objective is not None
-    if has_solution:
-        results.solution_loader.load_vars()
-    objective = results.incumbent_objective * MONEY_SCALE if has_solution else None
-    bound = results.objective_bound * MONEY_SCALE if results.objective_bound is not None else None
-    if condition == TerminationCondition.convergenceCriteriaSatisfied and has_solution:
-        status = OPTIMAL
-    elif condition in _STOPPED_EARLY and has_solution:
-        status = TIME_LIMIT
-    elif condition in _INFEASIBLE:
-        status = INFEASIBLE
-    else:
-        status = ERROR
-    gap = 0.0 if status == OPTIMAL and plan_model.size["integer_variables"] == 0 else _gap(
-        objective, bound)
-    if status == OPTIMAL and gap is None:
-        gap = 0.0
-    return SolveReport(status=status, termination=condition.name, objective=objective,
-                       bound=bound, mip_gap=gap, solve_seconds=highs_seconds,
-                       hand_over_seconds=max(wall - highs_seconds, 0.0),
-                       solver="HiGHS " + ".".join(str(v) for v in solver.version()))
+def _status(optimal: bool, stopped_early: bool, infeasible: bool, has_solution: bool) -> str:
+    if optimal and has_solution:
+        return OPTIMAL
+    if stopped_early and has_solution:
+        return TIME_LIMIT
+    return INFEASIBLE if infeasible else ERROR
+
+
+def _report(status: str, termination: str, objective_k: float | None, bound_k: float | None,
+            integer: bool, solve_seconds: float, hand_over_seconds: float,
+            version: str) -> SolveReport:
+    """A report in £ from values in the model's money unit (£k)."""
+    objective = None if objective_k is None else objective_k * MONEY_SCALE
+    bound = None if bound_k is None else bound_k * MONEY_SCALE
+    if status == OPTIMAL and (not integer or bound is None):
+        bound = objective  # an LP solved to optimality proves its own bound
+    return SolveReport(status=status, termination=termination, objective=objective, bound=bound,
+                       mip_gap=_gap(objective, bound) if status in (OPTIMAL, TIME_LIMIT) else None,
+                       solve_seconds=solve_seconds, hand_over_seconds=hand_over_seconds,
+                       solver=f"HiGHS {version}")
+
+
+class PyomoHighs:
+    """Pyomo's own persistent HiGHS interface: walks every constraint expression (slower).
+
+    Used with ``[formulation] matrix_constraints = false``, and as the reference the direct
+    hand-over is tested against.
+    """
+
+    def __init__(self, settings: SolverSettings):
+        with capture_output(capture_fd=True):
+            self.solver = Highs()
+        self.solver.config.load_solutions = False
+        self.solver.config.raise_exception_on_nonoptimal_result = False
+        self.solver.config.solver_options.update(
+            {k: v for k, v in highs_options(settings).items() if k != "time_limit"})
+        self.solver.config.time_limit = settings.time_limit_s
+
+    def solve(self, plan_model: PlanModel) -> SolveReport:
+        """Solve, load the incumbent into the Pyomo variables, and report honestly."""
+        started = time.perf_counter()
+        results = self.solver.solve(plan_model.model)
+        wall = time.perf_counter() - started
+        highs_seconds = float(getattr(results.timing_info, "highs_time", wall) or wall)
+        condition = results.termination_condition
+        has_solution = results.incumbent_objective is not None
+        if has_solution:
+            results.solution_loader.load_vars()
+        status = _status(condition == TerminationCondition.convergenceCriteriaSatisfied,
+                         condition in _STOPPED_EARLY, condition in _INFEASIBLE, has_solution)
+        return _report(status, condition.name, results.incumbent_objective,
+                       results.objective_bound, plan_model.size["integer_variables"] > 0,
+                       highs_seconds, max(wall - highs_seconds, 0.0),
+                       ".".join(str(v) for v in self.solver.version()))
+
+    def write_mps(self, path: str) -> None:
+        """Write the model HiGHS received."""
+        self.solver._solver_model.writeModel(path)  # noqa: SLF001 - no public accessor
+
+
+def make_solver(settings: SolverSettings, matrix_constraints: bool = True):
+    """The HiGHS hand-over for the model's constraint form (see :mod:`sufficiency.handover`)."""
+    if matrix_constraints:
+        from sufficiency.handover import DirectHighs
+
+        return DirectHighs(settings)
+    return PyomoHighs(settings)
+
+
+def solve_model(plan_model: PlanModel, solver) -> SolveReport:
+    """Solve ``plan_model`` with ``solver``; values are loaded into the Pyomo variables."""
+    return solver.solve(plan_model)
 
 
 def require_plan(report: SolveReport, what: str) -> None:

@@ -162,10 +162,8 @@ def _build(spec: ScaleSpec, rng: np.random.Generator) -> _Dataset:
     areas = _areas(rng, spec, bounds, surface)
     sites = _sites(rng, spec, areas, surface)
     provision = _provision(rng, spec, sites)
-    capacity_places = int(provision["existing_places"].sum())
-    target_pupils = capacity_places * rng.uniform(*DEMAND_OVER_CAPACITY)
-    share = _area_population_share(areas, surface)
-    demand = _demand(rng, spec, areas["area_id"].to_numpy(), share, target_pupils)
+    children = _children_per_area(rng, provision, _area_population_share(areas, surface))
+    demand = _demand(rng, spec, areas["area_id"].to_numpy(), children)
     budget = _capital_budget_gbp(spec, provision) if spec.capital_budget else {}
     return _Dataset(areas, sites.drop(columns="kind"), provision, demand, budget)
 
@@ -516,6 +514,18 @@ def _capital_budget_gbp(spec: ScaleSpec, provision: pd.DataFrame) -> dict[int, i
 # --- demand ----------------------------------------------------------------------------
 
 
+def _children_per_area(
+    rng: np.random.Generator, provision: pd.DataFrame, population_share: np.ndarray
+) -> np.ndarray:
+    """Children per area, scaled so that their specialist demand is 30-50% over existing places.
+
+    Why: the plan is only interesting when building pays but cannot cover everything.
+    """
+    existing_places = int(provision["existing_places"].sum())
+    pupils = existing_places * rng.uniform(*DEMAND_OVER_CAPACITY)
+    return population_share * pupils / DEMAND_RATE
+
+
 def _need_growth(rng: np.random.Generator, spec: ScaleSpec) -> np.ndarray:
     """Annual growth per need: ASD and SEMH 5-7%, the others 0-3%."""
     return np.array(
@@ -524,13 +534,12 @@ def _need_growth(rng: np.random.Generator, spec: ScaleSpec) -> np.ndarray:
     )
 
 
-def _base_pupils(
-    rng: np.random.Generator, spec: ScaleSpec, population_share: np.ndarray, total: float
-) -> np.ndarray:
-    """Year-1 pupils (areas × needs × phases): exactly `total`, by population, need and phase."""
+def _base_pupils(rng: np.random.Generator, spec: ScaleSpec, children: np.ndarray) -> np.ndarray:
+    """Year-1 pupils (areas × needs × phases): 0.8% of children, split by need and phase."""
     share = np.array([NEED_SHARE[n] for n in spec.need_codes])
     share /= share.sum()
-    area_need = population_share[:, None] * share[None, :]
+    total = DEMAND_RATE * children.sum()
+    area_need = (children / children.sum())[:, None] * share[None, :]
     area_need = area_need * rng.lognormal(0.0, 0.2, area_need.shape)
     phase = np.array(PHASE_SHARE)[None, :] * rng.lognormal(0.0, 0.1, (spec.areas, 3))
     phase /= phase.sum(axis=1, keepdims=True)
@@ -543,11 +552,10 @@ def _demand(
     rng: np.random.Generator,
     spec: ScaleSpec,
     area_ids: np.ndarray,
-    population_share: np.ndarray,
-    total: float,
+    children: np.ndarray,
 ) -> pd.DataFrame:
     """demand.csv: pupils per area, need, phase and year; a few areas also grow by housing."""
-    base = _base_pupils(rng, spec, population_share, total)
+    base = _base_pupils(rng, spec, children)
     housing = np.where(rng.random(spec.areas) < 0.15, rng.uniform(0.01, 0.03, spec.areas), 0.0)
     growth = _need_growth(rng, spec)[None, :] + housing[:, None]
     growth = growth + rng.normal(0.0, 0.005, growth.shape)

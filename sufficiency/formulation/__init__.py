@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.core.base.matrix_constraint import MatrixConstraint
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from sufficiency.config import RunConfig
@@ -57,6 +58,7 @@ from sufficiency.formulation.blocks import (
     RowBlock,
     U,
     X,
+    block_csr,
     constraint_blocks,
     first_slots,
     objective_coefficients,
@@ -64,7 +66,8 @@ from sufficiency.formulation.blocks import (
 )
 from sufficiency.sets import ModelSets
 
-__all__ = ["PlanModel", "build_model", "MONEY_SCALE"]
+__all__ = ["PlanModel", "build_model", "MONEY_SCALE", "FAMILIES"]
+FAMILIES = (X, U, MODULES, FIRST, OPENED)  # column order of the matrix handed to HiGHS
 
 
 @dataclass
@@ -87,6 +90,24 @@ class PlanModel:
             "constraints": sum(b.rows for b in self.blocks),
             "nonzeros": sum(len(b.terms) for b in self.blocks),
         }
+
+    @property
+    def columns(self) -> list:
+        """Every variable, in the column order of the matrix (see FAMILIES)."""
+        return [var for family in FAMILIES for var in self.variables[family]]
+
+    @property
+    def offsets(self) -> dict[str, int]:
+        """First column of each variable family."""
+        sizes = [len(self.variables[f]) for f in FAMILIES]
+        return dict(zip(FAMILIES, np.cumsum([0, *sizes[:-1]]).tolist(), strict=True))
+
+    def objective_vector(self) -> np.ndarray:
+        """Objective coefficient (£k) of every column, in column order."""
+        costs = {X: self.costs.x, U: self.costs.u, MODULES: self.costs.modules,
+                 FIRST: self.costs.first}
+        return np.concatenate([costs.get(f, np.zeros(len(self.variables[f])))
+                               for f in FAMILIES])
 
     def fix_openings(self, value: float | None) -> None:
         """Fix every opening decision to ``value`` (do nothing: 0), or free them (None)."""
@@ -128,6 +149,16 @@ def _row_expressions(block: RowBlock, variables: dict[str, list]) -> list[Linear
             for a, b in zip(starts[:-1], starts[1:], strict=True)]
 
 
+def _add_matrix_constraints(model: pyo.ConcreteModel, block: RowBlock,
+                            columns: list, offsets: dict[str, int]) -> None:
+    """The block as one Pyomo MatrixConstraint (CSR): no expression objects per row."""
+    csr = block_csr(block, offsets)
+    lower = [None if not np.isfinite(v) else float(v) for v in csr.lower]
+    upper = [None if not np.isfinite(v) else float(v) for v in csr.upper]
+    setattr(model, block.name, MatrixConstraint(csr.data.tolist(), csr.indices.tolist(),
+                                                csr.indptr.tolist(), lower, upper, columns))
+
+
 def _add_constraints(model: pyo.ConcreteModel, block: RowBlock, variables: dict) -> None:
     expressions = _row_expressions(block, variables)
     lower = [None if not np.isfinite(v) else float(v) for v in block.lower]
@@ -151,9 +182,15 @@ def build_model(sets: ModelSets, config: RunConfig) -> PlanModel:
     """Build the MILP: variables, each constraint family, the objective (see module doc)."""
     model = pyo.ConcreteModel(name="sufficiency")
     variables = _add_variables(model, sets, config)
+    columns = [var for family in FAMILIES for var in variables[family]]
+    sizes = [len(variables[f]) for f in FAMILIES]
+    offsets = dict(zip(FAMILIES, np.cumsum([0, *sizes[:-1]]).tolist(), strict=True))
     blocks = constraint_blocks(sets, config)
     for block in blocks:
-        _add_constraints(model, block, variables)
+        if config.formulation.matrix_constraints:
+            _add_matrix_constraints(model, block, columns, offsets)
+        else:
+            _add_constraints(model, block, variables)
     costs = objective_coefficients(sets, config)
     _add_objective(model, costs, variables)
     return PlanModel(model, sets, variables, blocks, costs)

@@ -37,6 +37,26 @@ class RowBlock:
         return len(self.lower)
 
 
+@dataclass(frozen=True)
+class Csr:
+    """A row block in compressed sparse row form over the model's global columns."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def block_csr(block: RowBlock, offsets: dict[str, int]) -> Csr:
+    """CSR of a block: column = offset of the variable's family + its index."""
+    terms = block.terms
+    indices = terms["index"].to_numpy() + terms["family"].map(offsets).to_numpy(np.int64)
+    indptr = np.searchsorted(terms["row"].to_numpy(), np.arange(block.rows + 1))
+    return Csr(terms["coef"].to_numpy(float), indices.astype(np.int64), indptr.astype(np.int64),
+               block.lower, block.upper)
+
+
 def _terms(row, family: str, index, coef) -> pd.DataFrame:
     n = len(index)
     return pd.DataFrame({
