@@ -34,10 +34,9 @@ COLUMNS = (
 def _stage_times(timer) -> tuple[dict[str, float], dict[str, float]]:
     """Wall and CPU seconds per bench stage from the pipeline's stage timer."""
     wall, cpu = timer.wall, timer.cpu
-    hand_over = wall.get("hand_over", 0.0)
     walls = {
         "read_validate": wall.get("read_validate", 0.0), "build": wall.get("build", 0.0),
-        "hand_over": hand_over, "solve": wall.get("solve", 0.0) - hand_over,
+        "hand_over": wall.get("hand_over", 0.0), "solve": wall.get("solve", 0.0),
         "extract_check": wall.get("solve_extract", 0.0),
         "baseline": wall.get("baseline", 0.0) + wall.get("baseline_extract", 0.0),
         "write": wall.get("write", 0.0),
@@ -119,18 +118,20 @@ def measure(toml_path: Path, work_dir: Path) -> dict[str, Any]:
     """Measure one run in a child process: its row plus total wall time and peak memory."""
     work_dir.mkdir(parents=True, exist_ok=True)
     row_path = work_dir / "row.json"
+    stderr_path = work_dir / "stderr.txt"
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c",
-                              "import sys; from sufficiency.bench import _child_main; "
-                              "_child_main(*sys.argv[1:])", str(toml_path), str(work_dir),
-                              str(row_path), repr(time.time())],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
+    with stderr_path.open("wb") as stderr:  # a file, not a pipe: a chatty child cannot block
+        child = subprocess.Popen([sys.executable, "-c",
+                                  "import sys; from sufficiency.bench import _child_main; "
+                                  "_child_main(*sys.argv[1:])", str(toml_path), str(work_dir),
+                                  str(row_path), repr(time.time())],
+                                 stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(child.pid, 0)
     total = time.perf_counter() - started
-    stderr = child.stderr.read().decode(errors="replace") if child.stderr else ""
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
-        raise RuntimeError(f"benchmark of {toml_path} failed:\n{stderr[-2000:]}")
+        tail = stderr_path.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"benchmark of {toml_path} failed:\n{tail}")
     row = json.loads(row_path.read_text())
     row["total_wall_s"] = round(total, 3)
     row["peak_memory_mb"] = round(usage.ru_maxrss / 1024, 1)  # ru_maxrss is KiB on Linux

@@ -18,6 +18,7 @@ from typing import Any
 from sufficiency.errors import InputError, Issue
 
 PHASES = ("primary", "secondary", "post16")
+STRONG_LINKS = ("none", "area", "placement")
 RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
@@ -56,7 +57,7 @@ class SolverSettings:
 class FormulationSettings:
     """Levers that change how the model is written, never what it means (same optimum)."""
 
-    strong_links: bool = True
+    strong_links: str = "none"  # none | area | placement: valid inequalities linking x to opened
     matrix_constraints: bool = True
 
 
@@ -214,7 +215,13 @@ def _read_budget(reader: _TomlReader, years: list[int]) -> dict[int, float]:
 def _read_formulation(reader: _TomlReader) -> FormulationSettings:
     t = _table(reader, "formulation")
     values = {}
-    for key in ("strong_links", "matrix_constraints"):
+    links = t.get("strong_links", FormulationSettings.strong_links)
+    if links not in STRONG_LINKS:
+        reader.problem("formulation.strong_links", f"{links!r} is not one of "
+                       f"{', '.join(STRONG_LINKS)}", 'write e.g. strong_links = "area"')
+        links = FormulationSettings.strong_links
+    values["strong_links"] = links
+    for key in ("matrix_constraints",):
         value = t.get(key, getattr(FormulationSettings, key))
         if not isinstance(value, bool):
             reader.problem(f"formulation.{key}", f"{value!r} is not true or false",

@@ -115,6 +115,16 @@ class DirectHighs:
             info.mip_dual_bound if integer else None,
             integer, solve_seconds, hand_over, self.highs.version())
 
+    def use_start(self, plan_model: PlanModel) -> None:
+        """Give the Pyomo variables' current values (e.g. do nothing) as the next MIP start.
+
+        Do nothing is always feasible when independent placement is allowed, so a
+        time-limited solve always has an incumbent at least as good as doing nothing.
+        """
+        values = np.array([var.value or 0.0 for var in plan_model.columns])
+        self._update_bounds(plan_model)
+        self.highs.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
+
     def write_mps(self, path: str) -> None:
         """Write the model HiGHS received."""
         self.highs.writeModel(path)

@@ -145,6 +145,9 @@ class PyomoHighs:
                        highs_seconds, max(wall - highs_seconds, 0.0),
                        ".".join(str(v) for v in self.solver.version()))
 
+    def use_start(self, plan_model: PlanModel) -> None:
+        """No MIP start through this interface (kept simple: it is the reference path)."""
+
     def write_mps(self, path: str) -> None:
         """Write the model HiGHS received."""
         self.solver._solver_model.writeModel(path)  # noqa: SLF001 - no public accessor

@@ -33,6 +33,7 @@ DEMAND_RATE = 0.008  # specialist-place demand per child
 DEMAND_OVER_CAPACITY = (1.30, 1.50)  # year-1 demand / existing places
 SITE_EDGE_CLEARANCE_M = 100.0  # every site this far inside its area's boundary
 SITE_SEPARATION_M = 200.0  # no two sites closer than this
+EARLY_BUDGET_SHARE = 0.4  # first three years' capital budget / mean capital of all options
 
 # Share of specialist demand by primary need (special schools and units, England-like).
 NEED_SHARE = {
@@ -299,7 +300,7 @@ def _place_site(
     """Draw one site (easting_m, northing_m, area index) well inside an area, apart from others."""
     geoms = areas.geometry.values
     tree = shapely.STRtree(geoms)
-    while True:
+    for _ in range(100_000):  # a generous bound: a few tries are the norm
         x, y = (int(v) for v in np.floor(_sample_points_m(rng, surface, weight, 1)[0] + 0.5))
         point = shapely.Point(x, y)
         inside = tree.query(point, predicate="within")
@@ -309,6 +310,7 @@ def _place_site(
         if clear and all(math.hypot(x - a, y - b) >= SITE_SEPARATION_M for a, b in taken):
             taken.append((x, y))
             return x, y, int(inside[0])
+    raise RuntimeError("synthetic sites: no room left for another site")
 
 
 def _sites(
@@ -496,7 +498,7 @@ def _capital_budget_gbp(spec: ScaleSpec, provision: pd.DataFrame) -> dict[int, i
     """£ per year: tight for three years, then the average of all options' capital per year.
 
     Why: the cheapest plan front-loads building (places save money every year they exist),
-    so an early budget at ~30% of the average binds, while later years leave room for a new
+    so an early budget at 40% of the average binds, while later years leave room for a new
     school's fixed cost.
     """
     total_gbp = float(
@@ -506,7 +508,7 @@ def _capital_budget_gbp(spec: ScaleSpec, provision: pd.DataFrame) -> dict[int, i
     per_year_gbp = total_gbp / spec.years
     budget = {}
     for k in range(spec.years):
-        share = 0.3 if k < 3 else 1.0
+        share = EARLY_BUDGET_SHARE if k < 3 else 1.0
         budget[START_YEAR + k] = int(round(share * per_year_gbp / 100_000)) * 100_000
     return budget
 

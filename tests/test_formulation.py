@@ -14,10 +14,11 @@ from sufficiency.pipeline import run_plan
 
 LEVERS = {
     "default": "",
-    "plain": "\n[formulation]\nstrong_links = false\n",
+    "area-links": '\n[formulation]\nstrong_links = "area"\n',
+    "placement-links": '\n[formulation]\nstrong_links = "placement"\n',
     "pyomo-expressions": "\n[formulation]\nmatrix_constraints = false\n",
-    "plain-pyomo-expressions": "\n[formulation]\nstrong_links = false\n"
-                               "matrix_constraints = false\n",
+    "area-links-pyomo-expressions": '\n[formulation]\nstrong_links = "area"\n'
+                                    "matrix_constraints = false\n",
 }
 
 

@@ -19,8 +19,10 @@ Constraints (in :mod:`sufficiency.formulation.blocks`)
     demand_balance       Σ_{i: c(i)=c} x[i] + u[c] = d_c                            ∀ c
     opened_definition    opened[o, t] − Σ_{s=(o,y): y ≤ t} modules[s] = 0
     capacity             Σ_{i: o(i)=o, t(i)=t} x[i] − mp_o opened[o, t] ≤ existing_o  ∀ (o, t) used
-    strong_placement_link (lever, on by default; valid inequality, same optimum)
-                         x[i] − min(d_c, mp_o) opened[o, t] ≤ existing_o   where existing_o < d_c
+    strong links         valid inequalities, same optimum; [formulation] strong_links =
+      "area"             Σ_{i ∈ (a, o, t)} x[i] − min(D_aot, mp_o) opened[o, t] ≤ existing_o
+      "placement"        x[i] − min(d_c, mp_o) opened[o, t] ≤ existing_o    (existing_o < d_c)
+      "none" (default)   no extra rows (measured best at scale L; see README)
     max_modules          Σ_{s=(o,·)} modules[s] ≤ max_modules_o                      ∀ o
     first_module_link    Σ_{y' ≤ y} modules[o, y'] − max_modules_o Σ_{y' ≤ y} first[o, y'] ≤ 0
     first_module_opens   first[o, y] − modules[o, y] ≤ 0  (fixed capital paid with a module)
