@@ -17,7 +17,17 @@ from sufficiency import geo
 from sufficiency.cells import CellParser
 from sufficiency.config import PHASES, RunConfig
 from sufficiency.readers import ROW, declared_crs
-from sufficiency.schema import INDEPENDENT, KINDS, NEEDS
+from sufficiency.schema import (
+    AREA_COLUMNS,
+    DEMAND_COLUMNS,
+    INDEPENDENT,
+    KINDS,
+    NEEDS,
+    PROVISION_COLUMNS,
+    SITE_COLUMNS,
+    TRAVEL_COLUMNS,
+    required_columns,
+)
 
 POLYGONAL = {"Polygon", "MultiPolygon"}
 
@@ -25,7 +35,7 @@ POLYGONAL = {"Polygon", "MultiPolygon"}
 def check_areas(raw: gpd.GeoDataFrame, path: Path) -> tuple[gpd.GeoDataFrame, CellParser]:
     """Planning areas: ids, names, valid non-empty polygons, a known CRS; to EPSG:27700."""
     cells = CellParser(pd.DataFrame(raw.drop(columns="geometry")), path.name, "feature")
-    if not cells.has_columns(["area_id", "name"]):
+    if not cells.has_columns(required_columns(AREA_COLUMNS)):
         return gpd.GeoDataFrame(), cells
     area_id = cells.ids("area_id")
     cells.unique("area_id", area_id)
@@ -76,7 +86,7 @@ def _areas_to_bng(frame: gpd.GeoDataFrame, path: Path, cells: CellParser) -> gpd
 def check_sites(raw: pd.DataFrame, file: str) -> tuple[gpd.GeoDataFrame, CellParser]:
     """Sites: ids, names, area, and a position as lat/lon (WGS84) or easting/northing."""
     cells = CellParser(raw, file)
-    if not cells.has_columns(["site_id", "name", "area_id"]):
+    if not cells.has_columns(required_columns(SITE_COLUMNS)):
         return gpd.GeoDataFrame(), cells
     site_id = cells.ids("site_id")
     cells.unique("site_id", site_id)
@@ -123,7 +133,7 @@ def check_demand(raw: pd.DataFrame, file: str, config: RunConfig) -> tuple[pd.Da
                                                                            CellParser]:
     """Demand: area, need code, phase, year within the horizon, pupils ≥ 0; no duplicates."""
     cells = CellParser(raw, file)
-    if not cells.has_columns(["area_id", "need", "phase", "year", "pupils"]):
+    if not cells.has_columns(required_columns(DEMAND_COLUMNS)):
         return pd.DataFrame(), cells
     frame = pd.DataFrame({
         "area_id": cells.ids("area_id"),
@@ -150,11 +160,7 @@ def check_provision(raw: pd.DataFrame, file: str, config: RunConfig) -> tuple[pd
                                                                               CellParser]:
     """Provision options: ids, kind, needs, phases, places, modules, costs, timing."""
     cells = CellParser(raw, file)
-    required = ["option_id", "site_id", "kind", "needs", "phases", "existing_places",
-                "module_places", "max_modules", "capital_cost_per_module", "fixed_capital_cost",
-                "lead_time_years", "earliest_year", "annual_cost_per_place",
-                "annual_cost_per_commissioned_place"]
-    if not cells.has_columns(required):
+    if not cells.has_columns(required_columns(PROVISION_COLUMNS)):
         return pd.DataFrame(), cells
     option_id = cells.ids("option_id")
     cells.unique("option_id", option_id)
@@ -199,7 +205,7 @@ def _check_expansion(frame: pd.DataFrame, cells: CellParser, config: RunConfig) 
 def check_travel(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, CellParser]:
     """A given travel matrix: area, site, minutes ≥ 0, km ≥ 0, each pair once."""
     cells = CellParser(raw, file)
-    if not cells.has_columns(["area_id", "site_id", "minutes", "km"]):
+    if not cells.has_columns(required_columns(TRAVEL_COLUMNS)):
         return pd.DataFrame(), cells
     frame = pd.DataFrame({"area_id": cells.ids("area_id"), "site_id": cells.ids("site_id"),
                           "minutes": cells.numbers("minutes"), "km": cells.numbers("km"),

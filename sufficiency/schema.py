@@ -1,7 +1,7 @@
-"""Every input column: its type, unit, whether it is required, its default and its meaning.
+"""Every input column: its type, unit, whether it is required and its meaning.
 
-The readers, the checks and the input documentation (docs/inputs.md) all use these tables,
-so a column is described once.
+The checks take their required columns from these tables; docs/inputs.md describes the
+same columns for people (keep the two in step).
 """
 
 from __future__ import annotations
@@ -83,6 +83,11 @@ TRAVEL_COLUMNS = (
     Column("minutes", "number", "minutes", "one-way journey time"),
     Column("km", "number", "km", "one-way road distance"),
 )
+
+def required_columns(columns: tuple[Column, ...]) -> list[str]:
+    """Names of the columns a file must have."""
+    return [column.name for column in columns if column.required]
+
 
 FILES = {
     "areas.geojson": AREA_COLUMNS,
