@@ -87,12 +87,3 @@ TRAVEL_COLUMNS = (
 def required_columns(columns: tuple[Column, ...]) -> list[str]:
     """Names of the columns a file must have."""
     return [column.name for column in columns if column.required]
-
-
-FILES = {
-    "areas.geojson": AREA_COLUMNS,
-    "sites.csv": SITE_COLUMNS,
-    "demand.csv": DEMAND_COLUMNS,
-    "provision.csv": PROVISION_COLUMNS,
-    "travel.csv": TRAVEL_COLUMNS,
-}

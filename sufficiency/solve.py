@@ -22,6 +22,7 @@ from sufficiency.errors import InputError, Issue, SolveError
 from sufficiency.formulation import MONEY_SCALE, PlanModel
 
 OPTIMAL, TIME_LIMIT, INFEASIBLE, ERROR = "optimal", "time_limit", "infeasible", "error"
+NO_PLAN_IN_TIME = "time_limit_without_plan"
 _STOPPED_EARLY = {TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit,
                   TerminationCondition.interrupted}
 _INFEASIBLE = {TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded,
@@ -40,15 +41,6 @@ class SolveReport:
     solve_seconds: float
     hand_over_seconds: float
     solver: str
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {
-            "status": self.status, "termination": self.termination,
-            "objective": self.objective, "bound": self.bound, "mip_gap": self.mip_gap,
-            "solve_seconds": round(self.solve_seconds, 3),
-            "hand_over_seconds": round(self.hand_over_seconds, 3), "solver": self.solver,
-        }
 
 
 def quiet_highs() -> highspy.Highs:
@@ -93,8 +85,8 @@ def _gap(objective: float | None, bound: float | None) -> float | None:
 def _status(optimal: bool, stopped_early: bool, infeasible: bool, has_solution: bool) -> str:
     if optimal and has_solution:
         return OPTIMAL
-    if stopped_early and has_solution:
-        return TIME_LIMIT
+    if stopped_early:
+        return TIME_LIMIT if has_solution else NO_PLAN_IN_TIME
     return INFEASIBLE if infeasible else ERROR
 
 
@@ -171,7 +163,7 @@ def require_plan(report: SolveReport, what: str) -> None:
     """Raise :class:`SolveError` when a solve gave no usable plan."""
     if report.status in (OPTIMAL, TIME_LIMIT):
         return
-    if report.termination == TerminationCondition.maxTimeLimit.name:
+    if report.status == NO_PLAN_IN_TIME:
         raise SolveError(f"{what}: the time limit was reached before any plan was found; "
                          "raise [solver] time_limit_s in the run TOML")
     raise SolveError(f"{what}: HiGHS ended with '{report.termination}' and no usable plan")
