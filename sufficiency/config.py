@@ -59,6 +59,7 @@ class FormulationSettings:
 
     strong_links: str = "none"  # none | area | placement: valid inequalities linking x to opened
     matrix_constraints: bool = True
+    aggregate_needs: bool = True
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ _TABLE_KEYS = {
     "transport": {"cost_per_pupil", "cost_per_km", "speed_kmh", "circuity"},
     "travel_limit_minutes": set(PHASES),
     "solver": {"time_limit_s", "mip_gap", "threads", "random_seed", "presolve", "options"},
-    "formulation": {"strong_links", "matrix_constraints"},
+    "formulation": {"strong_links", "matrix_constraints", "aggregate_needs"},
 }
 
 
@@ -221,7 +222,7 @@ def _read_formulation(reader: _TomlReader) -> FormulationSettings:
                        f"{', '.join(STRONG_LINKS)}", 'write e.g. strong_links = "area"')
         links = FormulationSettings.strong_links
     values["strong_links"] = links
-    for key in ("matrix_constraints",):
+    for key in ("matrix_constraints", "aggregate_needs"):
         value = t.get(key, getattr(FormulationSettings, key))
         if not isinstance(value, bool):
             reader.problem(f"formulation.{key}", f"{value!r} is not true or false",

@@ -29,7 +29,7 @@ def most_places(sets: ModelSets) -> pd.DataFrame:
 
 
 def shortfalls(dataset: Dataset, sets: ModelSets) -> pd.DataFrame:
-    """(area, need, phase, year) demand above all the places its arcs could ever reach."""
+    """(area, commodity, year) demand above all the places its arcs could ever reach."""
     reach = sets.placements[["cell", "o", "year"]].merge(most_places(sets), on=["o", "year"])
     reachable = reach.groupby("cell")["places"].sum().reindex(range(len(sets.cells)),
                                                               fill_value=0)
@@ -40,7 +40,7 @@ def shortfalls(dataset: Dataset, sets: ModelSets) -> pd.DataFrame:
 def explain_infeasible(dataset: Dataset, sets: ModelSets) -> None:
     """Raise :class:`SolveError` naming the demand that cannot be placed, and what to change."""
     short = shortfalls(dataset, sets)
-    lines = [f"{r.area_id} {r.need} {r.phase} AY {r.year}/{(r.year + 1) % 100:02d}: "
+    lines = [f"{r.area_id} {r.commodity} AY {r.year}/{(r.year + 1) % 100:02d}: "
              f"{r.pupils:g} pupils, at most {r.reachable_places:g} places within reach"
              for r in short.head(MAX_LISTED).itertuples(index=False)]
     if not lines:

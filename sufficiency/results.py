@@ -73,16 +73,27 @@ def extract_plan(plan_model: PlanModel, dataset: Dataset) -> pd.DataFrame:
     return opened.sort_values(["opening_year", "option_id"])[PLAN_COLUMNS].reset_index(drop=True)
 
 
+def _to_members(placed: pd.DataFrame, sets) -> pd.DataFrame:
+    """Split pupils placed per commodity back to need × phase, in proportion to demand."""
+    share = sets.member_demand.merge(sets.cells.rename(columns={"pupils": "cell_pupils"}),
+                                     on=["area_id", "commodity", "year"])
+    share["share"] = share["pupils"] / share["cell_pupils"]
+    split = placed.merge(share[["area_id", "commodity", "year", "need", "phase", "share"]],
+                         on=["area_id", "commodity", "year"])
+    split["pupils"] = split["pupils"] * split["share"]
+    return split
+
+
 def extract_placements(plan_model: PlanModel) -> pd.DataFrame:
-    """Pupils placed locally (x > 0) and independently (u > 0), per cell."""
+    """Pupils placed locally (x > 0) and independently (u > 0), per need and phase."""
     sets = plan_model.sets
     local = sets.placements.assign(pupils=_values(plan_model.variables[X]))
     local = local[local["pupils"] > PUPIL_TOLERANCE]
     independent = sets.cells.assign(pupils=_values(plan_model.variables[U]),
                                     option_id=INDEPENDENT, minutes=np.nan, km=np.nan)
     independent = independent[independent["pupils"] > PUPIL_TOLERANCE]
-    table = pd.concat([local[PLACEMENT_COLUMNS], independent[PLACEMENT_COLUMNS]],
-                      ignore_index=True)
+    table = pd.concat([_to_members(local, sets)[PLACEMENT_COLUMNS],
+                       _to_members(independent, sets)[PLACEMENT_COLUMNS]], ignore_index=True)
     table["pupils"] = table["pupils"].round(6)
     return table.sort_values(["year", "area_id", "need", "phase", "option_id"]).reset_index(
         drop=True)

@@ -1,8 +1,10 @@
 """Sparse index sets of the model, built once with pandas (never the full cartesian product).
 
-- ``CELLS``: demand cells (area, need, phase, year) with pupils > 0.
-- ``ARCS``: allowed (area, option, need, phase): the option serves the need and phase, can
-  ever have places, and its site is within the phase's travel limit of the area.
+- ``COMMODITIES``: need × phase pairs, merged where the model cannot tell them apart (same
+  eligible options, same travel limit); see :func:`commodities`.
+- ``CELLS``: demand cells (area, commodity, year) with pupils > 0.
+- ``ARCS``: allowed (area, commodity, option): the option serves the commodity, can ever
+  have places, and its site is within the commodity's travel limit of the area.
 - ``PLACEMENTS``: ARCS × years in which the arc's demand cell has pupils — the
   assignment variables exist only there.
 - ``OPEN_SLOTS``: (option, year) in which a module may open: max_modules > 0,
@@ -28,17 +30,19 @@ class ModelSets:
     """Index sets as tables; row position is the index of the matching model element."""
 
     years: list[int]
-    cells: pd.DataFrame  # area_id, need, phase, year, pupils
+    members: pd.DataFrame  # need, phase, commodity, limit_minutes (one row per need × phase)
+    member_demand: pd.DataFrame  # area_id, commodity, year, need, phase, pupils
+    cells: pd.DataFrame  # area_id, commodity, year, pupils
     options: pd.DataFrame  # dataset options, row position = option index ``o``
-    arcs: pd.DataFrame  # area_id, need, phase, option_id, o, site_id, minutes, km
-    placements: pd.DataFrame  # cell, o, arc, year, area_id, need, phase, option_id, minutes, km
+    arcs: pd.DataFrame  # area_id, commodity, option_id, o, site_id, minutes, km
+    placements: pd.DataFrame  # cell, o, arc, year, area_id, commodity, option_id, minutes, km
     open_slots: pd.DataFrame  # o, option_id, year, capital_year
     capacity_rows: pd.DataFrame  # o, year
 
     @property
     def cartesian_size(self) -> int:
         """Assignment variables a dense areas × options × needs × phases × years model needs."""
-        counts = [self.cells[c].nunique() for c in ("area_id", "need", "phase")]
+        counts = [self.member_demand[c].nunique() for c in ("area_id", "need", "phase")]
         return counts[0] * len(self.options) * counts[1] * counts[2] * len(self.years)
 
 
@@ -48,23 +52,67 @@ def eligibility(options: pd.DataFrame) -> pd.DataFrame:
     return served.rename(columns={"needs": "need", "phases": "phase"}).reset_index(drop=True)
 
 
-def demand_cells(dataset: Dataset) -> pd.DataFrame:
-    """Demand rows with pupils > 0, in a stable order."""
-    cells = dataset.demand[dataset.demand["pupils"] > 0]
-    return cells.sort_values(["area_id", "need", "phase", "year"]).reset_index(drop=True)
+def commodities(dataset: Dataset, aggregate: bool) -> pd.DataFrame:
+    """Group need × phase pairs that the model cannot tell apart into one commodity.
+
+    Two pairs are interchangeable when exactly the same options may serve them and their
+    phases have the same travel limit: costs depend on the option and the journey only.
+    Merging them is exact (the optimum is unchanged) and shrinks the model; placements are
+    split back in proportion to each pair's demand. Without ``aggregate`` every pair is
+    its own commodity. Commodities are named after their members, e.g. ``ASD+SLCN/primary``.
+    """
+    pairs = dataset.demand[["need", "phase"]].drop_duplicates().sort_values(["need", "phase"])
+    limits = dataset.config.travel_limit_minutes
+    pairs = pairs.assign(limit_minutes=pairs["phase"].map(limits))
+    served = eligibility(dataset.options).groupby(["need", "phase"])["option_id"].agg(
+        lambda ids: ";".join(sorted(ids)))
+    keys = pd.MultiIndex.from_frame(pairs[["need", "phase"]])
+    pairs["signature"] = served.reindex(keys).fillna("").to_numpy()
+    if aggregate:
+        pairs["signature"] = pairs["signature"] + "@" + pairs["limit_minutes"].astype(str)
+    else:
+        pairs["signature"] = pairs["need"] + "/" + pairs["phase"]
+    names = pairs.groupby("signature").apply(_commodity_name, include_groups=False)
+    pairs["commodity"] = pairs["signature"].map(names)
+    return pairs[["need", "phase", "commodity", "limit_minutes"]].reset_index(drop=True)
 
 
-def candidate_arcs(dataset: Dataset, cells: pd.DataFrame) -> pd.DataFrame:
-    """(area, need, phase, option) where the option serves the need and phase.
+def _commodity_name(group: pd.DataFrame) -> str:
+    needs = "+".join(sorted(group["need"].unique()))
+    phases = "+".join(sorted(group["phase"].unique()))
+    return f"{needs}/{phases}"
+
+
+def demand_by_member(dataset: Dataset, members: pd.DataFrame) -> pd.DataFrame:
+    """Demand rows with pupils > 0 and their commodity, in a stable order."""
+    demand = dataset.demand[dataset.demand["pupils"] > 0].merge(members[["need", "phase",
+                                                                         "commodity"]])
+    return demand.sort_values(["area_id", "commodity", "year", "need", "phase"]).reset_index(
+        drop=True)[["area_id", "commodity", "year", "need", "phase", "pupils"]]
+
+
+def demand_cells(member_demand: pd.DataFrame) -> pd.DataFrame:
+    """CELLS: pupils per (area, commodity, year), in a stable order."""
+    cells = member_demand.groupby(["area_id", "commodity", "year"], as_index=False,
+                                  sort=True)["pupils"].sum()
+    return cells.reset_index(drop=True)
+
+
+def candidate_arcs(dataset: Dataset, cells: pd.DataFrame,
+                   members: pd.DataFrame) -> pd.DataFrame:
+    """(area, commodity, option) where the option serves the commodity's needs and phases.
 
     Only options that can ever have places; journeys attached from the travel table (NaN
     where the table lacks the pair).
     """
     options = dataset.options
     usable = options[(options["existing_places"] > 0) | (options["max_modules"] > 0)]
-    groups = cells[["area_id", "need", "phase"]].drop_duplicates()
-    arcs = groups.merge(eligibility(usable), on=["need", "phase"])
+    served = eligibility(usable).merge(members, on=["need", "phase"])[
+        ["commodity", "option_id"]].drop_duplicates()
+    groups = cells[["area_id", "commodity"]].drop_duplicates()
+    arcs = groups.merge(served, on="commodity")
     arcs = arcs.merge(usable[["option_id", "site_id"]], on="option_id")
+    arcs = arcs.merge(members[["commodity", "limit_minutes"]].drop_duplicates(), on="commodity")
     return arcs.merge(dataset.travel, on=["area_id", "site_id"], how="left")
 
 
@@ -80,25 +128,24 @@ def _missing_travel(arcs: pd.DataFrame) -> list[Issue]:
                   "journeys from straight-line distance")]
 
 
-def allowed_arcs(dataset: Dataset, cells: pd.DataFrame) -> pd.DataFrame:
-    """Candidate arcs within the phase's travel limit; option index ``o`` attached."""
-    arcs = candidate_arcs(dataset, cells)
+def allowed_arcs(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Candidate arcs within the commodity's travel limit; option index ``o`` attached."""
+    arcs = candidate_arcs(dataset, cells, members)
     issues = _missing_travel(arcs)
     if issues:
         raise InputError(issues)
-    limits = arcs["phase"].map(dataset.config.travel_limit_minutes)
-    arcs = arcs[arcs["minutes"] <= limits + 1e-9]
+    arcs = arcs[arcs["minutes"] <= arcs["limit_minutes"] + 1e-9]
     index = pd.Series(range(len(dataset.options)), index=dataset.options["option_id"])
     arcs = arcs.assign(o=arcs["option_id"].map(index))
-    order = ["area_id", "need", "phase", "o"]
+    order = ["area_id", "commodity", "o"]
     return arcs.sort_values(order).reset_index(drop=True)[
-        ["area_id", "need", "phase", "option_id", "o", "site_id", "minutes", "km"]]
+        ["area_id", "commodity", "option_id", "o", "site_id", "minutes", "km"]]
 
 
 def placement_index(cells: pd.DataFrame, arcs: pd.DataFrame) -> pd.DataFrame:
-    """PLACEMENTS: one row per (cell, arc) with the same (area, need, phase)."""
-    keyed = cells.reset_index(names="cell")[["cell", "area_id", "need", "phase", "year"]]
-    placed = keyed.merge(arcs.reset_index(names="arc"), on=["area_id", "need", "phase"])
+    """PLACEMENTS: one row per (cell, arc) with the same (area, commodity)."""
+    keyed = cells.reset_index(names="cell")[["cell", "area_id", "commodity", "year"]]
+    placed = keyed.merge(arcs.reset_index(names="arc"), on=["area_id", "commodity"])
     return placed.sort_values(["cell", "o"]).reset_index(drop=True)
 
 
@@ -115,14 +162,14 @@ def open_slots(dataset: Dataset) -> pd.DataFrame:
         ["o", "year"]).reset_index(drop=True)
 
 
-def unplaceable_demand(dataset: Dataset, cells: pd.DataFrame,
+def unplaceable_demand(dataset: Dataset, member_demand: pd.DataFrame,
                        arcs: pd.DataFrame) -> list[Issue]:
     """With the independent fallback switched off, every demand row needs a local option."""
     if dataset.config.independent.available:
         return []
-    reachable = arcs[["area_id", "need", "phase"]].drop_duplicates()
-    rows = dataset.demand.merge(reachable, how="left", indicator=True)
-    orphan = rows[(rows["_merge"] == "left_only") & (rows["pupils"] > 0)]
+    reachable = arcs[["area_id", "commodity"]].drop_duplicates()
+    rows = member_demand.merge(reachable, how="left", indicator=True)
+    orphan = rows[rows["_merge"] == "left_only"]
     limits = dataset.config.travel_limit_minutes
     return [Issue("demand.csv", None, "area_id",
                   f"no option serves {n} {p} pupils from '{a}' within {limits[p]:g} minutes, "
@@ -135,15 +182,19 @@ def unplaceable_demand(dataset: Dataset, cells: pd.DataFrame,
 
 def build_sets(dataset: Dataset) -> ModelSets:
     """All index sets of the model; raises :class:`InputError` for unplannable demand."""
-    cells = demand_cells(dataset)
-    arcs = allowed_arcs(dataset, cells)
-    issues = unplaceable_demand(dataset, cells, arcs)
+    members = commodities(dataset, dataset.config.formulation.aggregate_needs)
+    member_demand = demand_by_member(dataset, members)
+    cells = demand_cells(member_demand)
+    arcs = allowed_arcs(dataset, cells, members)
+    issues = unplaceable_demand(dataset, member_demand, arcs)
     if issues:
         raise InputError(issues)
     placements = placement_index(cells, arcs)
     capacity_rows = placements[["o", "year"]].drop_duplicates().sort_values(["o", "year"])
     return ModelSets(
         years=dataset.config.years,
+        members=members,
+        member_demand=member_demand,
         cells=cells,
         options=dataset.options.drop(columns=ROW, errors="ignore"),
         arcs=arcs,

@@ -16,6 +16,7 @@ LEVERS = {
     "default": "",
     "area-links": '\n[formulation]\nstrong_links = "area"\n',
     "placement-links": '\n[formulation]\nstrong_links = "placement"\n',
+    "no-aggregation": "\n[formulation]\naggregate_needs = false\n",
     "pyomo-expressions": "\n[formulation]\nmatrix_constraints = false\n",
     "area-links-pyomo-expressions": '\n[formulation]\nstrong_links = "area"\n'
                                     "matrix_constraints = false\n",
@@ -215,7 +216,7 @@ def test_infeasible_plan_names_the_unplaceable_demand(solve):
 
     toml = run_toml().replace("transport_cost_per_pupil = 0",
                               "transport_cost_per_pupil = 0\navailable = false")
-    with pytest.raises(SolveError, match=r"A ASD primary AY 2026/27: 30 pupils, at most 15"):
+    with pytest.raises(SolveError, match=r"A ASD/primary AY 2026/27: 30 pupils, at most 15"):
         solve(toml=toml, demand=["A,ASD,primary,2026,30"],
               provision=[option("SP", "S1", existing=5),
                          option("NEW", "S1", module=10, max_modules=1, capital=100_000)])
