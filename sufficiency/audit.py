@@ -7,6 +7,7 @@ opening rules, the capital budget, and costs that add up to the solver's objecti
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sufficiency.dataset import Dataset
@@ -15,6 +16,9 @@ from sufficiency.results import PlanResult
 from sufficiency.schema import INDEPENDENT
 
 PUPILS_TOL = 1e-5
+NUMERICAL_TROUBLE = ("This is numerical trouble in the solver or a bug, not a fault in the inputs: "
+                     "nothing was written. Rerun with [solver] presolve = \"off\" (HiGHS presolve "
+                     "has returned wrong answers), and report it with the inputs.")
 MONEY_REL_TOL = 1e-6
 
 
@@ -41,12 +45,60 @@ def _places(dataset: Dataset, plan: pd.DataFrame) -> pd.DataFrame:
 
 
 def _capacity(dataset: Dataset, result: PlanResult) -> list[str]:
+    """Pupils within usable places (ramp-up), plus the soft-capacity allowance where allowed."""
     local = result.placements[result.placements["option_id"] != INDEPENDENT]
     used = local.groupby(["option_id", "year"])["pupils"].sum()
-    places = _places(dataset, result.plan).reindex(used.index, fill_value=0.0)
-    over = used[used > places + PUPILS_TOL]
-    return [f"option {o} in {y}: {used[(o, y)]:.6g} pupils in {places[(o, y)]:.6g} places"
+    places = _places(dataset, result.plan)
+    usable = places - _ramping(dataset, result.plan, places.index)
+    soft = dataset.config.placement_rules.soft_capacity
+    kind = dataset.options.set_index("option_id")["kind"]
+    allowance = places * soft.share * places.index.get_level_values(0).map(kind).isin(
+        soft.kinds)
+    limit = (usable + allowance).reindex(used.index, fill_value=0.0)
+    over = used[used > limit + PUPILS_TOL]
+    return [f"option {o} in {y}: {used[(o, y)]:.6g} pupils in {limit[(o, y)]:.6g} usable places"
             for o, y in over.index[:10]]
+
+
+def _ramping(dataset: Dataset, plan: pd.DataFrame, index: pd.MultiIndex) -> pd.Series:
+    rules = dataset.config.placement_rules
+    kind = dataset.options.set_index("option_id")["kind"]
+    unusable = pd.Series(0.0, index=index)
+    for row in plan.itertuples(index=False):
+        ramp = rules.ramp(kind[row.option_id])
+        for lag, share in ((0, ramp.first_year), (1, ramp.second_year)):
+            if (row.option_id, row.opening_year + lag) in unusable.index:
+                unusable[(row.option_id, row.opening_year + lag)] += row.places * (1 - share)
+    return unusable
+
+
+def _sticky(dataset: Dataset, result: PlanResult) -> list[str]:
+    """Sticky runs: nobody leaves a setting faster than the phase's leaving rate allows."""
+    if dataset.placement_model != "sticky":
+        return []
+    rules = dataset.config.placement_rules
+    key = ["area_id", "need", "phase"]
+    demand = dataset.demand.set_index([*key, "year"])["pupils"]
+    placed = result.placements.set_index([*key, "option_id", "year"])["pupils"]
+    earlier = placed.rename(index=lambda y: y + 1, level="year")
+    both = pd.concat([placed.rename("now"), earlier.rename("before")], axis=1).dropna(
+        subset=["before"]).fillna({"now": 0.0})
+    both = both[both.index.get_level_values("year") <= dataset.config.end_year]
+    levels = both.index.droplevel("option_id")
+    ratio = (demand.reindex(levels).to_numpy()
+             / demand.reindex(levels.set_levels(levels.levels[-1] - 1, level="year")).to_numpy())
+    natural = levels.get_level_values("phase").map(rules.retention).to_numpy()
+    kept = both["before"].to_numpy() * np.minimum(natural, np.nan_to_num(ratio))
+    moved = both[both["now"].to_numpy() < kept - PUPILS_TOL]
+    problems = [f"{k}: {r.now:.6g} pupils left of {r.before:.6g} — moved mid-phase"
+                for k, r in moved.head(10).iterrows()]
+    if dataset.current is not None:
+        start = placed.xs(dataset.config.start_year, level="year")
+        current = dataset.current.set_index([*key, "option_id"])["pupils"]
+        short = current[start.reindex(current.index, fill_value=0.0) < current - PUPILS_TOL]
+        problems += [f"{k}: fewer than the {v:g} pupils already placed there"
+                     for k, v in short.head(10).items()]
+    return problems
 
 
 def _eligibility_and_journeys(dataset: Dataset, result: PlanResult) -> list[str]:
@@ -119,12 +171,30 @@ def _objective(result: PlanResult) -> list[str]:
     return []
 
 
+def _numerics(result: PlanResult) -> list[str]:
+    """Numerical trouble: a NaN, an infinity or a negative pupil count in the plan's tables.
+
+    The other checks compare numbers, and NaN > x is False: they would pass NaN silently.
+    """
+    tables = {"plan": result.plan, "placements": result.placements,
+              "costs_by_year": result.costs_by_year, "capacity": result.capacity}
+    problems = []
+    for name, table in tables.items():
+        numbers = table.select_dtypes("number").drop(columns=["minutes", "km"], errors="ignore")
+        if not np.isfinite(numbers.to_numpy(dtype=float)).all():
+            problems.append(f"numerical trouble: {name} holds NaN or infinite values")
+    if (result.placements["pupils"] < -PUPILS_TOL).any():
+        problems.append("numerical trouble: negative pupils in placements")
+    return problems
+
+
 def audit(dataset: Dataset, result: PlanResult) -> None:
     """Raise :class:`AuditError` listing every invariant the plan breaks."""
-    problems = (_placed_demand(dataset, result) + _capacity(dataset, result)
+    problems = (_numerics(result) + _placed_demand(dataset, result)
+                + _capacity(dataset, result) + _sticky(dataset, result)
                 + _eligibility_and_journeys(dataset, result) + _openings(dataset, result)
                 + _budget(dataset, result) + _independent_allowed(dataset, result)
                 + _objective(result))
     if problems:
         raise AuditError(f"the {result.label} plan failed its audit:\n  - "
-                         + "\n  - ".join(problems))
+                         + "\n  - ".join(problems) + "\n" + NUMERICAL_TROUBLE)

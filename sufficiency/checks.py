@@ -11,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from sufficiency import geo
 from sufficiency.cells import CellParser
 from sufficiency.config import PHASES, RunConfig
+from sufficiency.errors import Issue
 from sufficiency.readers import ROW, declared_crs
 from sufficiency.schema import (
     AREA_COLUMNS,
@@ -30,10 +32,20 @@ from sufficiency.schema import (
 )
 
 POLYGONAL = {"Polygon", "MultiPolygon"}
+# Sanity limits far beyond any real value: a cell past them is a typo (and would swamp
+# HiGHS's numerics), not a plan.
+PLAUSIBLE_YEARS = (1990, 2100)  # academic years
+MAX_PUPILS = 1_000_000  # pupils in one demand row
+MAX_POUNDS = 1e10  # £ in one cost cell
+PROVISION_COUNT_LIMITS = {"existing_places": 100_000, "module_places": 100_000,
+                          "max_modules": 10_000, "lead_time_years": 50}
+DEMAND_POINT = ("demand_easting", "demand_northing")
+SAME_POINT_METRES = 50.0  # lat/lon and easting/northing of one site may differ this much
 
 
 def check_areas(raw: gpd.GeoDataFrame, path: Path) -> tuple[gpd.GeoDataFrame, CellParser]:
     """Planning areas: ids, names, valid non-empty polygons, a known CRS; to EPSG:27700."""
+    raw = _demand_point_columns(raw)
     cells = CellParser(pd.DataFrame(raw.drop(columns="geometry")), path.name, "feature")
     if not cells.has_columns(required_columns(AREA_COLUMNS)):
         return gpd.GeoDataFrame(), cells
@@ -41,14 +53,43 @@ def check_areas(raw: gpd.GeoDataFrame, path: Path) -> tuple[gpd.GeoDataFrame, Ce
     cells.unique("area_id", area_id)
     frame = gpd.GeoDataFrame({"area_id": area_id, "name": cells.text("name"), ROW: raw[ROW]},
                              geometry=raw.geometry.values, crs=raw.crs)
-    for column in ("demand_easting", "demand_northing"):
+    for column in DEMAND_POINT:
         if column in raw.columns:
             frame[column] = cells.numbers(column, minimum=-1e7, default=float("nan"))
+    _check_demand_points(frame, cells)
     _check_geometries(frame, cells)
     if cells.issues or frame.empty:
         return frame, cells
     frame = _areas_to_bng(frame, path, cells)
     return frame, cells
+
+
+def _demand_point_columns(raw: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Shapefile names cut to 10 characters restored; null cells made blank (= no point)."""
+    raw = raw.rename(columns={c[:10]: c for c in DEMAND_POINT if c not in raw.columns})
+    for column in DEMAND_POINT:
+        if column in raw.columns:
+            values = raw[column].astype(object)
+            raw[column] = values.where(values.notna(), None)
+    return raw
+
+
+def _check_demand_points(frame: gpd.GeoDataFrame, cells: CellParser) -> None:
+    """A given demand point is a National Grid pair; half a pair falls back to the centroid."""
+    if not set(DEMAND_POINT) <= set(frame.columns):
+        return
+    east, north = frame["demand_easting"], frame["demand_northing"]
+    half = east.isna() != north.isna()
+    for row in frame.loc[half, ROW]:
+        cells.warnings.append(f"{cells.file}, feature {row}: only one of demand_easting / "
+                              "demand_northing is given; the area's centroid is used")
+    both = east.notna() & north.notna()
+    bad = both & ~geo.within_gb_metres(east, north)
+    for row, e, n in zip(frame.loc[bad, ROW], east[bad], north[bad], strict=True):
+        hint = ("these look like degrees: give the point in EPSG:27700 metres"
+                if abs(e) <= 360 and abs(n) <= 360 else "check the value")
+        cells.issue(row, "demand_easting", f"({e:g}, {n:g}) is not a British National Grid "
+                    "point", hint + ", or leave both cells empty to use the centroid")
 
 
 def _check_geometries(frame: gpd.GeoDataFrame, cells: CellParser) -> None:
@@ -66,21 +107,48 @@ def _check_geometries(frame: gpd.GeoDataFrame, cells: CellParser) -> None:
 
 
 def _areas_to_bng(frame: gpd.GeoDataFrame, path: Path, cells: CellParser) -> gpd.GeoDataFrame:
-    bounds = frame.total_bounds
-    if not declared_crs(path) and geo.looks_like_bng(bounds):
-        cells.issue(None, "geometry", "coordinates are metres (British National Grid?) but the "
-                    "file declares no CRS, so GeoJSON means WGS84",
-                    'declare it: "crs": {"type": "name", "properties": '
-                    '{"name": "urn:ogc:def:crs:EPSG::27700"}}, or export as WGS84')
+    """Reproject the areas to EPSG:27700 from the CRS their file declares, or say what is wrong."""
+    problem = _crs_problem(frame, path)
+    if problem:
+        cells.issue(None, "geometry", *problem)
         return frame
-    if frame.crs is None:
+    if frame.crs is None:  # GeoJSON without a crs member: WGS84 by RFC 7946
         frame = frame.set_crs(geo.WGS84)
     bng = geo.to_bng(frame)
-    inside = geo.within_gb_metres(bng.geometry.bounds["minx"], bng.geometry.bounds["miny"])
+    corners = bng.geometry.bounds
+    inside = (geo.within_gb_metres(corners["minx"], corners["miny"])
+              & geo.within_gb_metres(corners["maxx"], corners["maxy"]))
     for row in bng.loc[~inside, ROW]:
         cells.issue(row, "geometry", "the area lies outside Great Britain",
                     "check the CRS the file declares and the coordinate order")
     return bng
+
+
+def _crs_problem(frame: gpd.GeoDataFrame, path: Path) -> tuple[str, str] | None:
+    """(message, fix) when the file's CRS is missing or contradicts its coordinates."""
+    bounds = frame.total_bounds
+    geojson = path.suffix.lower() in (".geojson", ".json")
+    if geojson and not declared_crs(path) and geo.looks_like_bng(bounds):
+        return ("coordinates are metres (British National Grid?) but the file declares no CRS, "
+                "so GeoJSON means WGS84",
+                'declare it: "crs": {"type": "name", "properties": '
+                '{"name": "urn:ogc:def:crs:EPSG::27700"}}, or export as WGS84')
+    if frame.crs is None and not geojson:
+        guess = "EPSG:27700" if geo.looks_like_bng(bounds) else "EPSG:4326 (WGS84)"
+        where = ("add the .prj file beside the .shp" if path.suffix.lower() == ".shp"
+                 else "set the layer's CRS")
+        return (f"the file declares no CRS (the coordinates look like {guess})",
+                f"{where}: in QGIS, Layer Properties > Source > Assigned CRS, then export "
+                "again; or save the areas as GeoJSON in WGS84")
+    if frame.crs is not None and frame.crs.is_projected and geo.looks_like_degrees(bounds):
+        return (f"the file declares the projected CRS {frame.crs.to_string()} but its "
+                "coordinates look like degrees",
+                "declare EPSG:4326 (WGS84) for lon/lat coordinates, or reproject the file")
+    if frame.crs is not None and frame.crs.is_geographic and geo.looks_like_bng(bounds):
+        return (f"the file declares the geographic CRS {frame.crs.to_string()} but its "
+                "coordinates are metres",
+                "declare EPSG:27700 for British National Grid coordinates")
+    return None
 
 
 def check_sites(raw: pd.DataFrame, file: str) -> tuple[gpd.GeoDataFrame, CellParser]:
@@ -98,13 +166,39 @@ def check_sites(raw: pd.DataFrame, file: str) -> tuple[gpd.GeoDataFrame, CellPar
         cells.issue(None, "lat", "no coordinates",
                     "add 'lat' and 'lon' (WGS84) or 'easting' and 'northing' (EPSG:27700)")
         return gpd.GeoDataFrame(frame), cells
-    points = _site_points_bng(raw, cells) if has_bng else _site_points_wgs(raw, cells)
+    if has_bng and has_wgs:
+        points = _site_points_mixed(raw, cells)
+    else:
+        points = _site_points_bng(raw, cells) if has_bng else _site_points_wgs(raw, cells)
     return gpd.GeoDataFrame(frame, geometry=points, crs=geo.BNG), cells
 
 
-def _site_points_bng(raw: pd.DataFrame, cells: CellParser) -> gpd.GeoSeries:
-    easting = cells.numbers("easting", minimum=-1e9)
-    northing = cells.numbers("northing", minimum=-1e9)
+def _filled(raw: pd.DataFrame, column: str) -> pd.Series:
+    return raw[column].fillna("").astype(str).str.strip() != ""
+
+
+def _site_points_mixed(raw: pd.DataFrame, cells: CellParser) -> gpd.GeoSeries:
+    """Both column pairs: easting/northing where a row gives them, else its lat/lon."""
+    bng_given = _filled(raw, "easting") & _filled(raw, "northing")
+    wgs_given = _filled(raw, "lat") & _filled(raw, "lon")
+    for row in raw.loc[~bng_given & ~wgs_given, ROW]:
+        cells.issue(row, "easting", "no coordinate pair",
+                    "give 'easting' and 'northing' (EPSG:27700) or 'lat' and 'lon' (WGS84)")
+    bng = _site_points_bng(raw, cells, default=float("nan"))
+    wgs = _site_points_wgs(raw, cells, default=float("nan"))
+    apart = bng.distance(wgs)[bng_given & wgs_given]
+    for row, metres in zip(raw.loc[apart.index, ROW], apart, strict=True):
+        if metres > SAME_POINT_METRES:
+            cells.warnings.append(f"{cells.file}, row {row}: easting/northing and lat/lon are "
+                                  f"{metres:,.0f} m apart; easting/northing used")
+    points = np.where(bng_given, bng.to_numpy(), wgs.to_numpy())
+    return gpd.GeoSeries(points, index=raw.index, crs=geo.BNG)
+
+
+def _site_points_bng(raw: pd.DataFrame, cells: CellParser,
+                     default: float | None = None) -> gpd.GeoSeries:
+    easting = cells.numbers("easting", minimum=-1e9, default=default)
+    northing = cells.numbers("northing", minimum=-1e9, default=default)
     ok = geo.within_gb_metres(easting, northing)
     for row, e, n in zip(raw.loc[~ok, ROW], easting[~ok], northing[~ok], strict=True):
         if pd.notna(e) and pd.notna(n):
@@ -115,9 +209,10 @@ def _site_points_bng(raw: pd.DataFrame, cells: CellParser) -> gpd.GeoSeries:
     return geo.points_from_bng(easting.fillna(0), northing.fillna(0))
 
 
-def _site_points_wgs(raw: pd.DataFrame, cells: CellParser) -> gpd.GeoSeries:
-    lat = cells.numbers("lat", minimum=-1e9)
-    lon = cells.numbers("lon", minimum=-1e9)
+def _site_points_wgs(raw: pd.DataFrame, cells: CellParser,
+                     default: float | None = None) -> gpd.GeoSeries:
+    lat = cells.numbers("lat", minimum=-1e9, default=default)
+    lon = cells.numbers("lon", minimum=-1e9, default=default)
     ok = geo.within_gb_degrees(lon, lat)
     for row, la, lo in zip(raw.loc[~ok, ROW], lat[~ok], lon[~ok], strict=True):
         if pd.notna(la) and pd.notna(lo):
@@ -140,7 +235,7 @@ def check_demand(raw: pd.DataFrame, file: str, config: RunConfig) -> tuple[pd.Da
         "need": cells.codes("need", NEEDS, upper=True),
         "phase": cells.codes("phase", PHASES, upper=False),
         "year": cells.numbers("year", integer=True),
-        "pupils": cells.numbers("pupils"),
+        "pupils": cells.numbers("pupils", maximum=MAX_PUPILS),
         ROW: raw[ROW],
     })
     outside = frame["year"].notna() & ~frame["year"].isin(config.years)
@@ -175,12 +270,15 @@ def check_provision(raw: pd.DataFrame, file: str, config: RunConfig) -> tuple[pd
         "phases": cells.code_lists("phases", PHASES),
         ROW: raw[ROW],
     })
-    for column in ("existing_places", "module_places", "max_modules", "lead_time_years"):
-        frame[column] = cells.numbers(column, integer=True)
-    frame["earliest_year"] = cells.numbers("earliest_year", integer=True)
+    for column, most in PROVISION_COUNT_LIMITS.items():
+        frame[column] = cells.numbers(column, integer=True, maximum=most)
+    frame["earliest_year"] = cells.numbers(
+        "earliest_year", integer=True, minimum=PLAUSIBLE_YEARS[0], maximum=PLAUSIBLE_YEARS[1],
+        range_fix="enter the academic year the first module may open as four digits, e.g. "
+                  "2027 for AY 2027/28")
     for column in ("capital_cost_per_module", "fixed_capital_cost", "annual_cost_per_place",
                    "annual_cost_per_commissioned_place"):
-        frame[column] = cells.numbers(column)
+        frame[column] = cells.numbers(column, maximum=MAX_POUNDS)
     _check_expansion(frame, cells, config)
     return frame, cells
 
@@ -228,3 +326,38 @@ def check_sites_in_areas(sites: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
             for row, sid, aid in zip(sites.loc[known][~inside][ROW],
                                      sites.loc[known][~inside]["site_id"],
                                      sites.loc[known][~inside]["area_id"], strict=True)]
+
+
+def check_current_placements(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, CellParser]:
+    """Pupils in each setting at the start year: area, need, phase, option (or independent)."""
+    cells = CellParser(raw, file)
+    if not cells.has_columns(["area_id", "need", "phase", "option_id", "pupils"]):
+        return pd.DataFrame(), cells
+    frame = pd.DataFrame({
+        "area_id": cells.ids("area_id"),
+        "need": cells.codes("need", NEEDS, upper=True),
+        "phase": cells.codes("phase", PHASES, upper=False),
+        "option_id": cells.ids("option_id"),
+        "pupils": cells.numbers("pupils"),
+        ROW: raw[ROW],
+    })
+    frame.loc[frame["option_id"].str.lower() == INDEPENDENT, "option_id"] = INDEPENDENT
+    key = ["area_id", "need", "phase", "option_id"]
+    for row in frame.loc[frame.duplicated(key), ROW]:
+        cells.issue(row, None, "repeats an (area_id, need, phase, option_id) of an earlier row",
+                    "give each combination once (add the pupils together)")
+    return frame, cells
+
+
+def check_current_within_demand(current: pd.DataFrame, demand: pd.DataFrame,
+                                start_year: int, file: str) -> list[Issue]:
+    """Pupils already placed cannot exceed the start year's demand of their group."""
+    key = ["area_id", "need", "phase"]
+    placed = current.groupby(key)["pupils"].sum()
+    first = demand[demand["year"] == start_year].groupby(key)["pupils"].sum()
+    over = placed[placed > first.reindex(placed.index, fill_value=0.0) + 1e-9]
+    return [Issue(file, None, "pupils",
+                  f"{placed[k]:g} pupils placed for {' '.join(k)} but demand.csv has "
+                  f"{first.get(k, 0.0):g} in {start_year}",
+                  "make demand.csv's start year include every pupil already placed")
+            for k in over.index]

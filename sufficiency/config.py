@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sufficiency.errors import InputError, Issue
+from sufficiency.placement_rules import PlacementRules, read_placement_rules
 
 PHASES = ("primary", "secondary", "post16")
 STRONG_LINKS = ("none", "area", "placement")
@@ -39,6 +41,7 @@ class TransportSettings:
     cost_per_km: float = 350.0
     speed_kmh: float = 30.0
     circuity: float = 1.3
+    fill_missing_travel: bool = False  # travel.csv gaps: error (False) or straight-line (True)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class RunConfig:
     capital_budget: dict[int, float] = field(default_factory=dict)
     solver: SolverSettings = SolverSettings()
     formulation: FormulationSettings = FormulationSettings()
+    placement_rules: PlacementRules = PlacementRules()
+    scenarios: dict = field(default_factory=dict)  # raw [scenarios.*]; see sufficiency.scenarios
 
     @property
     def years(self) -> list[int]:
@@ -100,11 +105,12 @@ class RunConfig:
 _TOP_KEYS = {
     "name", "inputs", "start_year", "horizon_years", "discount_rate",
     "independent", "transport", "travel_limit_minutes", "capital_budget", "solver",
-    "formulation",
+    "formulation", "placements", "ramp_up", "soft_capacity", "scenarios",
 }
 _TABLE_KEYS = {
     "independent": {"cost_per_place", "transport_cost_per_pupil", "available"},
-    "transport": {"cost_per_pupil", "cost_per_km", "speed_kmh", "circuity"},
+    "transport": {"cost_per_pupil", "cost_per_km", "speed_kmh", "circuity",
+                  "fill_missing_travel"},
     "travel_limit_minutes": set(PHASES),
     "solver": {"time_limit_s", "mip_gap", "threads", "random_seed", "presolve", "options"},
     "formulation": {"strong_links", "matrix_constraints", "aggregate_needs"},
@@ -180,11 +186,17 @@ def _read_independent(reader: _TomlReader) -> IndependentSettings:
 def _read_transport(reader: _TomlReader) -> TransportSettings:
     t, p = _table(reader, "transport"), "transport."
     d = TransportSettings()
+    fill = t.get("fill_missing_travel", d.fill_missing_travel)
+    if not isinstance(fill, bool):
+        reader.problem(p + "fill_missing_travel", f"{fill!r} is not true or false",
+                       "write true or false")
+        fill = d.fill_missing_travel
     return TransportSettings(
         cost_per_pupil=reader.number(t, "cost_per_pupil", d.cost_per_pupil, prefix=p),
         cost_per_km=reader.number(t, "cost_per_km", d.cost_per_km, prefix=p),
         speed_kmh=reader.number(t, "speed_kmh", d.speed_kmh, prefix=p, minimum=1.0, maximum=200.0),
         circuity=reader.number(t, "circuity", d.circuity, prefix=p, minimum=1.0, maximum=5.0),
+        fill_missing_travel=fill,
     )
 
 
@@ -202,10 +214,18 @@ def _read_budget(reader: _TomlReader, years: list[int]) -> dict[int, float]:
     budget: dict[int, float] = {}
     for key in t:
         label = f"capital_budget.{key}"
-        if not str(key).isdigit() or int(key) not in years:
-            span = f"{years[0]}..{years[-1]}" if years else "the horizon"
+        span = f"{years[0]}..{years[-1]}" if years else "the horizon"
+        if not str(key).isdigit():
+            first = re.match(r"\D*(\d{4})", str(key))
+            example = first.group(1) if first else "2026"
+            reader.problem(label, f"{key!r} is not a year",
+                           f"write the financial year as its first calendar year, e.g. {example} "
+                           f"for FY {example}-{(int(example) + 1) % 100:02d}")
+            continue
+        if int(key) not in years:
             reader.problem(label, f"year {key!r} is outside the horizon",
-                           f"use academic years {span}, or extend horizon_years")
+                           f"use years {span} (financial years: 2026 = FY 2026-27), or extend "
+                           "horizon_years")
             continue
         value = reader.number(t, key, None, prefix="capital_budget.")
         if value is not None:
@@ -268,10 +288,25 @@ def _read_identity(reader: _TomlReader, toml_path: Path) -> tuple[str, Path]:
                        'add inputs = "../inputs/<dataset>" (relative to this TOML)')
         return name, toml_path.parent
     inputs_dir = (toml_path.parent / inputs).resolve()
-    if not inputs_dir.is_dir():
+    project = project_folder(toml_path)
+    if not Path(os.path.normpath(toml_path.parent.resolve() / inputs)).is_relative_to(project):
+        reader.problem("inputs", f"{inputs!r} leads outside the project folder {project}",
+                       "keep the dataset inside the project folder (the folder holding models/, "
+                       "or the TOML's own folder), e.g. inputs = \"../inputs/<dataset>\"")
+    elif not inputs_dir.is_dir():
         reader.problem("inputs", f"dataset folder {inputs_dir} does not exist",
                        "check the path; it is relative to the TOML file")
     return name, inputs_dir
+
+
+def project_folder(toml_path: Path) -> Path:
+    """The folder a run may read from: the parent of the TOML's ``models/`` folder, else its own.
+
+    A path in the TOML may not lead outside it; symbolic links inside it are followed (they
+    are the owner's choice).
+    """
+    folder = toml_path.parent.resolve()
+    return folder.parent if folder.name == "models" else folder
 
 
 def parse_run_config(toml_path: Path, data: dict[str, Any]) -> RunConfig:
@@ -295,6 +330,8 @@ def parse_run_config(toml_path: Path, data: dict[str, Any]) -> RunConfig:
         capital_budget=_read_budget(reader, years),
         solver=_read_solver(reader),
         formulation=_read_formulation(reader),
+        placement_rules=read_placement_rules(reader, data),
+        scenarios=_table(reader, "scenarios"),
     )
     if reader.issues:
         raise InputError(reader.issues)

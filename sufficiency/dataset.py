@@ -19,6 +19,7 @@ from sufficiency.errors import InputError, Issue
 from sufficiency.readers import ROW, read_csv_table, read_geo_table
 
 AREA_FILES = ("areas.geojson", "areas.gpkg", "areas.shp")
+CURRENT_FILE = "current_placements.csv"
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class Dataset:
     - ``sites``: site_id, name, area_id, point geometry (EPSG:27700)
     - ``demand``: area_id, need, phase, year, pupils
     - ``options``: provision.csv columns; needs and phases as tuples of codes
-    - ``travel``: area_id, site_id, minutes, km for every area × site pair known
+    - ``travel``: area_id, site_id, minutes, km, travel_source (``travel.csv`` or
+      ``straight line``) for every area × site pair known
     """
 
     config: RunConfig
@@ -40,6 +42,8 @@ class Dataset:
     travel: pd.DataFrame
     travel_metric: str
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    current: pd.DataFrame | None = None  # area_id, need, phase, option_id, pupils at start
+    placement_model: str = "v1"  # "v1" (re-place every year) or "sticky" (cohorts)
 
 
 def _area_path(folder: Path) -> Path:
@@ -102,13 +106,42 @@ def _read_all(config: RunConfig) -> tuple[dict[str, pd.DataFrame], list[str]]:
                 issues, warnings)
         except InputError as exc:
             issues.extend(exc.issues)
+    if (folder / CURRENT_FILE).is_file():
+        try:
+            data["current"] = _collect(checks.check_current_placements(
+                read_csv_table(folder / CURRENT_FILE), CURRENT_FILE), issues, warnings)
+        except InputError as exc:
+            issues.extend(exc.issues)
     if issues:
         raise InputError(issues)
     _require_rows(data)
     cross = _cross_references(data)
+    if "current" in data:
+        cross += _current_references(data, config)
     if cross:
         raise InputError(cross)
     return data, warnings
+
+
+def _current_references(data: dict[str, pd.DataFrame], config: RunConfig) -> list[Issue]:
+    """Current placements name known areas and options, within start-year demand."""
+    from sufficiency.cells import CellParser
+
+    current = data["current"]
+    cells = CellParser(current, CURRENT_FILE)
+    cells.references("area_id", current["area_id"], set(data["areas"]["area_id"]), "areas")
+    local = current[current["option_id"] != "independent"]
+    local_cells = CellParser(local, CURRENT_FILE)
+    local_cells.references("option_id", local["option_id"], set(data["options"]["option_id"]),
+                           "provision.csv")
+    return cells.issues + local_cells.issues + checks.check_current_within_demand(
+        current, data["demand"], config.start_year, CURRENT_FILE)
+
+
+def _placement_model(config: RunConfig, has_current: bool) -> str:
+    """The run's choice, else sticky cohorts when current placements are given."""
+    chosen = config.placement_rules.model
+    return chosen if chosen else ("sticky" if has_current else "v1")
 
 
 def _require_rows(data: dict[str, pd.DataFrame]) -> None:
@@ -125,15 +158,25 @@ def _require_rows(data: dict[str, pd.DataFrame]) -> None:
 
 def _travel(config: RunConfig, areas: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
             given: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
-    if given is not None:
-        return (given.drop(columns=ROW).sort_values(["area_id", "site_id"]).reset_index(drop=True),
-                "travel.csv (given journey times and road distances)")
+    """Journeys area → site (with their ``travel_source``) and the travel metric, in words.
+
+    travel.csv as given; with ``[transport] fill_missing_travel`` its gaps are filled from
+    straight-line distance; without travel.csv every journey is derived.
+    """
     t = config.transport
-    areas = areas.assign(demand_point=geo.demand_points(areas))
-    metric = (f"derived: straight-line km from each area's demand point × circuity {t.circuity:g}"
-              f", minutes at {t.speed_kmh:g} km/h")
-    return geo.straight_line_travel(areas, sites, circuity=t.circuity, speed_kmh=t.speed_kmh), \
-        metric
+    derived_metric = (f"straight-line km from each area's demand point × circuity "
+                      f"{t.circuity:g}, minutes at {t.speed_kmh:g} km/h")
+    given_metric = "travel.csv (given journey times and road distances)"
+    if given is not None and not t.fill_missing_travel:
+        table = given.drop(columns=ROW).assign(travel_source=geo.TRAVEL_GIVEN)
+        return table.sort_values(["area_id", "site_id"]).reset_index(drop=True), given_metric
+    derived = geo.straight_line_travel(areas.assign(demand_point=geo.demand_points(areas)),
+                                       sites, circuity=t.circuity, speed_kmh=t.speed_kmh)
+    if given is None:
+        return derived.assign(travel_source=geo.TRAVEL_DERIVED), f"derived: {derived_metric}"
+    table, filled = geo.complete_travel(given.drop(columns=ROW), derived)
+    return table, (f"{given_metric}; {filled} area-site pair(s) absent from it filled with "
+                   f"{derived_metric} ([transport] fill_missing_travel = true)")
 
 
 def load_dataset(config: RunConfig) -> Dataset:
@@ -160,6 +203,9 @@ def load_dataset(config: RunConfig) -> Dataset:
         travel=travel,
         travel_metric=metric,
         warnings=tuple(warnings),
+        current=None if "current" not in data else data["current"].drop(columns=ROW)
+        .sort_values(["area_id", "need", "phase", "option_id"]).reset_index(drop=True),
+        placement_model=_placement_model(config, "current" in data),
     )
 
 

@@ -109,12 +109,29 @@ def capacity_table(dataset: Dataset, plan: pd.DataFrame, placements: pd.DataFram
         mask = (grid["option_id"] == row.option_id) & (grid["year"] >= row.opening_year)
         added[mask.to_numpy()] += row.places
     grid["places"] = grid["existing_places"] + added.to_numpy()
+    grid["usable_places"] = grid["places"] - ramping_places(dataset, plan, grid)
     used = placements[placements["option_id"] != INDEPENDENT].groupby(
         ["option_id", "year"])["pupils"].sum()
     grid = grid.merge(used.rename("pupils").reset_index(), on=["option_id", "year"], how="left")
     grid["pupils"] = grid["pupils"].fillna(0.0)
     grid["empty_places"] = (grid["places"] - grid["pupils"]).clip(lower=0.0).round(6)
-    return grid[["option_id", "year", "places", "pupils", "empty_places"]]
+    grid["over_capacity"] = (grid["pupils"] - grid["usable_places"]).clip(lower=0.0).round(6)
+    return grid[["option_id", "year", "places", "usable_places", "pupils", "empty_places",
+                 "over_capacity"]]
+
+
+def ramping_places(dataset: Dataset, plan: pd.DataFrame, grid: pd.DataFrame) -> np.ndarray:
+    """New places not yet usable in their opening year (and the next), by ramp-up rules."""
+    rules = dataset.config.placement_rules
+    kind = dataset.options.set_index("option_id")["kind"]
+    unusable = pd.Series(0.0, index=pd.MultiIndex.from_frame(grid[["option_id", "year"]]))
+    for row in plan.itertuples(index=False):
+        ramp = rules.ramp(kind[row.option_id])
+        for lag, share in ((0, ramp.first_year), (1, ramp.second_year)):
+            key = (row.option_id, row.opening_year + lag)
+            if share < 1.0 and key in unusable.index:
+                unusable[key] += row.places * (1.0 - share)
+    return unusable.to_numpy()
 
 
 def costs_by_year(dataset: Dataset, plan: pd.DataFrame, placements: pd.DataFrame,
@@ -126,8 +143,12 @@ def costs_by_year(dataset: Dataset, plan: pd.DataFrame, placements: pd.DataFrame
     indep = placements[placements["option_id"] == INDEPENDENT]
     t, i = config.transport, config.independent
     frame = pd.DataFrame({"year": config.years}).set_index("year")
+    premium = config.placement_rules.soft_capacity.premium_per_pupil
+    frame["over_capacity_premium"] = (capacity["over_capacity"] * premium).groupby(
+        capacity["year"]).sum()
     frame["placement"] = (local["pupils"] * local["option_id"].map(
-        options["annual_cost_per_place"])).groupby(local["year"]).sum()
+        options["annual_cost_per_place"])).groupby(local["year"]).sum().add(
+        frame["over_capacity_premium"], fill_value=0.0)
     frame["commissioned"] = (capacity["places"] * capacity["option_id"].map(
         options["annual_cost_per_commissioned_place"])).groupby(capacity["year"]).sum()
     frame["transport"] = (local["pupils"] * (t.cost_per_pupil + t.cost_per_km * local["km"])
@@ -143,7 +164,8 @@ def costs_by_year(dataset: Dataset, plan: pd.DataFrame, placements: pd.DataFrame
     frame["pupils_local"] = local.groupby("year")["pupils"].sum()
     frame["pupils_independent"] = indep.groupby("year")["pupils"].sum()
     frame = frame.fillna(0.0).round(2).reset_index()
-    return frame[[*COST_COLUMNS, "pupils_local", "pupils_independent"]]
+    return frame[[*COST_COLUMNS, "pupils_local", "pupils_independent",
+                  "over_capacity_premium"]]
 
 
 def extract(plan_model: PlanModel, dataset: Dataset, report: SolveReport, label: str) -> PlanResult:

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from sufficiency.dataset import Dataset
 from sufficiency.errors import InputError, Issue
 from sufficiency.readers import ROW
+from sufficiency.schema import INDEPENDENT
 
 MAX_LISTED = 20
 
@@ -38,6 +40,7 @@ class ModelSets:
     placements: pd.DataFrame  # cell, o, arc, year, area_id, commodity, option_id, minutes, km
     open_slots: pd.DataFrame  # o, option_id, year, capital_year
     capacity_rows: pd.DataFrame  # o, year
+    cohorts: Cohorts | None = None  # sticky placements only
 
     @property
     def cartesian_size(self) -> int:
@@ -124,8 +127,9 @@ def _missing_travel(arcs: pd.DataFrame) -> list[Issue]:
     more = f" and {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
     return [Issue("travel.csv", None, None,
                   f"{len(missing)} journey(s) the model needs are missing: {listed}{more}",
-                  "add these area_id, site_id rows, or delete travel.csv to derive all "
-                  "journeys from straight-line distance")]
+                  "add these area_id, site_id rows; or set [transport] fill_missing_travel = "
+                  "true in the run TOML to fill them from straight-line distance; or delete "
+                  "travel.csv to derive every journey")]
 
 
 def allowed_arcs(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
@@ -180,9 +184,86 @@ def unplaceable_demand(dataset: Dataset, member_demand: pd.DataFrame,
                 index=False)]
 
 
+@dataclass(frozen=True)
+class Cohorts:
+    """Sticky placements: who must stay where from one year to the next.
+
+    - ``carry``: placement i, its predecessor j (same area, commodity, option, year − 1) and
+      the retention ρ of i's cell: x[i] ≥ ρ · x[j]
+    - ``carry_independent``: cell c, its predecessor cell and ρ: u[c] ≥ ρ · u[prev]
+    - ``current``: placement i (start year) and the pupils already there: x[i] ≥ pupils
+    - ``current_independent``: cell c (start year) and its pupils already independent
+
+    ρ = min(1 − 1 / phase_years − plan_cease_rate, demand_t / demand_{t−1}): pupils leave
+    a phase by age or a plan ceasing; when demand falls faster, more of them leave.
+    """
+
+    carry: pd.DataFrame
+    carry_independent: pd.DataFrame
+    current: pd.DataFrame
+    current_independent: pd.DataFrame
+
+
+def cell_retention(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Each cell's predecessor cell (same area and commodity, year − 1) and retention ρ."""
+    phase = members.drop_duplicates("commodity").set_index("commodity")["phase"]
+    keyed = cells.reset_index(names="cell")
+    previous = keyed.assign(year=keyed["year"] + 1).rename(
+        columns={"cell": "prev", "pupils": "prev_pupils"})
+    linked = keyed.merge(previous, on=["area_id", "commodity", "year"])
+    rules = dataset.config.placement_rules
+    natural = linked["commodity"].map(phase).map(rules.retention)
+    linked["retention"] = np.minimum(natural, linked["pupils"] / linked["prev_pupils"])
+    return linked[["cell", "prev", "retention"]]
+
+
+def _current_cells(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame,
+                   placements: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    current = dataset.current.merge(members[["need", "phase", "commodity"]])
+    current = current.groupby(["area_id", "commodity", "option_id"], as_index=False)[
+        "pupils"].sum()
+    current["year"] = dataset.config.start_year
+    independent = current[current["option_id"] == INDEPENDENT].merge(
+        cells.reset_index(names="cell"), on=["area_id", "commodity", "year"],
+        suffixes=("", "_cell"))[["cell", "pupils"]]
+    local = current[current["option_id"] != INDEPENDENT]
+    placed = local.merge(placements.reset_index(names="i"),
+                         on=["area_id", "commodity", "option_id", "year"], how="left")
+    unreachable = placed[placed["i"].isna()]
+    if not unreachable.empty:
+        raise InputError([Issue("current_placements.csv", None, "option_id",
+                                f"{r.pupils:g} {r.commodity} pupils from '{r.area_id}' are at "
+                                f"'{r.option_id}', which does not serve them within the travel "
+                                "limit", "correct the row, or raise the travel limit")
+                          for r in unreachable.itertuples(index=False)])
+    return placed.assign(i=placed["i"].astype("int64"))[["i", "pupils"]], independent
+
+
+def build_cohorts(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame,
+                  placements: pd.DataFrame) -> Cohorts:
+    """The stickiness links of a sticky run (see :class:`Cohorts`)."""
+    retention = cell_retention(dataset, cells, members)
+    keyed = placements.reset_index(names="i")
+    previous = keyed.assign(year=keyed["year"] + 1)[["area_id", "commodity", "o", "year", "i"]]
+    carry = keyed.merge(previous.rename(columns={"i": "j"}),
+                        on=["area_id", "commodity", "o", "year"])
+    carry = carry.merge(retention, on="cell")[["i", "j", "retention"]]
+    if dataset.current is None:
+        empty = pd.DataFrame({"i": pd.Series(dtype="int64"), "pupils": pd.Series(dtype=float)})
+        current, independent = empty, empty.rename(columns={"i": "cell"})
+    else:
+        current, independent = _current_cells(dataset, cells, members, placements)
+    return Cohorts(carry.sort_values("i").reset_index(drop=True),
+                   retention.sort_values("cell").reset_index(drop=True),
+                   current.sort_values("i").reset_index(drop=True),
+                   independent.sort_values("cell").reset_index(drop=True))
+
+
 def build_sets(dataset: Dataset) -> ModelSets:
     """All index sets of the model; raises :class:`InputError` for unplannable demand."""
-    members = commodities(dataset, dataset.config.formulation.aggregate_needs)
+    sticky = dataset.placement_model == "sticky"
+    # sticky cohorts leave at their own need's pace: no merging of needs there (exactness)
+    members = commodities(dataset, dataset.config.formulation.aggregate_needs and not sticky)
     member_demand = demand_by_member(dataset, members)
     cells = demand_cells(member_demand)
     arcs = allowed_arcs(dataset, cells, members)
@@ -191,6 +272,7 @@ def build_sets(dataset: Dataset) -> ModelSets:
         raise InputError(issues)
     placements = placement_index(cells, arcs)
     capacity_rows = placements[["o", "year"]].drop_duplicates().sort_values(["o", "year"])
+    cohorts = build_cohorts(dataset, cells, members, placements) if sticky else None
     return ModelSets(
         years=dataset.config.years,
         members=members,
@@ -201,4 +283,5 @@ def build_sets(dataset: Dataset) -> ModelSets:
         placements=placements,
         open_slots=open_slots(dataset),
         capacity_rows=capacity_rows.reset_index(drop=True),
+        cohorts=cohorts,
     )

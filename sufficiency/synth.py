@@ -125,7 +125,13 @@ class _Dataset:
 
 
 def write_synthetic(out_dir: Path, scale: str, seed: int = 0, *, overwrite: bool = False) -> Path:
-    """Write a contract dataset and its run TOML; return the TOML's path."""
+    """Write a contract dataset and its run TOML; return the TOML's path.
+
+    Writes ``out_dir/synth-<scale>-s<seed>.toml`` and the folder ``out_dir/synth-<scale>-s<seed>/``
+    (areas.geojson in EPSG:27700, sites.csv, demand.csv, provision.csv; no travel.csv).
+    Raises ValueError for an unknown scale or a bad seed, and FileExistsError when either
+    target exists and ``overwrite`` is False.
+    """
     spec = _scale_spec(scale)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, not {seed!r}")

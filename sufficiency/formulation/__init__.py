@@ -13,12 +13,21 @@ Variables
     u[c] ≥ 0            pupils of cell c placed independently                  (``u``)
     modules[s] ∈ ℤ, 0 ≤ modules[s] ≤ max_modules_o   modules opened in slot s   (``modules``)
     opened[o, t] ≥ 0    modules of option o open by year t (t ≥ its first slot)  (``opened``)
+    over[o, t] ≥ 0      pupils above usable places (soft capacity kinds only)   (``over``)
     first[f] ∈ {0, 1}   option o's first module opens in year y(f)             (``first``)
 
 Constraints (in :mod:`sufficiency.formulation.blocks`)
     demand_balance       Σ_{i: c(i)=c} x[i] + u[c] = d_c                            ∀ c
     opened_definition    opened[o, t] − Σ_{s=(o,y): y ≤ t} modules[s] = 0
-    capacity             Σ_{i: o(i)=o, t(i)=t} x[i] − mp_o opened[o, t] ≤ existing_o  ∀ (o, t) used
+    capacity             Σ_{i: o(i)=o, t(i)=t} x[i] − mp_o opened[o, t]
+                         + mp_o (1 − ramp1_k) modules[o, t] + mp_o (1 − ramp2_k) modules[o, t−1]
+                         − over[o, t] ≤ existing_o                              ∀ (o, t) used
+    soft_capacity_limit  over[o, t] − share mp_o opened[o, t] ≤ share existing_o
+    sticky_placements    x[i] − ρ_c x[j] ≥ 0   (j: same area, commodity, option in t − 1)
+    sticky_independent   u[c] − ρ_c u[c−1] ≥ 0
+    current_placements   x[i] ≥ already placed,  u[c] ≥ already independent   (start year)
+      (the sticky rows exist only with [placements] model = "sticky"; ρ_c = min(1 − 1/L_p
+       − cease, d_c / d_{c−1}): the share of last year's pupils still in the phase)
     strong links         valid inequalities, same optimum; [formulation] strong_links =
       "area"             Σ_{i ∈ (a, o, t)} x[i] − min(D_aot, mp_o) opened[o, t] ≤ existing_o
       "placement"        x[i] − min(d_c, mp_o) opened[o, t] ≤ existing_o    (existing_o < d_c)
@@ -36,6 +45,7 @@ Objective (£k; δ_t = 1 / (1 + r)^(t − start))
       + Σ_c δ_t (independent_place + independent_transport) u[c]
       + Σ_s [δ_{y−lead} K_o + commissioned_o · mp_o · Σ_{t ≥ y} δ_t] modules[s]
       + Σ_f δ_{y−lead} FC_o first[f]
+      + Σ_(o,t) δ_t premium over[o, t]
       + Σ_o commissioned_o · existing_o · Σ_t δ_t                   (constant)
 
 "Do nothing" is this model with every modules[s] and first[f] fixed to 0.
@@ -56,6 +66,7 @@ from sufficiency.formulation.blocks import (
     MODULES,
     MONEY_SCALE,
     OPENED,
+    OVER,
     ObjectiveCoefficients,
     RowBlock,
     U,
@@ -65,11 +76,12 @@ from sufficiency.formulation.blocks import (
     first_slots,
     objective_coefficients,
     opened_years,
+    over_rows,
 )
 from sufficiency.sets import ModelSets
 
 __all__ = ["PlanModel", "build_model", "MONEY_SCALE", "FAMILIES"]
-FAMILIES = (X, U, MODULES, FIRST, OPENED)  # column order of the matrix handed to HiGHS
+FAMILIES = (X, U, MODULES, FIRST, OPENED, OVER)  # column order of the matrix handed to HiGHS
 
 
 @dataclass
@@ -107,7 +119,7 @@ class PlanModel:
     def objective_vector(self) -> np.ndarray:
         """Objective coefficient (£k) of every column, in column order."""
         costs = {X: self.costs.x, U: self.costs.u, MODULES: self.costs.modules,
-                 FIRST: self.costs.first}
+                 FIRST: self.costs.first, OVER: self.costs.over}
         return np.concatenate([costs.get(f, np.zeros(len(self.variables[f])))
                                for f in FAMILIES])
 
@@ -130,9 +142,10 @@ def _add_variables(model: pyo.ConcreteModel, sets: ModelSets, config: RunConfig)
                             bounds=lambda _, s: (0, int(max_mod[s])))
     model.first = pyo.Var(range(n_first), domain=pyo.Binary)
     model.opened = pyo.Var(range(len(opened_years(sets))), domain=pyo.NonNegativeReals)
+    model.over = pyo.Var(range(len(over_rows(sets, config))), domain=pyo.NonNegativeReals)
     return {X: list(model.x.values()), U: list(model.u.values()),
             MODULES: list(model.modules.values()), FIRST: list(model.first.values()),
-            OPENED: list(model.opened.values())}
+            OPENED: list(model.opened.values()), OVER: list(model.over.values())}
 
 
 def _row_expressions(block: RowBlock, variables: dict[str, list]) -> list[LinearExpression]:
@@ -173,7 +186,7 @@ def _add_objective(model: pyo.ConcreteModel, costs: ObjectiveCoefficients,
                    variables: dict) -> None:
     coefs, members = [], []
     for family, values in ((X, costs.x), (U, costs.u), (MODULES, costs.modules),
-                           (FIRST, costs.first)):
+                           (FIRST, costs.first), (OVER, costs.over)):
         coefs.extend(values.tolist())
         members.extend(variables[family])
     expr = LinearExpression(constant=costs.constant, linear_coefs=coefs, linear_vars=members)

@@ -19,7 +19,7 @@ from sufficiency.config import RunConfig
 from sufficiency.sets import ModelSets
 
 MONEY_SCALE = 1_000.0  # £ per model money unit (£k)
-X, U, MODULES, FIRST, OPENED = "x", "u", "modules", "first", "opened"
+X, U, MODULES, FIRST, OPENED, OVER = "x", "u", "modules", "first", "opened", "over"
 
 
 @dataclass(frozen=True)
@@ -125,17 +125,93 @@ def opened_definition(sets: ModelSets) -> RowBlock:
     return _block("opened_definition", parts, np.zeros(n), np.zeros(n))
 
 
-def capacity(sets: ModelSets) -> RowBlock:
-    """Σ x[·, o, t] − module_places[o] · opened[o, t] ≤ existing_places[o]."""
+def over_rows(sets: ModelSets, config: RunConfig) -> pd.DataFrame:
+    """(o, year) capacity rows that may go over capacity (soft capacity): ``over`` lives here."""
+    soft = config.placement_rules.soft_capacity
+    if soft.share <= 0:
+        return sets.capacity_rows.iloc[:0].reset_index(names="row")
+    kinds = sets.options["kind"].to_numpy()[sets.capacity_rows["o"].to_numpy()]
+    rows = sets.capacity_rows.reset_index(names="row")
+    return rows[np.isin(kinds, soft.kinds)].reset_index(drop=True)
+
+
+def _ramp_terms(sets: ModelSets, config: RunConfig, rows: pd.DataFrame) -> list[pd.DataFrame]:
+    """+ mp·(1 − first share)·modules[o, t] + mp·(1 − second share)·modules[o, t − 1]."""
+    rules = config.placement_rules
+    kinds = sets.options["kind"].to_numpy()
+    module_places = sets.options["module_places"].to_numpy(float)
+    slots = sets.open_slots.reset_index(names="slot")
+    parts = []
+    for lag, share_of in ((0, lambda k: rules.ramp(k).first_year),
+                          (1, lambda k: rules.ramp(k).second_year)):
+        shifted = slots.assign(year=slots["year"] + lag).merge(rows, on=["o", "year"])
+        unusable = 1.0 - np.array([share_of(k) for k in kinds[shifted["o"]]], dtype=float)
+        keep = unusable > 0
+        parts.append(_terms(shifted["row"][keep], MODULES, shifted["slot"][keep],
+                            module_places[shifted["o"][keep]] * unusable[keep]))
+    return parts
+
+
+def capacity(sets: ModelSets, config: RunConfig) -> RowBlock:
+    """Σ x[·, o, t] − mp[o]·opened[o, t] + ramp-up − over[o, t] ≤ existing_places[o].
+
+    Ramp-up: only a share of a module's places is usable in its opening year (and the
+    next); soft capacity (``over``) lets chosen kinds take pupils above their places.
+    """
     rows = sets.capacity_rows.reset_index(names="row")
     p = sets.placements.reset_index(names="i").merge(rows, on=["o", "year"])
     rows = rows.assign(k=_opened_index(sets, rows))
     grows = rows[rows["k"] >= 0]
     module_places = sets.options["module_places"].to_numpy(float)
+    over = over_rows(sets, config)
     parts = [_terms(p["row"], X, p["i"], 1.0),
-             _terms(grows["row"], OPENED, grows["k"], -module_places[grows["o"]])]
+             _terms(grows["row"], OPENED, grows["k"], -module_places[grows["o"]]),
+             _terms(over["row"], OVER, over.index, -1.0),
+             *_ramp_terms(sets, config, rows)]
     existing = sets.options["existing_places"].to_numpy(float)[rows["o"].to_numpy()]
     return _block("capacity", parts, np.full(len(rows), -np.inf), existing)
+
+
+def soft_capacity_limit(sets: ModelSets, config: RunConfig) -> RowBlock:
+    """over[o, t] − share · mp[o] · opened[o, t] ≤ share · existing_places[o]."""
+    share = config.placement_rules.soft_capacity.share
+    over = over_rows(sets, config)
+    over = over.assign(k=_opened_index(sets, over))
+    grows = over[over["k"] >= 0]
+    module_places = sets.options["module_places"].to_numpy(float)
+    existing = sets.options["existing_places"].to_numpy(float)
+    parts = [_terms(over.index, OVER, over.index, 1.0),
+             _terms(grows.index, OPENED, grows["k"], -share * module_places[grows["o"]])]
+    return _block("soft_capacity_limit", parts, np.full(len(over), -np.inf),
+                  share * existing[over["o"].to_numpy()])
+
+
+def sticky_placements(sets: ModelSets) -> RowBlock:
+    """x[i] − ρ · x[j] ≥ 0: pupils stay where they were placed until they leave the phase."""
+    carry = sets.cohorts.carry
+    parts = [_terms(np.arange(len(carry)), X, carry["i"], 1.0),
+             _terms(np.arange(len(carry)), X, carry["j"], -carry["retention"].to_numpy())]
+    return _block("sticky_placements", parts, np.zeros(len(carry)), np.full(len(carry), np.inf))
+
+
+def sticky_independent(sets: ModelSets) -> RowBlock:
+    """u[c] − ρ · u[prev] ≥ 0: independent placements run off as pupils leave, not overnight."""
+    carry = sets.cohorts.carry_independent
+    parts = [_terms(np.arange(len(carry)), U, carry["cell"], 1.0),
+             _terms(np.arange(len(carry)), U, carry["prev"], -carry["retention"].to_numpy())]
+    return _block("sticky_independent", parts, np.zeros(len(carry)),
+                  np.full(len(carry), np.inf))
+
+
+def current_placements(sets: ModelSets) -> RowBlock:
+    """x[i] ≥ pupils already there, u[c] ≥ pupils already independent, in the start year."""
+    local, independent = sets.cohorts.current, sets.cohorts.current_independent
+    n_local = len(local)
+    parts = [_terms(np.arange(n_local), X, local["i"], 1.0),
+             _terms(n_local + np.arange(len(independent)), U, independent["cell"], 1.0)]
+    lower = np.concatenate([local["pupils"].to_numpy(float),
+                            independent["pupils"].to_numpy(float)])
+    return _block("current_placements", parts, lower, np.full(len(lower), np.inf))
 
 
 def strong_placement_link(sets: ModelSets) -> RowBlock:
@@ -250,7 +326,10 @@ def capital_budget(sets: ModelSets, config: RunConfig) -> RowBlock:
 
 def constraint_blocks(sets: ModelSets, config: RunConfig) -> list[RowBlock]:
     """Every constraint family of the model, in the order of the formulation."""
-    blocks = [demand_balance(sets), opened_definition(sets), capacity(sets)]
+    blocks = [demand_balance(sets), opened_definition(sets), capacity(sets, config),
+              soft_capacity_limit(sets, config)]
+    if sets.cohorts is not None:
+        blocks += [sticky_placements(sets), sticky_independent(sets), current_placements(sets)]
     links = config.formulation.strong_links
     if links == "placement":
         blocks.append(strong_placement_link(sets))
@@ -272,6 +351,7 @@ class ObjectiveCoefficients:
     modules: np.ndarray
     first: np.ndarray
     constant: float
+    over: np.ndarray
 
 
 def objective_coefficients(sets: ModelSets, config: RunConfig) -> ObjectiveCoefficients:
@@ -299,5 +379,9 @@ def objective_coefficients(sets: ModelSets, config: RunConfig) -> ObjectiveCoeff
              * options["fixed_capital_cost"].to_numpy(float)[firsts["o"].to_numpy()])
     constant = float((commissioned * options["existing_places"].to_numpy(float)).sum()
                      * delta.sum())
+    over = over_rows(sets, config)
+    premium = (delta.loc[over["year"]].to_numpy()
+               * config.placement_rules.soft_capacity.premium_per_pupil)
     return ObjectiveCoefficients(x / MONEY_SCALE, u / MONEY_SCALE, modules / MONEY_SCALE,
-                                 first / MONEY_SCALE, constant / MONEY_SCALE)
+                                 first / MONEY_SCALE, constant / MONEY_SCALE,
+                                 premium / MONEY_SCALE)
