@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install clean-runs
+.PHONY: demo test lint install clean-runs browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/sufficiency plan models/example.toml --force
+
+# The map's browser test drives Debian's chromium through playwright (never `playwright
+# install`, which downloads a browser from outside). Needs root, as in CI.
+browser:
+	command -v chromium >/dev/null 2>&1 \
+	  || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

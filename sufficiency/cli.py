@@ -1,4 +1,4 @@
-"""Command line: `sufficiency plan|validate|synth|bench`, with progress and one-line errors.
+"""Command line: `sufficiency plan|validate|build-dataset|synth|bench`, with one-line errors.
 
 Errors a user can act on are printed as messages with their exit code (2 for bad input);
 a traceback is shown only with ``--debug``.
@@ -23,6 +23,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 DEBUG = {"on": False}
+INTERRUPTED = 130  # exit code after Ctrl-C (128 + SIGINT), as shells report it
 
 RunArg = Annotated[Path, typer.Argument(help="planning run, e.g. models/example.toml")]
 
@@ -40,6 +41,9 @@ def _progress(started: float):
 
 
 def _fail(exc: BaseException) -> None:
+    if isinstance(exc, KeyboardInterrupt):  # Ctrl-C: outputs are staged, so none are left
+        console.print("interrupted: nothing was written", markup=False)
+        raise typer.Exit(INTERRUPTED)
     if DEBUG["on"]:
         raise exc
     if isinstance(exc, SufficiencyError):
@@ -71,6 +75,7 @@ def _print_run(run, paths) -> None:
                   f"{summary['plan']['openings']} openings")
     table.add_row("capital", _money(summary["plan"]["capital_total"]))
     table.add_row("outputs", Text(f"{paths.folder}\n{paths.map_file}"))
+    table.add_row("report", Text(f"{paths.folder / 'report.html'}\n{paths.folder / 'plan.xlsx'}"))
     out.print(table)
     for warning in summary["warnings"]:
         console.print("[yellow]warning:[/yellow] ", end="")
@@ -89,11 +94,35 @@ def plan(run: RunArg,
     try:
         run_result, paths = plan_run(run, output_root=output_root, force=force,
                                      progress=_progress(started))
-    except Exception as exc:  # noqa: BLE001 - every error ends in one message
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every error: one message
         _fail(exc)
         return
     console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
     _print_run(run_result, paths)
+
+
+@app.command()
+def report(run: RunArg,
+           force: Annotated[bool, typer.Option(help="replace an earlier run's outputs")] = False,
+           output_root: Annotated[Path, typer.Option(help="folder holding outputs/ and maps/")]
+           = Path(".")) -> None:
+    """Plan a run and write its cabinet report (report.html) and workbook (plan.xlsx).
+
+    `plan` writes both as well; the report is always built from the results of the same
+    solve (never from older tables), so an existing run needs --force to be redone.
+    """
+    from sufficiency.api import plan as plan_run
+
+    started = time.perf_counter()
+    try:
+        _, paths = plan_run(run, output_root=output_root, force=force,
+                            progress=_progress(started))
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every error: one message
+        _fail(exc)
+        return
+    console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
+    out.print(f"report:   {paths.folder / 'report.html'}\nworkbook: {paths.folder / 'plan.xlsx'}"
+              f"\nmap:      {paths.map_file}", markup=False)
 
 
 @app.command()
@@ -103,7 +132,11 @@ def validate(run: RunArg) -> None:
 
     try:
         dataset, sets = validate_run(run)
-    except Exception as exc:  # noqa: BLE001
+        if dataset.config.scenarios:  # [scenarios.*]: checked here as well (extension)
+            from sufficiency.scenarios import load_scenarios
+
+            load_scenarios(dataset)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001
         _fail(exc)
         return
     for warning in dataset.warnings:
@@ -114,8 +147,35 @@ def validate(run: RunArg) -> None:
               f"{len(sets.placements)} allowed placements; travel: {dataset.travel_metric}")
 
 
+@app.command("build-dataset")
+def build_dataset(spec: Annotated[Path, typer.Argument(help="build spec, e.g. "
+                                                        "inputs/york.build.toml")],
+                  force: Annotated[bool, typer.Option(help="replace an earlier build")]
+                  = False) -> None:
+    """Build a planning dataset and its run TOML from a council's own source files."""
+    from sufficiency.build import build_dataset as build
+
+    started = time.perf_counter()
+    try:
+        result = build(spec, force=force, progress=_progress(started))
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every error: one message
+        _fail(exc)
+        return
+    console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
+    log = result.log
+    out.print(f"wrote {result.dataset_dir} ({result.areas} areas, "
+              f"{len(result.provision.sites)} sites, {len(result.provision.options)} options, "
+              f"{result.demand.demand['pupils'].sum():,.1f} pupil-years of demand) and "
+              f"{result.run_path}; build log: {log.rows_for('dropped')} source rows dropped, "
+              f"{log.rows_for('changed')} changed, {log.rows_for('unmatched')} unmatched")
+    for warning in log.warnings:
+        console.print("[yellow]warning:[/yellow] ", end="")
+        console.print(warning, markup=False)
+
+
 @app.command()
-def synth(out: Annotated[Path, typer.Argument(help="folder for the run TOML and dataset")],
+def synth(folder: Annotated[Path, typer.Argument(metavar="OUT",
+                                                 help="folder for the run TOML and dataset")],
           scale: Annotated[str, typer.Option(help="S, M, L or XL")] = "S",
           seed: Annotated[int, typer.Option(help="random seed")] = 1,
           overwrite: Annotated[bool, typer.Option(help="replace an earlier dataset")] = False,
@@ -124,7 +184,7 @@ def synth(out: Annotated[Path, typer.Argument(help="folder for the run TOML and 
     from sufficiency.synth import write_synthetic
 
     try:
-        toml_path = write_synthetic(out, scale.upper(), seed, overwrite=overwrite)
+        toml_path = write_synthetic(folder, scale.upper(), seed, overwrite=overwrite)
     except (ValueError, FileExistsError) as exc:
         console.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
@@ -176,10 +236,163 @@ def _cell(value) -> str:
     return "—" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
 
 
+# --- analyses: scenarios, alternatives, sweep, slippage (outputs/<run>.<command>/) ---
+
+SchedulerOpt = Annotated[str | None, typer.Option(
+    help="tcp://host:port of a running Dask scheduler (default: a LocalCluster, 2 workers)")]
+SerialOpt = Annotated[bool, typer.Option(help="run every task here, one after another")]
+ForceOpt = Annotated[bool, typer.Option(help="replace an earlier result of this command")]
+RootOpt = Annotated[Path, typer.Option(help="folder holding outputs/")]
+
+
+def _analysis_folder(run: Path, output_root: Path, command: str, force: bool) -> Path:
+    """outputs/<run>.<command>/ under the root; refuse early if it exists without --force."""
+    from sufficiency.config import load_run_config
+    from sufficiency.errors import OutputExistsError
+
+    folder = output_root / "outputs" / f"{load_run_config(run).name}.{command}"
+    if folder.exists() and not force:
+        raise OutputExistsError(f"an earlier result exists ({folder}); rerun with --force to "
+                                "replace it")
+    return folder
+
+
+def _backend(scheduler: str | None, serial: bool):
+    from sufficiency.distributed import Backend
+
+    return Backend(serial=serial, scheduler=scheduler, show_progress=True)
+
+
+def _print_frame(title: str, frame, columns: list[str], money: tuple[str, ...] = ()) -> None:
+    """Selected columns of a result table, £ columns formatted."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("plan", "case", "status",
+                                                              "openings", "sites") else "right")
+    for row in frame[columns].itertuples(index=False):
+        table.add_row(*["—" if v is None or v != v else _money(v) if c in money else _cell(v)
+                        for c, v in zip(columns, row, strict=True)])
+    out.print(table)
+
+
+def _written(folder: Path, started: float) -> None:
+    console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
+    out.print(f"tables: {folder}", markup=False)
+
+
+@app.command()
+def scenarios(run: RunArg,
+              objective: Annotated[str, typer.Option(
+                  help="robust objective: expected (weighted cost), regret (worst-case "
+                       "regret) or cvar")] = "expected",
+              alpha: Annotated[float, typer.Option(
+                  help="CVaR level: the mean cost of the worst 1 − alpha of the weight")] = 0.9,
+              scheduler: SchedulerOpt = None, serial: SerialOpt = False,
+              force: ForceOpt = False, output_root: RootOpt = Path(".")) -> None:
+    """Plan each demand scenario, one robust build plan for all, and the regret table."""
+    from sufficiency.outputs import write_table_folder
+    from sufficiency.robust import analyse_scenarios
+
+    started = time.perf_counter()
+    try:
+        folder = _analysis_folder(run, output_root, "scenarios", force)
+        analysis = analyse_scenarios(run, objective, alpha, _backend(scheduler, serial))
+        write_table_folder(folder, analysis.tables(), force)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every error: one message
+        _fail(exc)
+        return
+    _written(folder, started)
+    _print_frame(f"Plans across scenarios (robust: {objective})", analysis.comparison,
+                 ["plan", "expected_cost", "worst_cost", "cvar", "worst_regret",
+                  "places_created", "capital"],
+                 money=("expected_cost", "worst_cost", "cvar", "worst_regret", "capital"))
+
+
+@app.command()
+def alternatives(run: RunArg,
+                 k: Annotated[int, typer.Option(help="most alternatives to find")] = 3,
+                 epsilon: Annotated[float, typer.Option(
+                     help="largest extra cost over the optimum, in %")] = 2.0,
+                 force: ForceOpt = False, output_root: RootOpt = Path(".")) -> None:
+    """Near-optimal plans (within epsilon %) that open other sites than the optimum."""
+    from sufficiency.mga import alternatives as find_alternatives
+    from sufficiency.outputs import write_table_folder
+
+    started = time.perf_counter()
+    try:
+        folder = _analysis_folder(run, output_root, "alternatives", force)
+        result = find_alternatives(run, k, epsilon)
+        write_table_folder(folder, result.tables(), force)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001
+        _fail(exc)
+        return
+    _written(folder, started)
+    _print_frame(f"Alternatives within {epsilon:g} %", result.summary,
+                 ["plan", "total_cost", "extra_cost", "extra_percent", "sites"],
+                 money=("total_cost", "extra_cost"))
+    out.print(result.stopped, markup=False)
+
+
+@app.command()
+def sweep(run: RunArg,
+          parameter: Annotated[str, typer.Option(
+              help="dotted key, e.g. independent.cost_per_place, discount_rate, "
+                   "capital_budget.2027, capital_budget.scale, transport.cost_per_km, "
+                   "provision.annual_cost_per_place[.<kind>] (a factor)")],
+          values: Annotated[str, typer.Option(help="comma-separated values, e.g. 40000,54000")],
+          scheduler: SchedulerOpt = None, serial: SerialOpt = False,
+          force: ForceOpt = False, output_root: RootOpt = Path(".")) -> None:
+    """Plan the run once per value of one input parameter; one table of plans and costs."""
+    from sufficiency.outputs import write_table_folder
+    from sufficiency.sweep import parse_values
+    from sufficiency.sweep import sweep as run_sweep
+
+    started = time.perf_counter()
+    try:
+        folder = _analysis_folder(run, output_root, "sweep", force)
+        table = run_sweep(run, parameter, parse_values(values), _backend(scheduler, serial))
+        write_table_folder(folder, {"sweep.csv": table}, force)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001
+        _fail(exc)
+        return
+    _written(folder, started)
+    _print_frame(f"Sweep of {parameter}", table,
+                 ["value", "status", "objective", "savings", "places_created", "openings"],
+                 money=("objective", "savings"))
+    for message in table.get("message", []).fillna(""):
+        if message:
+            console.print("[yellow]warning:[/yellow] ", end="")
+            console.print(message, markup=False)
+
+
+@app.command()
+def slippage(run: RunArg,
+             kind: Annotated[list[str] | None, typer.Option(
+                 help="slip only openings of this kind, e.g. new_special (repeatable)")] = None,
+             force: ForceOpt = False, output_root: RootOpt = Path(".")) -> None:
+    """Stress test: the optimal plan's openings one year late (capital year unchanged)."""
+    from sufficiency.outputs import write_table_folder
+    from sufficiency.slippage import slippage as stress
+
+    started = time.perf_counter()
+    try:
+        folder = _analysis_folder(run, output_root, "slippage", force)
+        result = stress(run, kind or None)
+        write_table_folder(folder, result.tables(), force)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001
+        _fail(exc)
+        return
+    _written(folder, started)
+    _print_frame("Openings one year late", result.summary,
+                 ["case", "total_cost", "extra_cost", "independent_pupil_years",
+                  "extra_independent_pupil_years", "sunk_capital"],
+                 money=("total_cost", "extra_cost", "sunk_capital"))
+
+
 def main() -> None:
     """Entry point of the `sufficiency` command."""
     try:
         app()
     except KeyboardInterrupt:
         console.print("interrupted: nothing was written")
-        sys.exit(130)
+        sys.exit(INTERRUPTED)

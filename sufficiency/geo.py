@@ -1,7 +1,10 @@
 """Geography: every layer to British National Grid (EPSG:27700), demand points, distances.
 
 All distance work is done in EPSG:27700 metres. Offline, pyproj transforms WGS84 to the
-National Grid with a Helmert transform (about 2 m from OSTN15): ample for planning.
+National Grid with a Helmert transform (about 2 m from OSTN15): ample for planning, so its
+warning is silenced on purpose. Journeys come from ``travel.csv`` (source ``travel.csv``) or
+are derived from straight-line distance (source ``straight line``); every journey row says
+which.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely.geometry import Point
+from shapely.geometry import LineString, Point
 
 BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
@@ -19,12 +22,21 @@ GB_LON = (-9.01, 2.01)
 GB_LAT = (49.75, 61.01)
 GB_EASTING = (-100_000.0, 800_000.0)
 GB_NORTHING = (-100_000.0, 1_400_000.0)
+DEGREES_MAX = 360.0  # coordinates no larger than this are degrees, not grid metres
+TRAVEL_GIVEN = "travel.csv"
+TRAVEL_DERIVED = "straight line"
+RING_SEGMENTS = 16  # segments per quarter circle of a journey-time ring
+
+
+def looks_like_degrees(bounds: np.ndarray) -> bool:
+    """Whether coordinate bounds fit in ±360: degrees, not National Grid metres."""
+    return not looks_like_bng(bounds)
 
 
 def looks_like_bng(bounds: np.ndarray) -> bool:
     """Whether coordinate bounds are metres of the National Grid rather than degrees."""
     minx, miny, maxx, maxy = bounds
-    return max(abs(minx), abs(maxx), abs(miny), abs(maxy)) > 360
+    return max(abs(minx), abs(maxx), abs(miny), abs(maxy)) > DEGREES_MAX
 
 
 def within_gb_degrees(lon: pd.Series, lat: pd.Series) -> pd.Series:
@@ -33,8 +45,13 @@ def within_gb_degrees(lon: pd.Series, lat: pd.Series) -> pd.Series:
 
 
 def within_gb_metres(easting: pd.Series, northing: pd.Series) -> pd.Series:
-    """True where an easting/northing pair lies on or near Great Britain."""
-    return easting.between(*GB_EASTING) & northing.between(*GB_NORTHING)
+    """True where an easting/northing pair lies on or near Great Britain.
+
+    The grid's false origin lies in the sea south-west of Scilly, so a pair within 360 m of
+    it is no place in Great Britain: it is degrees put in easting/northing columns.
+    """
+    near_origin = (easting.abs() <= DEGREES_MAX) & (northing.abs() <= DEGREES_MAX)
+    return easting.between(*GB_EASTING) & northing.between(*GB_NORTHING) & ~near_origin
 
 
 def to_bng(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -74,6 +91,18 @@ def demand_points(areas: gpd.GeoDataFrame) -> gpd.GeoSeries:
     return gpd.GeoSeries(points, index=areas.index, crs=BNG)
 
 
+def straight_line_km(origins: pd.DataFrame, sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Straight-line km from each origin (area_id, demand_x, demand_y in m) to each site."""
+    ox, oy = origins["demand_x"].to_numpy(float), origins["demand_y"].to_numpy(float)
+    sx, sy = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
+    metres = np.hypot(ox[:, None] - sx[None, :], oy[:, None] - sy[None, :])
+    return pd.DataFrame({
+        "area_id": np.repeat(origins["area_id"].to_numpy(), len(sites)),
+        "site_id": np.tile(sites["site_id"].to_numpy(), len(origins)),
+        "straight_km": (metres.ravel() / 1000.0).round(6),
+    })
+
+
 def straight_line_travel(areas: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *,
                          circuity: float, speed_kmh: float) -> pd.DataFrame:
     """Derived journeys area → site: road km = straight-line km × circuity; minutes at speed.
@@ -91,3 +120,35 @@ def straight_line_travel(areas: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *,
         "km": km.round(6),
         "minutes": (km / speed_kmh * 60.0).round(6),
     })
+
+
+def complete_travel(given: pd.DataFrame, derived: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Given journeys, plus derived ones for the (area, site) pairs the given table lacks.
+
+    Returns area_id, site_id, minutes, km, travel_source (``travel.csv`` or ``straight line``)
+    and the number of pairs filled.
+    """
+    keys = ["area_id", "site_id"]
+    given = given[[*keys, "minutes", "km"]].assign(travel_source=TRAVEL_GIVEN)
+    known = pd.MultiIndex.from_frame(given[keys])
+    missing = ~pd.MultiIndex.from_frame(derived[keys]).isin(known)
+    filled = derived.loc[missing, [*keys, "minutes", "km"]].assign(travel_source=TRAVEL_DERIVED)
+    table = pd.concat([given, filled], ignore_index=True)
+    return table.sort_values(keys).reset_index(drop=True), int(missing.sum())
+
+
+def ring_radius_km(minutes: float, speed_kmh: float, circuity: float) -> float:
+    """Straight-line radius (km) reached in ``minutes`` at ``speed_kmh`` on roads × circuity."""
+    return minutes / 60.0 * speed_kmh / circuity
+
+
+def journey_rings(points: gpd.GeoSeries, radii_km: pd.Series) -> gpd.GeoSeries:
+    """Circles (EPSG:27700 polygons) of the given radii (km) around the points."""
+    return gpd.GeoSeries(points.buffer(radii_km.to_numpy(float) * 1000.0,
+                                       quad_segs=RING_SEGMENTS), index=points.index, crs=BNG)
+
+
+def flow_lines(x0: pd.Series, y0: pd.Series, x1: pd.Series, y1: pd.Series) -> gpd.GeoSeries:
+    """Straight lines from (x0, y0) to (x1, y1), EPSG:27700 metres."""
+    lines = [LineString([(a, b), (c, d)]) for a, b, c, d in zip(x0, y0, x1, y1, strict=True)]
+    return gpd.GeoSeries(lines, index=x0.index, crs=BNG)

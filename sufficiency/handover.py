@@ -18,7 +18,7 @@ import numpy as np
 
 from sufficiency.config import SolverSettings
 from sufficiency.formulation import PlanModel
-from sufficiency.formulation.blocks import block_csr
+from sufficiency.formulation.blocks import Csr, block_csr
 from sufficiency.solve import SolveReport, _report, _status, highs_options, quiet_highs
 
 _OPTIMAL = {highspy.HighsModelStatus.kOptimal}
@@ -44,14 +44,25 @@ def column_bounds(columns: list) -> tuple[np.ndarray, np.ndarray]:
 
 def highs_lp(plan_model: PlanModel) -> highspy.HighsLp:
     """The whole model as a highspy LP/MIP: row-wise matrix, bounds, costs, integrality."""
-    columns = plan_model.columns
     csrs = [block_csr(block, plan_model.offsets) for block in plan_model.blocks]
+    return matrix_lp(plan_model.columns, csrs, plan_model.objective_vector(),
+                     plan_model.costs.constant)
+
+
+def matrix_lp(columns: list, csrs: list[Csr], cost: np.ndarray,
+              offset: float) -> highspy.HighsLp:
+    """Any model given as CSR row blocks over its Pyomo columns, as a highspy LP/MIP.
+
+    ``cost`` (model money units per column) and ``offset`` (the constant) make the
+    objective; bounds, fixings and integrality come from the Pyomo variables. Composed
+    models (scenarios, alternatives) use this directly.
+    """
     row_starts = np.cumsum([0] + [len(c.data) for c in csrs[:-1]])
     lp = highspy.HighsLp()
     lp.num_col_ = len(columns)
     lp.num_row_ = sum(len(c.lower) for c in csrs)
-    lp.col_cost_ = plan_model.objective_vector()
-    lp.offset_ = plan_model.costs.constant
+    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.offset_ = float(offset)
     lp.col_lower_, lp.col_upper_ = column_bounds(columns)
     lp.row_lower_ = np.concatenate([np.where(np.isfinite(c.lower), c.lower, -highspy.kHighsInf)
                                     for c in csrs])
@@ -81,8 +92,12 @@ class DirectHighs:
         self.highs = quiet_highs()
         for key, value in self.options.items():
             self.highs.setOptionValue(key, value)
-        self.highs.passModel(highs_lp(plan_model))
+        self.highs.passModel(self.lp(plan_model))
         self.model_id = id(plan_model)
+
+    def lp(self, plan_model: PlanModel) -> highspy.HighsLp:
+        """The highspy model handed over; composed models override this."""
+        return highs_lp(plan_model)
 
     def _update_bounds(self, plan_model: PlanModel) -> None:
         lower, upper = column_bounds(plan_model.columns)
@@ -128,3 +143,24 @@ class DirectHighs:
     def write_mps(self, path: str) -> None:
         """Write the model HiGHS received."""
         self.highs.writeModel(path)
+
+    def solve_lp_duals(self, plan_model: PlanModel) -> tuple[float, np.ndarray] | None:
+        """Solve the model as an LP at its variables' current bounds; return (objective, duals).
+
+        Integer variables are relaxed to continuous, so fix them first (their bounds then
+        pin them). The LP runs in a fresh highspy instance with the run's options, leaving
+        this solver's own model untouched. The objective is in £k; ``row_dual[r]`` is
+        d(objective £k) / d(bound of row r), rows in the order of ``plan_model.blocks``.
+        None when HiGHS proves no optimal LP with a dual solution.
+        """
+        lp = self.lp(plan_model)
+        lp.integrality_ = []
+        highs = quiet_highs()
+        for key, value in self.options.items():
+            highs.setOptionValue(key, value)
+        highs.passModel(lp)
+        highs.run()
+        info = highs.getInfo()
+        if highs.getModelStatus() not in _OPTIMAL or info.dual_solution_status != 2:
+            return None
+        return info.objective_function_value, np.asarray(highs.getSolution().row_dual)

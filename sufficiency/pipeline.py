@@ -19,6 +19,7 @@ from sufficiency.errors import AuditError
 from sufficiency.formulation import PlanModel, build_model
 from sufficiency.results import PlanResult, extract
 from sufficiency.sets import ModelSets, build_sets
+from sufficiency.shadow import ShadowPrices, shadow_prices
 from sufficiency.solve import (
     INFEASIBLE,
     highs_options,
@@ -67,6 +68,7 @@ class RunResult:
     optimal: PlanResult
     baseline: PlanResult | None  # None: doing nothing cannot place every pupil
     timer: StageTimer
+    shadow: ShadowPrices | None = None  # LP duals with the openings fixed (None: unavailable)
 
     @property
     def savings(self) -> float | None:
@@ -122,6 +124,16 @@ def run_plan(toml_path: str | Path, progress: Progress | None = None,
     """
     timer = StageTimer(progress=progress)
     dataset, sets = validate_run(toml_path, timer)
+    return plan_dataset(dataset, sets, timer, mps_path)
+
+
+def plan_dataset(dataset: Dataset, sets: ModelSets, timer: StageTimer | None = None,
+                 mps_path: Path | None = None) -> RunResult:
+    """Plan an already validated dataset, as :func:`run_plan` does after reading it.
+
+    Scenarios and sweeps call this with a modified dataset (other demand, other settings).
+    """
+    timer = timer or StageTimer()
     with timer.stage("build", "Building the model"):
         plan_model = build_model(sets, dataset.config)
         solver = make_solver(dataset.config.solver,
@@ -136,4 +148,7 @@ def run_plan(toml_path: str | Path, progress: Progress | None = None,
         solver.write_mps(str(mps_path))
     if baseline is not None:
         check_no_worse_than_baseline(optimal, baseline)
-    return RunResult(dataset, sets, plan_model.size, optimal, baseline, timer)
+    with timer.stage("shadow", "Pricing places and budget (LP duals, openings fixed)"):
+        shadow = shadow_prices(plan_model, dataset.config,
+                               optimal.plan.groupby("capital_year")["capital_cost"].sum(), solver)
+    return RunResult(dataset, sets, plan_model.size, optimal, baseline, timer, shadow)

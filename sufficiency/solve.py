@@ -164,6 +164,7 @@ def require_plan(report: SolveReport, what: str) -> None:
     if report.status in (OPTIMAL, TIME_LIMIT):
         return
     if report.status == NO_PLAN_IN_TIME:
-        raise SolveError(f"{what}: the time limit was reached before any plan was found; "
-                         "raise [solver] time_limit_s in the run TOML")
+        raise SolveError(f"{what}: HiGHS stopped ({report.termination}) before any plan was "
+                         "found; raise [solver] time_limit_s (or the limit set in "
+                         "[solver.options]) in the run TOML")
     raise SolveError(f"{what}: HiGHS ended with '{report.termination}' and no usable plan")

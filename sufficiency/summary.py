@@ -8,6 +8,8 @@ from typing import Any
 from sufficiency.pipeline import RunResult
 from sufficiency.results import PlanResult
 from sufficiency.schema import INDEPENDENT
+from sufficiency.solve import TIME_LIMIT
+from sufficiency.transport import transport_summary, transport_warnings
 
 
 def _money(value: float | None) -> float | None:
@@ -48,6 +50,27 @@ def places_by_kind_and_year(result: PlanResult) -> dict[str, dict[str, int]]:
     return out
 
 
+def time_limit_warning(result: PlanResult) -> str | None:
+    """What a reader must know about a plan not proven optimal: how far it may be from it."""
+    report = result.report
+    if report.status != TIME_LIMIT:
+        return None
+    if report.mip_gap is None or report.bound is None or report.objective is None:
+        within = "how far it is from the best possible plan is unknown"
+    else:
+        within = (f"it is within {report.mip_gap:.4%} (£{report.objective - report.bound:,.0f}) "
+                  "of the best possible plan")
+    return (f"time-limited: the {result.label} plan is the best HiGHS found before it stopped "
+            f"({report.termination}); {within}. Raise [solver] time_limit_s for a proven "
+            "optimum")
+
+
+def solve_warnings(run: RunResult) -> list[str]:
+    """Time-limit warnings of the optimal and the do-nothing solves."""
+    plans = [run.optimal] + ([run.baseline] if run.baseline is not None else [])
+    return [w for w in map(time_limit_warning, plans) if w]
+
+
 def build_summary(run: RunResult) -> dict[str, Any]:
     """summary.json: the contract's fields first, then what a planner also needs."""
     optimal, baseline = run.optimal, run.baseline
@@ -58,6 +81,7 @@ def build_summary(run: RunResult) -> dict[str, Any]:
     return {
         "run": config.name,
         "status": report.status,
+        "warning": time_limit_warning(optimal),
         "objective": _money(optimal.total_cost),
         "mip_gap": None if report.mip_gap is None else round(report.mip_gap, 8),
         "solve_seconds": round(report.solve_seconds, 3),
@@ -80,9 +104,10 @@ def build_summary(run: RunResult) -> dict[str, Any]:
         "plan": plan_figures(optimal),
         "do_nothing": None if baseline is None else plan_figures(baseline),
         "places_created_by_kind_and_year": places_by_kind_and_year(optimal),
+        "transport": transport_summary(run),
         "model_size": run.model_size | {"cartesian_assignment_variables":
                                         run.sets.cartesian_size},
-        "warnings": list(run.dataset.warnings),
+        "warnings": [*solve_warnings(run), *run.dataset.warnings, *transport_warnings(run)],
         "solver": report.solver,
         "solver_settings": {"time_limit_s": config.solver.time_limit_s,
                             "mip_gap": config.solver.mip_gap, "threads": config.solver.threads,

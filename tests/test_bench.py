@@ -46,3 +46,10 @@ def test_bench_scale_s_end_to_end(tmp_path):
     assert float(row["highs_direct_objective_gbp"]) == pytest.approx(float(row["objective_gbp"]),
                                                                      rel=2e-4)
     assert 0 <= float(row["overhead_share"]) <= 1 and float(row["peak_memory_mb"]) > 0
+
+
+def test_synth_command_writes_a_run(tmp_path):
+    result = CliRunner().invoke(app, ["synth", str(tmp_path), "--scale", "S", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "synth-S-s3.toml").is_file()
+    assert "wrote" in result.output

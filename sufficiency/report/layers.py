@@ -1,12 +1,17 @@
-"""Map layers of a run: areas with their demand growth, provision with what the plan opens."""
+"""Map layers of a run: areas, provision, and the transport view.
+
+Areas carry their demand growth, provision what the plan opens there; the transport view
+holds journey minutes by area and year, flow lines and journey-time rings.
+"""
 
 from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
 
+from sufficiency import transport
 from sufficiency.pipeline import RunResult
-from sufficiency.report.webmap import render_plan_map
+from sufficiency.report.webmap import TransportView, render_plan_map
 
 
 def area_layer(run: RunResult) -> gpd.GeoDataFrame:
@@ -45,10 +50,31 @@ def provision_layer(run: RunResult) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=list(geometry), crs=run.dataset.sites.crs)
 
 
+AREA_YEAR_COLUMNS = ["pupils_local", "pupils_independent", "mean_minutes", "max_minutes"]
+
+
+def transport_view(run: RunResult) -> TransportView:
+    """Journeys by area and year (plan and do nothing), flow lines and rings, for the map."""
+    dataset = run.dataset
+    keys = ["area_id", "year"]
+    areas = transport.area_indicators(dataset, run.optimal)[keys + AREA_YEAR_COLUMNS]
+    flows = [transport.flows(dataset, run.optimal, transport.PLAN)]
+    if run.baseline is not None:
+        base = transport.area_indicators(dataset, run.baseline)[keys + AREA_YEAR_COLUMNS]
+        areas = areas.merge(base, on=keys, how="left", suffixes=("", "_do_nothing"))
+        flows.append(transport.flows(dataset, run.baseline, transport.DO_NOTHING))
+    lines = transport.flow_lines(dataset, pd.concat(flows, ignore_index=True))
+    return TransportView(years=dataset.config.years, areas=areas, flows=lines,
+                         rings=transport.journey_rings(dataset, run.optimal),
+                         travel_metric=dataset.travel_metric,
+                         ring_minutes=transport.RING_MINUTES)
+
+
 def plan_map_html(run: RunResult) -> str:
-    """The self-contained HTML map of a run's optimal plan."""
+    """The self-contained HTML map of a run's optimal plan, with its transport view."""
     config = run.dataset.config
     years = f"AY {config.start_year}/{(config.start_year + 1) % 100:02d} onwards"
     title = f"{config.name}: optimal plan, {years}"
     return render_plan_map(area_layer(run), provision_layer(run), title=title,
-                           first_year=config.start_year, last_year=config.end_year)
+                           first_year=config.start_year, last_year=config.end_year,
+                           transport=transport_view(run))

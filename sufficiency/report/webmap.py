@@ -4,6 +4,13 @@ Planning areas are the base layer (no tiles), shaded by demand growth; existing 
 provision are circle-marker layers coloured by kind. Leaflet 1.9.4 is inlined from the
 ``django-js-lib-leaflet`` package, so the page requests nothing from the network.
 
+With a :class:`TransportView` the map is also a transport team's map: a second base layer
+shades each area by the mean one-way journey minutes of its locally placed pupils; flow
+lines run from each area to the provision its pupils attend (width ∝ pupils), for the plan
+and for do nothing; journey-time rings surround the sites of new provision from their
+opening year; a year control steps through the academic years so the phasing can be
+followed (it swaps the flows, re-shades the areas and shows the rings open by then).
+
 Every text taken from the inputs goes through :func:`escape` (HTML entities for
 ``& < > " '`` and also backslash, backtick and ``$``), because folium puts popup and tooltip
 text raw into JS template literals and GeoJSON tooltips set property values as HTML.
@@ -14,6 +21,7 @@ from __future__ import annotations
 import base64
 import math
 import re
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -23,7 +31,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
 KIND_COLOURS = {
     "special": "#1b9e77",
@@ -76,9 +85,29 @@ def growth_fraction(first: float, last: float) -> float:
     return (last - first) / first
 
 
+@dataclass(frozen=True)
+class TransportView:
+    """The transport layers of the map; frames in any CRS that they declare.
+
+    - ``areas``: area_id, year, pupils_local, pupils_independent, mean_minutes, max_minutes,
+      optionally the same four with a ``_do_nothing`` suffix (minutes NaN: no local pupils)
+    - ``flows``: scenario (``plan`` or ``do_nothing``), year, area_name, site_name,
+      option_ids, pupils, minutes, km; LineString geometry (area demand point → site)
+    - ``rings``: site_name, opening_year, minutes, radius_km, ring_method; polygons
+    """
+
+    years: list[int]
+    areas: pd.DataFrame
+    flows: gpd.GeoDataFrame
+    rings: gpd.GeoDataFrame
+    travel_metric: str
+    ring_minutes: tuple[int, ...] = (15, 30, 45)
+
+
 def render_plan_map(areas: gpd.GeoDataFrame, provision: gpd.GeoDataFrame, *, title: str,
-                    first_year: int, last_year: int) -> str:
-    """Self-contained HTML of the plan map."""
+                    first_year: int, last_year: int,
+                    transport: TransportView | None = None) -> str:
+    """Self-contained HTML of the plan map (with the transport layers when given)."""
     if areas.empty:
         raise ValueError("the plan map needs at least one planning area")
     areas = _to_wgs84(areas)
@@ -88,13 +117,20 @@ def render_plan_map(areas: gpd.GeoDataFrame, provision: gpd.GeoDataFrame, *, tit
     growth = [growth_fraction(a, b) for a, b in zip(firsts, lasts, strict=True)]
     scale = _growth_scale(growth)
     fmap = _base_map(areas, title)
-    _area_layer(areas, growth, scale, int(first_year), int(last_year)).add_to(fmap)
-    _provision_layer(provision, "existing_places", "Existing provision", False).add_to(fmap)
-    _provision_layer(provision, "new_places", "New provision (plan)", True).add_to(fmap)
+    _area_layer(areas, growth, scale, int(first_year), int(last_year),
+                show=transport is None).add_to(fmap)
+    parts = None if transport is None else _add_transport(fmap, areas, transport)
+    markers = [_provision_layer(provision, "existing_places", "Existing provision", False),
+               _provision_layer(provision, "new_places", "New provision (plan)", True)]
+    for layer in markers:
+        layer.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     root = fmap.get_root()
     root.html.add_child(Element(_title_html(title)))
     root.html.add_child(Element(_legend_html(scale, int(first_year), int(last_year))))
+    if transport is not None and parts is not None:
+        YearControl(transport.years, parts, markers).add_to(fmap)
+        root.html.add_child(Element(_transport_legend_html(transport, parts.max_pupils)))
     html = _stable_ids(root.render(), _element_ids(root))
     js, css = _leaflet_assets()
     return html.replace(_JS_SLOT, js, 1).replace(_CSS_SLOT, css, 1)
@@ -158,7 +194,8 @@ def _fmt_growth(fraction: float) -> str:
 
 
 def _area_layer(areas: gpd.GeoDataFrame, growth: list[float],
-                scale: branca.colormap.LinearColormap, first: int, last: int) -> folium.GeoJson:
+                scale: branca.colormap.LinearColormap, first: int, last: int,
+                show: bool = True) -> folium.GeoJson:
     features = []
     for i, (row, frac) in enumerate(zip(areas.itertuples(index=False), growth, strict=True)):
         props = {"name": escape(row.name), "area_id": escape(row.area_id),
@@ -174,6 +211,7 @@ def _area_layer(areas: gpd.GeoDataFrame, growth: list[float],
         {"type": "FeatureCollection", "features": features},
         name=f"Planning areas: demand growth {first}\u2013{last}",
         overlay=False,  # the base layer: drawn first, never re-added above the markers
+        show=show,
         style_function=_area_style,
         tooltip=folium.GeoJsonTooltip(fields=["name", "growth"], aliases=["Area", "Growth"],
                                       localize=False),
@@ -235,7 +273,7 @@ def _legend_html(scale: branca.colormap.LinearColormap, first: int, last: int) -
     stops = ", ".join(scale.rgb_hex_str(v)
                       for v in np.linspace(scale.vmin, scale.vmax, len(GROWTH_COLOURS)))
     return (
-        "<div class='plan-box' style='bottom: 24px; left: 10px;'>"
+        "<div class='plan-box' style='bottom: 56px; left: 10px;'>"
         "<b>Provision</b>" + kinds +
         "<div style='font-size: 11px'>Solid: existing places; dashed outline: new places."
         " Area of circle \u221d places.</div>"
@@ -288,3 +326,347 @@ def _leaflet_assets() -> tuple[str, str]:
     if "</script" in js.lower() or "</style" in css.lower():
         raise RuntimeError("the bundled Leaflet assets cannot be inlined safely")
     return f"<script>{js}</script>", f"<style>{css}</style>"
+
+
+# --- transport layers ------------------------------------------------------------------
+
+PLAN, DO_NOTHING = "plan", "do_nothing"
+MINUTE_EDGES = (15, 30, 45, 60, 75)  # class edges of the journey-minutes shading
+MINUTE_COLOURS = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"]  # YlGnBu
+NO_LOCAL_COLOUR = "#d9d9d9"
+FLOW_COLOURS = {PLAN: "#e6550d", DO_NOTHING: "#525252"}
+FLOW_NAMES = {PLAN: "Journeys (plan): area \u2192 provision",
+              DO_NOTHING: "Journeys (do nothing): area \u2192 provision"}
+JOURNEY_LAYER = "Planning areas: mean journey minutes (plan)"
+RING_COLOUR = "#c51b8a"
+RING_DASHES = ["", "8 4", "2 5", "1 6"]
+MIN_FLOW_WEIGHT, MAX_FLOW_WEIGHT = 1.0, 12.0  # px; weight = MAX × pupils / largest flow
+
+
+@dataclass(frozen=True)
+class TransportParts:
+    """The folium layers of the transport view, for the year control and the legend."""
+
+    journeys: folium.GeoJson
+    rings: folium.GeoJson
+    flows: dict[str, tuple[folium.FeatureGroup, dict[int, folium.FeatureGroup]]]
+    max_pupils: float
+
+
+def ring_layer_name(minutes: tuple[int, ...]) -> str:
+    """Layer-control name of the journey-time rings, e.g. '... (15/30/45 min)'."""
+    return ("Journey-time rings around new provision ("
+            + "/".join(str(m) for m in minutes) + " min)")
+
+
+def minutes_colour(minutes: float) -> str:
+    """Shade of a mean journey time (minutes); grey when there is none."""
+    if minutes is None or not math.isfinite(minutes):
+        return NO_LOCAL_COLOUR
+    return MINUTE_COLOURS[int(np.searchsorted(MINUTE_EDGES, minutes, side="right"))]
+
+
+def flow_weight(pupils: float, largest: float) -> float:
+    """Line width in px proportional to pupils (at least 1 px so that small flows show)."""
+    if largest <= 0:
+        return MIN_FLOW_WEIGHT
+    return round(max(MIN_FLOW_WEIGHT, MAX_FLOW_WEIGHT * pupils / largest), 2)
+
+
+def _fmt_minutes(value: object) -> str:
+    number = pd.to_numeric(value, errors="coerce")
+    return f"{float(number):.1f} min" if pd.notna(number) else "no local pupils"
+
+
+def _add_transport(fmap: folium.Map, areas: gpd.GeoDataFrame,
+                   view: TransportView) -> TransportParts:
+    """Add the journey-minutes base layer, the rings and the flow layers to ``fmap``."""
+    journeys = _journey_layer(areas, view)
+    journeys.add_to(fmap)
+    rings = _rings_layer(view)
+    rings.add_to(fmap)
+    flows_wgs = _to_wgs84(view.flows)
+    largest = float(pd.to_numeric(flows_wgs["pupils"]).max()) if not flows_wgs.empty else 0.0
+    flows = {}
+    scenarios = [s for s in (DO_NOTHING, PLAN)
+                 if s == PLAN or (not flows_wgs.empty and (flows_wgs["scenario"] == s).any())]
+    for scenario in scenarios:
+        part = flows_wgs[flows_wgs["scenario"] == scenario] if not flows_wgs.empty else flows_wgs
+        flows[scenario] = _flow_groups(part, scenario, view.years, largest)
+        flows[scenario][0].add_to(fmap)
+    return TransportParts(journeys, rings, flows, largest)
+
+
+def _area_year_rows(view: TransportView) -> dict[tuple[str, int], dict]:
+    table = view.areas.copy()
+    table["area_id"] = table["area_id"].astype(str)
+    return {(row["area_id"], int(row["year"])): row for row in table.to_dict("records")}
+
+
+def _journey_tip(name: str, year: int, row: dict | None) -> str:
+    if row is None:
+        return f"<b>{name}</b><br>{ay_label(year)}: no pupils"
+    text = (f"<b>{name}</b><br>{ay_label(year)}: mean {_fmt_minutes(row.get('mean_minutes'))}"
+            f", longest {_fmt_minutes(row.get('max_minutes'))}")
+    if "mean_minutes_do_nothing" in row:
+        text += f" (do nothing: mean {_fmt_minutes(row['mean_minutes_do_nothing'])})"
+    return (text + f"<br>{_fmt_pupils(row.get('pupils_local'))} pupils placed locally, "
+            f"{_fmt_pupils(row.get('pupils_independent'))} independently")
+
+
+def _journey_popup(name: str, years: list[int], rows: dict) -> str:
+    base = any("mean_minutes_do_nothing" in r for r in rows.values())
+    head = ("<tr><th>Year</th><th>Local pupils</th><th>Mean min</th><th>Longest min</th>"
+            "<th>Independent</th>" + ("<th>Mean min, do nothing</th>" if base else "")
+            + "</tr>")
+    body = ""
+    for year in years:
+        row = rows.get(year) or {}
+        cells = [ay_label(year), _fmt_pupils(row.get("pupils_local")),
+                 _fmt_minutes(row.get("mean_minutes")), _fmt_minutes(row.get("max_minutes")),
+                 _fmt_pupils(row.get("pupils_independent"))]
+        if base:
+            cells.append(_fmt_minutes(row.get("mean_minutes_do_nothing")))
+        body += "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
+    return (f"<b>{name}</b><table style='font-size: 11px; white-space: nowrap'>{head}{body}"
+            "</table>"
+            "<div style='font-size: 11px'>One-way journeys of pupils placed locally.</div>")
+
+
+def _journey_layer(areas: gpd.GeoDataFrame, view: TransportView) -> folium.GeoJson:
+    """Areas shaded by the mean journey minutes of the year shown (restyled by the control)."""
+    rows = _area_year_rows(view)
+    features = []
+    for i, row in enumerate(areas.itertuples(index=False)):
+        name, area_id = escape(row.name), str(row.area_id)
+        per_year = {y: rows.get((area_id, y)) for y in view.years}
+        fills = {str(y): minutes_colour(None if r is None else r.get("mean_minutes"))
+                 for y, r in per_year.items()}
+        props = {"name": name, "area_id": escape(area_id), "fills": fills,
+                 "tips": {str(y): _journey_tip(name, y, r) for y, r in per_year.items()},
+                 "popup": _journey_popup(name, view.years, {y: r for y, r in per_year.items()
+                                                            if r is not None}),
+                 "style": {"fillColor": fills[str(view.years[0])], "color": "#555555",
+                           "weight": 1, "fillOpacity": 0.75}}
+        features.append({"type": "Feature", "id": str(i), "properties": props,
+                         "geometry": shapely.geometry.mapping(row.geometry)})
+    return folium.GeoJson({"type": "FeatureCollection", "features": features},
+                          name=JOURNEY_LAYER, overlay=False, show=True)
+
+
+def _rings_layer(view: TransportView) -> folium.GeoJson:
+    """Journey-time rings, shown in the year their site opens (restyled by the control)."""
+    rings = _to_wgs84(view.rings)
+    order = {m: i for i, m in enumerate(sorted(view.ring_minutes))}
+    features = []
+    for i, row in enumerate(rings.itertuples(index=False)):
+        rank = order.get(int(row.minutes), len(order))
+        style = {"color": RING_COLOUR, "weight": max(2.5 - 0.5 * rank, 1.0), "opacity": 0.9,
+                 "dashArray": RING_DASHES[min(rank, len(RING_DASHES) - 1)], "fill": False}
+        props = {"opening_year": int(row.opening_year), "minutes": int(row.minutes),
+                 "site": escape(row.site_name), "style": style}
+        features.append({"type": "Feature", "id": str(i), "properties": props,
+                         "geometry": shapely.geometry.mapping(row.geometry)})
+    return folium.GeoJson({"type": "FeatureCollection", "features": features},
+                          name=ring_layer_name(view.ring_minutes), overlay=True, show=True,
+                          interactive=False)
+
+
+def _flow_tip(row: tuple) -> str:
+    return (f"<b>{escape(row.area_name)}</b> \u2192 <b>{escape(row.site_name)}</b><br>"
+            f"{ay_label(int(row.year))}: {_fmt_pupils(row.pupils)} pupils, "
+            f"{float(row.minutes):.1f} min, {float(row.km):.1f} km one way<br>"
+            f"<span style='font-size: 11px'>{escape(row.option_ids)}</span>")
+
+
+def _flow_groups(flows: gpd.GeoDataFrame, scenario: str, years: list[int], largest: float
+                 ) -> tuple[folium.FeatureGroup, dict[int, folium.FeatureGroup]]:
+    """One layer-control entry per scenario, holding one (hidden) group per year."""
+    parent = folium.FeatureGroup(name=FLOW_NAMES[scenario], show=scenario == PLAN)
+    children: dict[int, folium.FeatureGroup] = {}
+    for year in years:
+        child = folium.FeatureGroup(name=f"{FLOW_NAMES[scenario]} {year}", control=False,
+                                    show=year == years[0])
+        part = flows[pd.to_numeric(flows["year"]) == year] if not flows.empty else flows
+        features = []
+        for i, row in enumerate(part.sort_values("pupils", ascending=False).itertuples(
+                index=False)):
+            style = {"color": FLOW_COLOURS[scenario], "weight": flow_weight(row.pupils, largest),
+                     "opacity": 0.8 if scenario == PLAN else 0.6, "lineCap": "round",
+                     "dashArray": "" if scenario == PLAN else "6 4"}
+            features.append({"type": "Feature", "id": str(i),
+                             "properties": {"tip": _flow_tip(row), "style": style},
+                             "geometry": shapely.geometry.mapping(row.geometry)})
+        if features:
+            folium.GeoJson({"type": "FeatureCollection", "features": features}).add_to(child)
+        child.add_to(parent)
+        children[year] = child
+    return parent, children
+
+
+class YearControl(MacroElement):
+    """A Leaflet control stepping through the academic years (◀ slider ▶ and a label).
+
+    Showing a year swaps each flow layer's yearly group, re-shades the journey-minutes
+    areas, shows the rings of the provision opening that year, and keeps the markers on top. Its DOM
+    is built with text nodes only; all data reach it through ``tojson``.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+          var map = {{ this._parent.get_name() }};
+          var years = {{ this.years|tojson }};
+          var labels = {{ this.labels|tojson }};
+          var journeys = {{ this.journeys }};
+          var rings = {{ this.rings }};
+          var front = [{{ this.front|join(", ") }}];
+          var yearly = [
+            {%- for parent, children in this.groups %}
+            {parent: {{ parent }}, byYear: {
+              {%- for year, child in children %}{{ year|tojson }}: {{ child }}, {% endfor -%}
+            }},
+            {%- endfor %}
+          ];
+          var current = years[0];
+          var hidden = {opacity: 0, fillOpacity: 0};
+          var label, slider;
+          function raise() {
+            front.forEach(function (g) { if (map.hasLayer(g)) { g.bringToFront(); } });
+          }
+          function show(year) {
+            current = year;
+            yearly.forEach(function (g) {
+              Object.keys(g.byYear).forEach(function (y) {
+                if (Number(y) === year) { g.parent.addLayer(g.byYear[y]); }
+                else { g.parent.removeLayer(g.byYear[y]); }
+              });
+            });
+            journeys.setStyle(function (f) {
+              return Object.assign({}, f.properties.style,
+                                   {fillColor: f.properties.fills[String(year)]});
+            });
+            rings.setStyle(function (f) {
+              return f.properties.opening_year === year ? f.properties.style : hidden;
+            });
+            label.textContent = labels[String(year)];
+            slider.value = String(years.indexOf(year));
+            raise();
+          }
+          journeys.eachLayer(function (l) {
+            l.bindTooltip(function () { return l.feature.properties.tips[String(current)]; },
+                          {sticky: true});
+            l.bindPopup(l.feature.properties.popup, {maxWidth: 420});
+          });
+          yearly.forEach(function (g) {
+            Object.keys(g.byYear).forEach(function (y) {
+              g.byYear[y].eachLayer(function (geo) {
+                geo.eachLayer(function (l) {
+                  l.bindTooltip(l.feature.properties.tip, {sticky: true});
+                });
+              });
+            });
+          });
+          function button(parent, text, css, step) {
+            var b = L.DomUtil.create('button', css, parent);
+            b.type = 'button';
+            b.textContent = text;
+            L.DomEvent.on(b, 'click', function () {
+              var i = Math.min(Math.max(years.indexOf(current) + step, 0), years.length - 1);
+              show(years[i]);
+            });
+            return b;
+          }
+          var control = L.control({position: 'topleft'});
+          control.onAdd = function () {
+            var div = L.DomUtil.create('div', 'leaflet-control plan-box year-control');
+            div.style.position = 'relative';
+            var title = L.DomUtil.create('div', '', div);
+            title.textContent = 'Year shown (flows, journey minutes, rings)';
+            button(div, '\\u25c0', 'year-prev', -1);
+            slider = L.DomUtil.create('input', 'year-slider', div);
+            slider.type = 'range';
+            slider.min = '0';
+            slider.max = String(years.length - 1);
+            slider.step = '1';
+            L.DomEvent.on(slider, 'input', function () { show(years[Number(slider.value)]); });
+            button(div, '\\u25b6', 'year-next', 1);
+            label = L.DomUtil.create('b', 'year-label', div);
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+          };
+          control.addTo(map);
+          map.on('baselayerchange', function (e) { e.layer.bringToBack(); });
+          map.on('overlayadd', raise);
+          show(current);
+        })();
+        {% endmacro %}
+        """)
+
+    def __init__(self, years: list[int], parts: TransportParts,
+                 front: list[folium.FeatureGroup]):
+        super().__init__()
+        self._name = "YearControl"
+        self.years = [int(y) for y in years]
+        self.labels = {str(y): ay_label(y) for y in self.years}
+        self._parts = parts
+        self._front = front
+
+    def render(self, **kwargs) -> None:
+        """Resolve the layers' JS names (known only once they are in the map) and render."""
+        self.journeys = self._parts.journeys.get_name()
+        self.rings = self._parts.rings.get_name()
+        self.front = [g.get_name() for g in self._front]
+        self.groups = [(parent.get_name(), [(str(y), c.get_name()) for y, c in children.items()])
+                       for parent, children in self._parts.flows.values()]
+        super().render(**kwargs)
+
+
+def _transport_legend_html(view: TransportView, largest: float) -> str:
+    edges = [0, *MINUTE_EDGES]
+    classes = [f"{a}\u2013{b} min" for a, b in zip(edges, edges[1:], strict=False)]
+    classes.append(f"{MINUTE_EDGES[-1]} min or more")
+    shades = "".join(f"<div><span class='plan-swatch' style='background: {c}; border-radius: 0'>"
+                     f"</span>{t}</div>" for c, t in zip(MINUTE_COLOURS, classes, strict=True))
+    shades += (f"<div><span class='plan-swatch' style='background: {NO_LOCAL_COLOUR};"
+               " border-radius: 0'></span>no local pupils</div>")
+    samples = sorted({_nice(largest), _nice(largest / 4)}, reverse=True) if largest > 0 else []
+    widths = "".join(
+        f"<div><span style='display: inline-block; width: 28px; height: "
+        f"{flow_weight(v, largest):.0f}px; background: {FLOW_COLOURS[PLAN]};"
+        f" vertical-align: middle; margin-right: 6px'></span>{v:,.0f} "
+        f"{'pupil' if v == 1 else 'pupils'}</div>"
+        for v in samples)
+    rings = ", ".join(f"{m}" for m in sorted(view.ring_minutes))
+    return (
+        "<div class='plan-box' style='bottom: 24px; right: 10px; max-width: 260px;'>"
+        "<b>Mean one-way journey (plan)</b>" + shades +
+        "<b>Flows, area \u2192 provision</b>" + widths +
+        f"<div style='font-size: 11px'>Width \u221d pupils; orange: plan; grey dashed: do "
+        f"nothing.</div><b>Rings</b><div style='font-size: 11px'><span style='color: "
+        f"{RING_COLOUR}'>&#9711;</span> {rings} min reach of the provision opening in the year "
+        f"shown. Radius: {_ring_note(view)}</div>"
+        f"<div style='font-size: 11px; margin-top: 4px'>Travel: {escape(view.travel_metric)}"
+        "</div></div>")
+
+
+def _ring_note(view: TransportView) -> str:
+    """How the rings' radii were found, in words (escaped)."""
+    methods = sorted({str(m) for m in view.rings.get("ring_method", pd.Series(dtype=str))})
+    if not methods:
+        return "no new provision"
+    if len(methods) == 1:
+        return escape(methods[0])
+    given = [m for m in methods if m.startswith("travel.csv")]
+    other = [m for m in methods if not m.startswith("travel.csv")]
+    text = "travel.csv: median straight-line speed of each site's journeys" if given else ""
+    return escape("; ".join([t for t in [text, *other] if t]))
+
+
+def _nice(value: float) -> float:
+    """A round number near ``value`` (1, 2 or 5 × a power of ten), for legend samples."""
+    if value <= 0:
+        return 0.0
+    power = 10 ** math.floor(math.log10(value))
+    return min((m * power for m in (1, 2, 5, 10)), key=lambda v: abs(v - value))

@@ -1,24 +1,39 @@
 import json
+import math
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import folium
 import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely.geometry import Point, box
+from conftest import option, run_toml
+from shapely.geometry import LineString, Point, box
 
+from sufficiency.pipeline import run_plan
+from sufficiency.report.layers import plan_map_html
 from sufficiency.report.webmap import (
+    MINUTE_COLOURS,
+    NO_LOCAL_COLOUR,
+    TransportView,
     ay_label,
     escape,
+    flow_weight,
     growth_fraction,
+    minutes_colour,
     render_plan_map,
+    ring_layer_name,
     write_map,
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync"]
 FIRST, LAST = 2026, 2033
 LAYERS = [
     f"Planning areas: demand growth {FIRST}\u2013{LAST}",
@@ -244,13 +259,35 @@ def test_scripts_run_under_node(tmp_path, html):
 
 
 def browser_or_skip():
+    """Playwright's sync API, or skip (locally) / fail (in CI, CI=true) without a browser."""
+    missing = None
     if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
+        missing = ("Debian chromium is not installed at /usr/bin/chromium "
+                   "(apt-get install -y chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("the python package playwright is not installed")
+        missing = missing or "the python package playwright is not installed (pip install '.[dev]')"
+    if missing and os.environ.get("CI") == "true":
+        pytest.fail(f"the browser test must run in CI: {missing}")
+    if missing:
+        pytest.skip(missing)
     return sync_playwright
+
+
+def test_browser_test_never_skips_in_ci(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="must run in CI: Debian chromium"):
+        browser_or_skip()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install -y chromium"):
+        browser_or_skip()
+
+
+def launch(p):
+    """Debian's chromium, headless, asking nothing of the network on its own."""
+    return p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
 
 
 OPEN_EVERYTHING = """() => {
@@ -279,7 +316,7 @@ def test_in_browser(tmp_path, html):
     write_map(html, path)
     dialogs, errors, requests = [], [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM))
+        browser = launch(p)
         page = browser.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -299,3 +336,172 @@ def test_in_browser(tmp_path, html):
     assert shapes == 3 + N_MARKERS
     assert len(texts) == 3 + N_MARKERS
     assert any("<script>alert(1)</script>" in t for t in texts)  # shown as text, not run
+
+
+# --- the transport view ------------------------------------------------------------------
+
+YEARS = list(range(FIRST, LAST + 1))
+TRANSPORT_LAYERS = [
+    "Planning areas: mean journey minutes (plan)",
+    "Journey-time rings around new provision (15/30/45 min)",
+    "Journeys (do nothing): area \u2192 provision",
+    "Journeys (plan): area \u2192 provision",
+]
+OPENING = 2030  # the year o4 (site name BAD[3]) opens: its rings show then
+
+
+def make_transport(names=BAD) -> TransportView:
+    """Three areas; plan flows A1 → s1 and A2 → s2 every year, A3 → s4 from 2028."""
+    areas = make_areas()
+    provision = make_provision(names)
+    centres = areas.geometry.centroid
+    rows, flows = [], []
+    for i, area in enumerate(areas["area_id"]):
+        for year in YEARS:
+            minutes = [8.0, 37.5, math.nan][i]
+            rows.append({"area_id": area, "year": year, "pupils_local": 0.0 if i == 2 else 12.5,
+                         "pupils_independent": 2.0, "mean_minutes": minutes,
+                         "max_minutes": minutes + 5, "mean_minutes_do_nothing": minutes + 1,
+                         "pupils_local_do_nothing": 10.0, "pupils_independent_do_nothing": 4.5,
+                         "max_minutes_do_nothing": minutes + 6})
+    links = [("plan", 0, 0, YEARS), ("plan", 1, 1, YEARS), ("plan", 2, 3, YEARS[2:]),
+             ("do_nothing", 0, 0, YEARS)]
+    for scenario, a, s, years in links:
+        for year in years:
+            flows.append({"scenario": scenario, "year": year, "area_name": names[a],
+                          "site_name": names[s], "option_ids": "<i>x</i>;${y}",
+                          "pupils": 5.0 + 10 * a, "minutes": 12.5, "km": 6.25,
+                          "geometry": LineString([centres.iloc[a], provision.geometry.iloc[s]])})
+    centre = provision.geometry.iloc[3]
+    rings = gpd.GeoDataFrame(
+        {"site_name": [names[3]] * 3, "opening_year": [OPENING] * 3, "minutes": [15, 30, 45],
+         "radius_km": [1.0, 2.0, 3.0], "ring_method": ["straight line at 30 km/h <b>"] * 3},
+        geometry=[centre.buffer(r * 1000) for r in (1.0, 2.0, 3.0)], crs="EPSG:27700")
+    return TransportView(years=YEARS, areas=pd.DataFrame(rows),
+                         flows=gpd.GeoDataFrame(flows, geometry="geometry", crs="EPSG:27700"),
+                         rings=rings, travel_metric="derived: ${x} <script>`")
+
+
+@pytest.fixture(scope="module")
+def transport_html() -> str:
+    return render_plan_map(make_areas(names=BAD[:3]), make_provision(), title="Transport",
+                           first_year=FIRST, last_year=LAST, transport=make_transport())
+
+
+def test_transport_helpers():
+    assert minutes_colour(14.9) == MINUTE_COLOURS[0]
+    assert minutes_colour(15.0) == MINUTE_COLOURS[1]
+    assert minutes_colour(80) == MINUTE_COLOURS[-1]
+    assert minutes_colour(math.nan) == NO_LOCAL_COLOUR
+    assert flow_weight(50, 100) == 6.0 and flow_weight(100, 100) == 12.0
+    assert flow_weight(0.1, 100) == 1.0  # small flows stay visible
+    assert ring_layer_name((15, 30, 45)) == TRANSPORT_LAYERS[1]
+
+
+def test_transport_layers_and_year_control(transport_html):
+    script = page_script(transport_html)
+    control = script.split("L.control.layers")[0].rsplit("var layer_control", 1)[1]
+    for name in [*LAYERS, *TRANSPORT_LAYERS]:
+        assert json.dumps(name) in control, name
+    assert "year-control" in script and "year-next" in script and "year-slider" in script
+    assert json.dumps({str(y): ay_label(y) for y in YEARS}) in script
+    assert len(re.findall(r"<script\b", transport_html)) == 4  # no extra script element
+    assert not EXTERNAL.search(transport_html)
+    for label in ("Mean one-way journey (plan)", "Flows, area \u2192 provision", "Rings"):
+        assert label in transport_html
+
+
+def test_transport_names_escaped(transport_html):
+    for raw in ["<script>alert(1)</script>", "${alert(1)}", "C:\\x", "<i>x</i>", "${y}",
+                "${x} <script>", "30 km/h <b>"]:
+        assert raw not in transport_html, raw
+    assert "derived: &#36;{x} &lt;script&gt;&#96;" in transport_html  # the travel metric
+    assert "straight line at 30 km/h &lt;b&gt;" in transport_html  # the ring method
+
+
+def test_transport_map_deterministic(transport_html):
+    again = render_plan_map(make_areas(names=BAD[:3]), make_provision(), title="Transport",
+                            first_year=FIRST, last_year=LAST, transport=make_transport())
+    assert again == transport_html
+
+
+SHOWN_RINGS = """() => [...document.querySelectorAll('path[stroke="#c51b8a"]')]
+  .filter((p) => p.getAttribute('stroke-opacity') !== '0').length"""
+OPEN_TOOLTIPS = """() => {
+  for (const key of Object.keys(window).sort()) {
+    const layer = window[key];
+    if (key.startsWith('geo_json_') && layer && layer.eachLayer) {
+      layer.eachLayer((part) => { if (part._map && part.getTooltip()) part.openTooltip(); });
+    }
+  }
+  return [...document.querySelectorAll('.leaflet-tooltip')].map((t) => t.innerText);
+}"""
+
+
+def open_in_browser(path: Path, shot: Path, steps: int) -> dict:
+    """Load the map, step the year control ``steps`` times, record what a user would see."""
+    sync_playwright = browser_or_skip()
+    seen = {"dialogs": [], "errors": [], "requests": []}
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
+        page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error"
+                else None)
+        page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+        page.on("request", lambda r: seen["requests"].append(r.url))
+        page.goto(path.as_uri())
+        page.wait_for_selector(".leaflet-control-layers")
+        seen["control"] = page.inner_text(".leaflet-control-layers")
+        seen["first"] = (page.inner_text(".year-label"),
+                         page.locator("path.leaflet-interactive").count(),
+                         page.evaluate(SHOWN_RINGS))
+        for _ in range(steps):
+            page.click(".year-next")
+        seen["later"] = (page.inner_text(".year-label"),
+                         page.locator("path.leaflet-interactive").count(),
+                         page.evaluate(SHOWN_RINGS))
+        page.screenshot(path=str(shot))
+        seen["tooltips"] = page.evaluate(OPEN_TOOLTIPS)
+        browser.close()
+    return seen
+
+
+def assert_clean(seen: dict, layers: list[str]) -> None:
+    assert seen["dialogs"] == []
+    assert seen["errors"] == []
+    assert [u for u in seen["requests"] if not u.startswith(("file:", "data:"))] == []
+    for name in layers:
+        assert name in seen["control"], name
+
+
+def test_transport_map_in_browser(tmp_path, transport_html):
+    path = tmp_path / "transport.html"
+    write_map(transport_html, path)
+    seen = open_in_browser(path, tmp_path / "transport.png", steps=OPENING - FIRST)
+    assert_clean(seen, [*LAYERS, *TRANSPORT_LAYERS])
+    # 3 areas + 2 plan flows + markers in 2026; a third flow from 2028; rings in 2030 only
+    assert seen["first"] == ("AY 2026/27", 3 + 2 + N_MARKERS, 0)
+    assert seen["later"] == (ay_label(OPENING), 3 + 3 + N_MARKERS, 3)
+    tips = " ".join(seen["tooltips"])
+    assert "<script>alert(1)</script>" in tips and "${alert(1)}" in tips  # shown as text
+    assert f"{ay_label(OPENING)}: mean 8.0 min" in tips
+    assert (tmp_path / "transport.png").stat().st_size > 10_000
+
+
+def test_run_map_in_browser(tiny, tmp_path):
+    """A solved run's map: every layer present, phasing followed, nothing fetched."""
+    provision = [option("SP", "S1", existing=4),
+                 option("NEW", "S2", module=6, max_modules=1, capital=1_000, earliest=2027)]
+    toml = tiny.write(demand=["A,ASD,primary,2026,10", "A,ASD,primary,2027,10"],
+                      provision=provision, sites=["S1,One,A,405000,306000",
+                                                  "S2,Two `${x}`,A,408000,309000"],
+                      toml=run_toml(years=2, transport_pupil=1_000, transport_km=100))
+    html = plan_map_html(run_plan(toml))
+    assert "Two `${x}`" not in html
+    path = tmp_path / "run.html"
+    write_map(html, path)
+    seen = open_in_browser(path, tmp_path / "run.png", steps=1)
+    assert_clean(seen, [*TRANSPORT_LAYERS, "Existing provision", "New provision (plan)"])
+    assert seen["first"][0] == "AY 2026/27" and seen["later"][0] == "AY 2027/28"
+    assert seen["first"][2] == 0 and seen["later"][2] == 3  # NEW's rings from 2027

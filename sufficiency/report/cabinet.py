@@ -1,0 +1,198 @@
+"""The cabinet report (``outputs/<run>/report.html``) and, beside it, the workbook.
+
+The HTML comes from a jinja2 template (``templates/report.html.j2``) rendered with
+autoescaping on, so names from the inputs can never become markup; charts are inline SVG
+from :mod:`sufficiency.report.charts`; the page loads nothing (a Content-Security-Policy
+forbids scripts and remote requests) and links to the run's map at
+``../../maps/<run>.html``. The output is a pure function of the run: no timestamps, no
+re-solving (shadow prices come with the run, from :mod:`sufficiency.shadow`).
+"""
+
+from __future__ import annotations
+
+import math
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from urllib.parse import quote
+
+import jinja2
+import pandas as pd
+from markupsafe import Markup
+
+from sufficiency.pipeline import RunResult
+from sufficiency.report import charts
+from sufficiency.report.assumptions import fy_label
+from sufficiency.report.figures import CabinetFigures, cabinet_figures
+from sufficiency.report.webmap import KIND_COLOURS, KIND_LABELS, OTHER_COLOUR, ay_label
+from sufficiency.report.why import CAPITAL_METHOD
+
+REPORT_FILE, WORKBOOK_FILE, TRANSPORT_FILE = "report.html", "plan.xlsx", "transport.csv"
+SHADOW_ROWS_SHOWN = 50
+COMPONENT_COLOURS = {"placement": "#1b9e77", "commissioned": "#66a61e", "transport": "#7570b3",
+                     "independent": "#d95f02", "capital": "#e6ab02"}
+MISSING = "—"
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def money(value: object, decimals: int = 0) -> str:
+    """£ with thousands separators; a minus sign before the £ for negative amounts."""
+    if _missing(value):
+        return MISSING
+    amount = round(float(value), decimals) + 0.0
+    text = f"£{abs(amount):,.{decimals}f}"
+    return f"−{text}" if amount < 0 else text
+
+
+def money_m(value: float) -> str:
+    """£ in millions for chart axes: 12500000 -> '£12.5m'."""
+    return f"£{value / 1e6:,.1f}m"
+
+
+def places(value: object) -> str:
+    """Whole places with thousands separators."""
+    return MISSING if _missing(value) else f"{round(float(value)):,}"
+
+
+def pupils(value: object) -> str:
+    """Pupils or pupil-years to one decimal (placements may be fractional)."""
+    return MISSING if _missing(value) else f"{float(value) + 0.0:,.1f}"
+
+
+def pct(value: object, decimals: int = 1) -> str:
+    """A fraction as a percentage."""
+    return MISSING if _missing(value) else f"{float(value):.{decimals}%}"
+
+
+def plain_value(value: object) -> str:
+    """An assumption's value: numbers with separators, text as it is."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return MISSING if value is None else str(value)
+    if _missing(value):
+        return MISSING
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,g}"
+
+
+def kind_label(kind: str) -> str:
+    """Words for a provision kind code."""
+    return KIND_LABELS.get(kind, kind)
+
+
+def package_version() -> str:
+    """The installed sufficiency version ('unknown' in a bare source tree)."""
+    try:
+        return version("sufficiency")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _environment() -> jinja2.Environment:
+    """jinja2 with autoescaping on for every template (pitfall 16) and strict undefined."""
+    env = jinja2.Environment(loader=jinja2.PackageLoader("sufficiency.report", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    env.filters.update(money=money, places=places, pupils=pupils, pct=pct, value=plain_value,
+                       ay=lambda y: MISSING if _missing(y) else ay_label(int(y)),
+                       fy=lambda y: MISSING if _missing(y) else fy_label(int(y)))
+    env.globals["kind_label"] = kind_label
+    return env
+
+
+def build_charts(run: RunResult, figures: CabinetFigures) -> dict[str, Markup]:
+    """The three charts: cost by year and component, places by kind, independent pupils."""
+    years = run.dataset.config.years
+    labels = [f"{y}/{(y + 1) % 100:02d}" for y in years]
+    components = list(COMPONENT_COLOURS)
+    groups = [("P", {c: run.optimal.costs_by_year[c].tolist() for c in components})]
+    if run.baseline is not None:
+        groups.append(("D", {c: run.baseline.costs_by_year[c].tolist() for c in components}))
+    costs = charts.stacked_bars("Cost by academic year and component (£, not discounted)",
+                                labels, groups, COMPONENT_COLOURS, money_m,
+                                {"P": "the plan", "D": "doing nothing"})
+    over_time = figures.places_over_time
+    places_chart = charts.lines(
+        "Places open by kind (existing and new), optimal plan", labels,
+        {kind_label(k): over_time.loc[k].tolist() for k in over_time.index},
+        {kind_label(k): KIND_COLOURS.get(k, OTHER_COLOUR) for k in over_time.index},
+        lambda v: f"{v:,.0f}")
+    independent = {"the plan": figures.by_year["independent_pupils"].tolist()}
+    if run.baseline is not None:
+        independent["doing nothing"] = figures.by_year["do_nothing_independent_pupils"].tolist()
+    independent_chart = charts.lines(
+        "Pupils in independent placements by academic year", labels, independent,
+        {"the plan": "#1b9e77", "doing nothing": "#d95f02"}, lambda v: f"{v:,.0f}")
+    return {"costs": costs, "places": places_chart, "independent": independent_chart}
+
+
+def _shadow_places(run: RunResult) -> tuple[pd.DataFrame, int]:
+    """The most valuable places (value > 0), at most SHADOW_ROWS_SHOWN, and how many there are."""
+    if run.shadow is None:
+        return pd.DataFrame(), 0
+    table = run.shadow.places[run.shadow.places["value_pv"] > 0]
+    top = table.sort_values(["value_pv", "option_id", "year"], ascending=[False, True, True])
+    return top.head(SHADOW_ROWS_SHOWN), len(table)
+
+
+def report_context(run: RunResult, figures: CabinetFigures) -> dict:
+    """Everything the template shows."""
+    config = run.dataset.config
+    shadow_places, shadow_rows = _shadow_places(run)
+    return {
+        "h": figures.headline,
+        "years": {"first_ay": ay_label(config.start_year), "last_ay": ay_label(config.end_year),
+                  "first_fy": fy_label(config.start_year), "last_fy": fy_label(config.end_year),
+                  "first_fy_short": fy_label(config.start_year)[3:]},
+        "discount_rate": config.discount_rate,
+        "map_href": f"../../maps/{quote(config.name)}.html",
+        "places_by_kind": figures.places_by_kind,
+        "capital_by_year": figures.capital_by_year,
+        "by_year": figures.by_year,
+        "charts": build_charts(run, figures),
+        "phasing": figures.phasing,
+        "why": figures.why,
+        "capital_method": CAPITAL_METHOD,
+        "shadow": run.shadow,
+        "shadow_places": shadow_places,
+        "shadow_rows": shadow_rows,
+        "shadow_top": min(shadow_rows, SHADOW_ROWS_SHOWN),
+        "assumptions": figures.assumptions,
+        "options": figures.options,
+        "provision_file": f"{config.inputs_dir.name}/provision.csv",
+        "travel_metric": run.dataset.travel_metric,
+        "solver": run.optimal.report.solver,
+        "version": package_version(),
+    }
+
+
+def render_report(run: RunResult, figures: CabinetFigures | None = None) -> str:
+    """The cabinet report of ``run`` as one self-contained HTML page."""
+    figures = figures or cabinet_figures(run)
+    template = _environment().get_template("report.html.j2")
+    return template.render(report_context(run, figures))
+
+
+def read_transport_table(path: Path) -> pd.DataFrame | None:
+    """The run's transport table if one was written beside the other outputs, else None."""
+    if not path.is_file():
+        return None
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column in table.columns:
+        if column.endswith("_id") or column in ("need", "phase", "name"):
+            continue
+        values = table[column]
+        numbers = pd.to_numeric(values.where(values != ""), errors="coerce")
+        if numbers.notna().sum() == (values != "").sum():
+            table[column] = numbers
+    return table
+
+
+def write_reports(run: RunResult, folder: Path) -> None:
+    """report.html and plan.xlsx into ``folder`` (the run's staging folder)."""
+    from sufficiency.report.excel import workbook_bytes
+
+    figures = cabinet_figures(run)
+    (folder / REPORT_FILE).write_text(render_report(run, figures), encoding="utf-8")
+    transport = read_transport_table(folder / TRANSPORT_FILE)
+    (folder / WORKBOOK_FILE).write_bytes(workbook_bytes(run, figures, transport))

@@ -1,0 +1,360 @@
+"""The run as an Excel workbook (``outputs/<run>/plan.xlsx``), written with openpyxl.
+
+Sheets: Summary, Plan, Placements, Costs, Transport (only when the run wrote a transport
+table), Shadow prices, Assumptions. Each sheet is one table with a frozen, bold header,
+column widths set, £ and places number formats.
+
+Safety (pitfall 15): no cell from the data ever becomes a formula. Every text cell is
+written as a string cell, and text beginning with ``= + - @``, tab, CR or LF is prefixed
+with an apostrophe (the OWASP advice for spreadsheet exports), so it stays inert even if the
+sheet is saved as CSV and opened again. Characters Excel cannot store are replaced by �.
+
+Determinism (pitfall 17): the document's created and modified times are fixed, and the zip
+entries get a fixed timestamp, so the same run gives byte-identical workbooks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
+
+from sufficiency.pipeline import RunResult
+from sufficiency.report.assumptions import fy_label, option_assumptions_long
+from sufficiency.report.figures import CabinetFigures, cabinet_figures
+from sufficiency.report.webmap import ay_label
+from sufficiency.report.why import CAPITAL_METHOD
+from sufficiency.results import PLACEMENT_COLUMNS
+from sufficiency.shadow import METHOD
+
+GBP, GBP_PENCE = '"£"#,##0', '"£"#,##0.00'
+PLACES, PUPILS, ONE_DP, PERCENT, YEAR = "#,##0", "#,##0.00", "#,##0.0", "0.00%", "0"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+FIXED_TIME = dt.datetime(2000, 1, 1)
+ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+MAX_ROWS = 1_048_575  # Excel's row limit, less the header
+MIN_WIDTH, MAX_WIDTH, WIDTH_SAMPLE = 8, 60, 2000
+
+
+def safe_text(value: str) -> str:
+    """Text that a spreadsheet shows as written: never a formula, never an illegal char."""
+    value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+@dataclass
+class Sheet:
+    """One table for one sheet: columns as headers, a number format per column or per row."""
+
+    title: str
+    frame: pd.DataFrame
+    headers: dict[str, str] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)
+    row_formats: tuple[str, list[str | None]] | None = None  # (column, format of each row)
+
+
+def _plain(value: object) -> object:
+    """A Python scalar openpyxl can store, or None for missing."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def _cell(ws, value: object, number_format: str | None) -> object:
+    """A write-only cell: text always a string cell (escaped), numbers with their format."""
+    return _CellWriter(ws, number_format).cell(value)
+
+
+class _CellWriter:
+    """A column's two reusable write-only cells: numbers (with its format) and text.
+
+    Text is always a string cell, escaped. The write-only sheet serialises each appended
+    cell before the next row is built, so one cell object per column can carry each value
+    in turn instead of a new styled cell per value.
+    """
+
+    def __init__(self, ws, number_format: str | None):
+        self.number = WriteOnlyCell(ws)
+        if number_format is not None:
+            self.number.number_format = number_format
+        self.text = WriteOnlyCell(ws)
+
+    def cell(self, value: object) -> object:
+        """The column's cell holding ``value`` (None for a missing value)."""
+        value = _plain(value)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        if isinstance(value, int | float):
+            self.number.value = value
+            return self.number
+        self.text.value = safe_text(str(value))
+        self.text.data_type = "s"
+        return self.text
+
+
+def _display_width(value: object, number_format: str | None) -> int:
+    """Rough characters a value needs on screen."""
+    value = _plain(value)
+    if value is None:
+        return 0
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return len(f"{value:,.2f}") + (1 if number_format and "£" in number_format else 0)
+    return len(str(value)) + 1
+
+
+def _widths(sheet: Sheet, headers: list[str]) -> list[float]:
+    sample = sheet.frame.head(WIDTH_SAMPLE)
+    widths = []
+    for column, header in zip(sheet.frame.columns, headers, strict=True):
+        fmt = sheet.formats.get(column)
+        longest = max((_display_width(v, fmt) for v in sample[column]), default=0)
+        widths.append(float(min(MAX_WIDTH, max(MIN_WIDTH, len(header) + 2, longest + 2))))
+    return widths
+
+
+def write_sheet(workbook: Workbook, sheet: Sheet) -> None:
+    """Append one sheet: bold frozen header, widths, formats, escaped text."""
+    ws = workbook.create_sheet(sheet.title)
+    columns = list(sheet.frame.columns)
+    headers = [sheet.headers.get(c, c) for c in columns]
+    for k, width in enumerate(_widths(sheet, headers), start=1):
+        ws.column_dimensions[get_column_letter(k)].width = width
+    ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header_cells = []
+    for header in headers:
+        cell = _cell(ws, header, None)
+        cell.font = bold
+        header_cells.append(cell)
+    ws.append(header_cells)
+    writers = [_CellWriter(ws, sheet.formats.get(c)) for c in columns]
+    per_row = None
+    if sheet.row_formats is not None:
+        per_row = (columns.index(sheet.row_formats[0]), sheet.row_formats[1])
+    frame = sheet.frame if len(sheet.frame) <= MAX_ROWS else sheet.frame.head(MAX_ROWS - 1)
+    for r, values in enumerate(frame.itertuples(index=False, name=None)):
+        row_writers = writers
+        if per_row is not None:
+            row_writers = list(writers)
+            row_writers[per_row[0]] = _CellWriter(ws, per_row[1][r])
+        ws.append([w.cell(v) for v, w in zip(values, row_writers, strict=True)])
+    if len(sheet.frame) > MAX_ROWS:
+        ws.append([_cell(ws, f"… {len(sheet.frame) - len(frame)} more rows: see the CSV file",
+                         None)])
+
+
+def _summary_rows(run: RunResult, figures: CabinetFigures) -> list[tuple[str, object, str, str]]:
+    """(item, value, unit, number format) for the Summary sheet."""
+    h = figures.headline
+    config = run.dataset.config
+    rows = [
+        ("run", h["run"], "", None),
+        ("status", h["status"], "", None),
+        ("gap proven", h["mip_gap"], "of the plan's cost", "0.0000%"),
+        ("solver", run.optimal.report.solver, "", None),
+        ("money", f"real-terms £; present values discounted to {ay_label(config.start_year)}"
+                  f" at {config.discount_rate:.2%} a year", "", None),
+        ("years", "costs, places and pupils by academic year (AY, from September); capital "
+                  "and budgets by financial year (FY, from April)", "", None),
+        ("cost of the plan", h["objective"], "£, present value", GBP),
+        ("cost of doing nothing", h["baseline_objective"], "£, present value", GBP),
+        ("saving against doing nothing", h["savings"], "£, present value", GBP),
+        ("saving as a share of doing nothing", h["savings_share"], "", PERCENT),
+        ("saving, not discounted", h["savings_undiscounted"], "£", GBP),
+        ("capital", h["capital_total"], "£, nominal", GBP),
+        ("new places", h["places_created"], "places", PLACES),
+        ("openings", h["openings"], "openings (option × year)", PLACES),
+        ("independent placements, plan", h["independent_pupil_years"], "pupil-years", PUPILS),
+        ("independent placements, doing nothing", h["do_nothing_independent_pupil_years"],
+         "pupil-years", PUPILS),
+        ("independent placements avoided", h["independent_avoided"], "pupil-years", PUPILS),
+    ]
+    for r in figures.capital_by_year.itertuples():
+        budget = "no limit" if math.isnan(r.budget) else r.budget
+        rows.append((f"capital spent, {fy_label(r.capital_year)}", r.capital, "£, nominal", GBP))
+        rows.append((f"capital budget, {fy_label(r.capital_year)}", budget, "£, nominal", GBP))
+    for r in figures.by_year.itertuples():
+        rows.append((f"saving, {ay_label(r.year)}", r.saving, "£, that year", GBP))
+    rows += [("annualised capital (Plan sheet)", CAPITAL_METHOD, "", None),
+             ("shadow prices", METHOD, "", None)]
+    return rows
+
+
+def summary_sheet(run: RunResult, figures: CabinetFigures) -> Sheet:
+    """Headline figures, capital against budget by FY and saving by AY, as item/value rows."""
+    rows = _summary_rows(run, figures)
+    frame = pd.DataFrame([r[:3] for r in rows], columns=["item", "value", "unit"])
+    return Sheet("Summary", frame, row_formats=("value", [r[3] for r in rows]))
+
+
+def plan_sheet(figures: CabinetFigures) -> Sheet:
+    """The phasing, each line with its option's why figures."""
+    why = figures.why.drop(columns=["site_id", "kind", "new_places", "capital"])
+    frame = figures.phasing.merge(why, on="option_id", how="left")
+    money = ["capital_cost", "placement", "commissioned", "transport", "capital_per_pupil_year",
+             "cost_per_pupil_year", "alternative_per_pupil_year", "saving_per_pupil_year",
+             "saving", "place_value"]
+    headers = {"opening_year": "opening year (AY)", "capital_year": "capital year (FY)",
+               "capital_cost": "capital (£)", "added_pupil_years": "option: added pupil-years",
+               "new_place_years": "option: new place-years",
+               "placement": "option: placement £ per pupil-year",
+               "commissioned": "option: commissioned £ per pupil-year",
+               "transport": "option: transport £ per pupil-year",
+               "capital_per_pupil_year": "option: capital £ per pupil-year",
+               "cost_per_pupil_year": "option: cost £ per pupil-year",
+               "alternative_per_pupil_year": "option: alternative £ per pupil-year",
+               "saving_per_pupil_year": "option: saving £ per pupil-year",
+               "saving": "option: saving over the horizon (£)",
+               "alternative": "option: alternative is",
+               "independent_share": "option: share of the alternative independent",
+               "place_value": "option: one more place saves (£ a year, mean)"}
+    formats = dict.fromkeys(money, GBP) | {
+        "modules": PLACES, "places": PLACES, "opening_year": YEAR, "capital_year": YEAR,
+        "added_pupil_years": PUPILS, "new_place_years": PLACES, "independent_share": PERCENT}
+    return Sheet("Plan", frame, headers, formats)
+
+
+def placements_sheet(run: RunResult) -> Sheet:
+    """Every placement of the optimal plan."""
+    frame = run.optimal.placements[PLACEMENT_COLUMNS]
+    return Sheet("Placements", frame, {"year": "year (AY)", "minutes": "minutes (one way)",
+                                       "km": "km (one way)"},
+                 {"year": YEAR, "pupils": PUPILS, "minutes": ONE_DP, "km": ONE_DP})
+
+
+def costs_sheet(run: RunResult) -> Sheet:
+    """Cost by AY and component: the plan, doing nothing, and the saving."""
+    parts = [run.optimal.costs_by_year.assign(plan="optimal")]
+    if run.baseline is not None:
+        base = run.baseline.costs_by_year
+        parts.append(base.assign(plan="do nothing"))
+        saving = base.set_index("year").sub(run.optimal.costs_by_year.set_index("year"))
+        parts.append(saving.round(2).reset_index().assign(plan="saving (do nothing − optimal)"))
+    frame = pd.concat(parts, ignore_index=True)
+    columns = ["plan", *[c for c in frame.columns if c != "plan"]]
+    money = [c for c in columns if c not in ("plan", "year", "pupils_local",
+                                             "pupils_independent")]
+    headers = {"year": "year (AY; capital: FY)", "discounted_total": "present value",
+               "pupils_local": "pupils placed locally",
+               "pupils_independent": "pupils placed independently"}
+    formats = dict.fromkeys(money, GBP) | {"year": YEAR, "pupils_local": PUPILS,
+                                           "pupils_independent": PUPILS}
+    return Sheet("Costs", frame[columns], headers, formats)
+
+
+def transport_sheet(table: pd.DataFrame) -> Sheet:
+    """The run's transport table as written, with formats guessed from column names."""
+    formats = {}
+    for column in table.columns:
+        name = column.lower()
+        if "cost" in name or "£" in name:
+            formats[column] = GBP
+        elif "minutes" in name or "km" in name:
+            formats[column] = ONE_DP
+        elif "pupil" in name:
+            formats[column] = PUPILS
+        elif "year" in name:
+            formats[column] = YEAR
+    return Sheet("Transport", table, formats=formats)
+
+
+def shadow_sheet(run: RunResult) -> Sheet:
+    """Value of £1m more budget by FY, then of one more place by option and AY."""
+    columns = ["measure", "option_id", "site_id", "kind", "year", "year_label", "budget",
+               "spent", "headroom", "value_in_year", "value_pv"]
+    if run.shadow is None:
+        frame = pd.DataFrame([{"measure": "not available: the LP with the openings fixed did "
+                                          "not solve to optimality"}], columns=columns)
+        return Sheet("Shadow prices", frame)
+    budget = run.shadow.budget.rename(columns={"capital_year": "year",
+                                               "value_per_million_pv": "value_pv"})
+    budget = budget.assign(measure="£1m more capital budget",
+                           year_label=budget["year"].map(fy_label))
+    places = run.shadow.places.assign(measure="one more place",
+                                      year_label=run.shadow.places["year"].map(ay_label))
+    frame = pd.concat([budget, places], ignore_index=True).reindex(columns=columns)
+    headers = {"year_label": "year", "year": "year (FY for budget, AY for places)",
+               "value_in_year": "saves (£ that year)", "value_pv": "saves (£ present value)"}
+    formats = dict.fromkeys(["budget", "spent", "headroom", "value_in_year", "value_pv"],
+                            GBP) | {"year": YEAR}
+    return Sheet("Shadow prices", frame, headers, formats)
+
+
+def assumptions_sheet(run: RunResult, figures: CabinetFigures) -> Sheet:
+    """Every rate, cost, limit and budget (run TOML), then every option's (provision.csv)."""
+    frame = pd.concat([figures.assumptions, option_assumptions_long(run.dataset)],
+                      ignore_index=True)
+    formats = []
+    for unit, value in zip(frame["unit"], frame["value"], strict=True):
+        if not isinstance(_plain(value), int | float):
+            formats.append(None)
+        elif str(unit).startswith("£"):
+            formats.append(GBP if float(value).is_integer() else GBP_PENCE)
+        elif unit == "per year, real":
+            formats.append(PERCENT)
+        elif unit == "academic year" or str(unit).startswith("academic year ("):
+            formats.append(YEAR)
+        else:
+            formats.append(None)
+    return Sheet("Assumptions", frame, row_formats=("value", formats))
+
+
+def sheets(run: RunResult, figures: CabinetFigures,
+           transport: pd.DataFrame | None) -> Iterable[Sheet]:
+    """The workbook's sheets, in order."""
+    yield summary_sheet(run, figures)
+    yield plan_sheet(figures)
+    yield placements_sheet(run)
+    yield costs_sheet(run)
+    if transport is not None:
+        yield transport_sheet(transport)
+    yield shadow_sheet(run)
+    yield assumptions_sheet(run, figures)
+
+
+def _fixed_zip_times(data: bytes) -> bytes:
+    """The same zip with every entry stamped at a fixed time, in the same order."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            target.writestr(fixed, source.read(info.filename))
+    return out.getvalue()
+
+
+def workbook_bytes(run: RunResult, figures: CabinetFigures | None = None,
+                   transport: pd.DataFrame | None = None) -> bytes:
+    """plan.xlsx as bytes: the same run always gives the same bytes."""
+    figures = figures or cabinet_figures(run)
+    workbook = Workbook(write_only=True)
+    workbook.properties.creator = "sufficiency"
+    workbook.properties.title = f"{run.dataset.config.name}: optimal phasing"
+    workbook.properties.created = FIXED_TIME
+    workbook.properties.modified = FIXED_TIME
+    for sheet in sheets(run, figures, transport):
+        write_sheet(workbook, sheet)
+    buffer = io.BytesIO()
+    archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+    ExcelWriter(workbook, archive).save()
+    return _fixed_zip_times(buffer.getvalue())

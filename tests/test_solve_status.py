@@ -1,0 +1,88 @@
+"""Honest solver outcomes: a stopped solve with a plan says so and its gap; without one, an error.
+
+HiGHS proves these tiny instances in milliseconds, so a time limit cannot be provoked
+reliably by time. Stopping rules that HiGHS reports like a time limit ("Solution limit
+reached") do it deterministically: ``mip_max_improving_sols = 1`` stops at the first
+improving plan, before the bound meets it; ``mip_max_nodes = 0`` stops before any plan.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import option, run_toml
+from typer.testing import CliRunner
+
+from sufficiency.cli import app
+from sufficiency.errors import SolveError
+from sufficiency.solve import ERROR, NO_PLAN_IN_TIME, TIME_LIMIT, SolveReport, require_plan
+
+DEMAND = ["A,ASD,primary,2026,15", "A,ASD,primary,2027,17"]
+# Two expandable options whose LP relaxation is fractional: the root bound is below the optimum.
+PROVISION = [option("NEW", "S1", module=10, max_modules=2, capital=100_000),
+             option("N2", "S1", module=7, max_modules=3, capital=90_000, fixed=30_000)]
+STOP_AT_FIRST_PLAN = "\n[solver.options]\nmip_max_improving_sols = 1\n"
+STOP_BEFORE_ANY_PLAN = "\n[solver.options]\nmip_max_nodes = 0\n"
+
+
+def plan_cli(toml, root):
+    return CliRunner().invoke(app, ["plan", str(toml), "--output-root", str(root)])
+
+
+def test_stopped_solve_with_a_plan_is_time_limited_with_its_gap(tiny):
+    toml = tiny.write(toml=run_toml(years=2, extra=STOP_AT_FIRST_PLAN), demand=DEMAND,
+                      provision=PROVISION)
+    result = plan_cli(toml, tiny.root / "out")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tiny.root / "out/outputs/tiny/summary.json").read_text())
+    assert summary["status"] == TIME_LIMIT
+    assert summary["termination"] == "Solution limit reached"
+    gap = summary["mip_gap"]
+    assert 0 < gap < 1
+    assert summary["gap_pounds"] == pytest.approx(gap * summary["plan"]["solver_objective"],
+                                                  rel=1e-6)
+    assert summary["plan"]["bound"] < summary["plan"]["solver_objective"]
+    assert summary["warning"].startswith("time-limited: the optimal plan")
+    assert f"within {gap:.4%}" in summary["warning"]
+    assert summary["warning"] in summary["warnings"]
+    assert f"time_limit (gap {gap:.4%})" in result.output
+    assert "warning: time-limited" in result.output
+    # the plan is still audited and no worse than doing nothing
+    assert summary["objective"] <= summary["baseline_objective"]
+
+
+def test_optimal_run_has_no_status_warning(tiny):
+    toml = tiny.write(toml=run_toml(years=2), demand=DEMAND, provision=PROVISION)
+    assert plan_cli(toml, tiny.root / "out").exit_code == 0
+    summary = json.loads((tiny.root / "out/outputs/tiny/summary.json").read_text())
+    assert summary["status"] == "optimal" and summary["warning"] is None
+    assert not any(w.startswith("time-limited") for w in summary["warnings"])
+
+
+def test_stopped_solve_without_a_plan_is_a_clear_error(tiny):
+    """No independent placement and too few places: do nothing is infeasible, so there is no
+    warm start either, and HiGHS stops before it finds any plan."""
+    toml = run_toml(years=2, extra=STOP_BEFORE_ANY_PLAN).replace(
+        "transport_cost_per_pupil = 0", "transport_cost_per_pupil = 0\navailable = false")
+    result = plan_cli(tiny.write(toml=toml, demand=DEMAND, provision=PROVISION),
+                      tiny.root / "out")
+    assert result.exit_code == 4, result.output
+    assert "error: the optimal plan:" in result.output
+    assert "before any plan was found" in result.output and "time_limit_s" in result.output
+    assert "Traceback" not in result.output
+    assert not (tiny.root / "out").exists(), "nothing written"
+
+
+def report(status: str, termination: str) -> SolveReport:
+    return SolveReport(status=status, termination=termination, objective=None, bound=None,
+                       mip_gap=None, solve_seconds=1.0, hand_over_seconds=0.0, solver="HiGHS")
+
+
+@pytest.mark.parametrize(("status", "termination", "message"), [
+    (NO_PLAN_IN_TIME, "Time limit reached", "before any plan was found"),
+    (ERROR, "Unknown", "HiGHS ended with 'Unknown' and no usable plan"),
+])
+def test_no_usable_plan_raises(status, termination, message):
+    with pytest.raises(SolveError, match=message):
+        require_plan(report(status, termination), "the optimal plan")
