@@ -219,7 +219,8 @@ def _print_bench(rows: list[dict], exponents: dict[str, float], csv_path: Path) 
         table.add_column(row["run"], justify="right")
     for column in ("variables", "integer_variables", "constraints", "nonzeros",
                    "cartesian_variables", "read_validate_s", "build_s", "hand_over_s",
-                   "solve_s", "extract_check_s", "baseline_s", "write_s", "plan_command_s",
+                   "solve_s", "extract_check_s", "baseline_s", "budget_value_s", "write_s",
+                   "plan_command_s",
                    "total_wall_s", "status", "gap_rel", "gap_gbp", "gap_share_of_savings",
                    "highs_direct_s", "overhead_s", "overhead_share", "peak_memory_mb"):
         table.add_row(column, *[_cell(row.get(column)) for row in rows])

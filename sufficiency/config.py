@@ -54,6 +54,7 @@ class SolverSettings:
     random_seed: int = 0
     presolve: str = "on"
     options: dict[str, Any] = field(default_factory=dict)
+    price_budget: bool = True  # re-plan with £1m more per binding budget year (report)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ _TABLE_KEYS = {
     "transport": {"cost_per_pupil", "cost_per_km", "speed_kmh", "circuity",
                   "fill_missing_travel"},
     "travel_limit_minutes": set(PHASES),
-    "solver": {"time_limit_s", "mip_gap", "threads", "random_seed", "presolve", "options"},
+    "solver": {"time_limit_s", "mip_gap", "threads", "random_seed", "presolve", "options",
+               "price_budget"},
     "formulation": {"strong_links", "matrix_constraints", "aggregate_needs"},
 }
 
@@ -263,6 +265,11 @@ def _read_solver(reader: _TomlReader) -> SolverSettings:
     if not isinstance(options, dict):
         reader.problem(p + "options", "must be a table", "write it as [solver.options]")
         options = {}
+    price_budget = t.get("price_budget", d.price_budget)
+    if not isinstance(price_budget, bool):
+        reader.problem(p + "price_budget", f"{price_budget!r} is not true or false",
+                       "write true or false")
+        price_budget = d.price_budget
     return SolverSettings(
         time_limit_s=float(reader.number(t, "time_limit_s", d.time_limit_s, prefix=p,
                                          minimum=0.1, maximum=7 * 86_400)),
@@ -273,6 +280,7 @@ def _read_solver(reader: _TomlReader) -> SolverSettings:
                                   integer=True),
         presolve=presolve,
         options=dict(sorted(options.items())),
+        price_budget=price_budget,
     )
 
 

@@ -19,7 +19,7 @@ from sufficiency.errors import AuditError
 from sufficiency.formulation import PlanModel, build_model
 from sufficiency.results import PlanResult, extract
 from sufficiency.sets import ModelSets, build_sets
-from sufficiency.shadow import ShadowPrices, shadow_prices
+from sufficiency.shadow import ShadowPrices, budget_value_by_resolve, shadow_prices
 from sufficiency.solve import (
     INFEASIBLE,
     highs_options,
@@ -151,4 +151,8 @@ def plan_dataset(dataset: Dataset, sets: ModelSets, timer: StageTimer | None = N
     with timer.stage("shadow", "Pricing places and budget (LP duals, openings fixed)"):
         shadow = shadow_prices(plan_model, dataset.config,
                                optimal.plan.groupby("capital_year")["capital_cost"].sum(), solver)
+    if shadow is not None and not shadow.budget.empty and dataset.config.solver.price_budget:
+        with timer.stage("budget_value", "Re-planning with £1m more in each binding budget year"):
+            shadow.budget["value_per_million_replanned_pv"] = budget_value_by_resolve(
+                plan_model, solver, dataset.config, shadow.budget, optimal.report.objective)
     return RunResult(dataset, sets, plan_model.size, optimal, baseline, timer, shadow)

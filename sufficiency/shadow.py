@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 import pandas as pd
 
@@ -33,10 +34,12 @@ from sufficiency.formulation import MONEY_SCALE, PlanModel
 from sufficiency.formulation.blocks import FIRST, MODULES, RowBlock
 
 CAPACITY, BUDGET = "capacity", "capital_budget"
+REPLAN_SECONDS = 30.0  # at most this long per re-planned budget year
 METHOD = ("duals of the linear programme solved with every integer decision (modules opened, "
           "first module) fixed at its optimal value")
 PLACE_COLUMNS = ["option_id", "site_id", "kind", "year", "value_pv", "value_in_year"]
-BUDGET_COLUMNS = ["capital_year", "budget", "spent", "headroom", "value_per_million_pv"]
+BUDGET_COLUMNS = ["capital_year", "budget", "spent", "headroom", "value_per_million_pv",
+                  "value_per_million_replanned_pv"]
 ZERO = 1e-9  # £k per unit: below this a dual is reported as 0
 
 
@@ -47,7 +50,9 @@ class ShadowPrices:
     - ``places``: option_id, site_id, kind, year (AY), value_pv (£, discounted to the first
       year), value_in_year (£ of that year): one row per capacity row of the model
     - ``budget``: capital_year (FY), budget, spent, headroom (£, nominal),
-      value_per_million_pv (£, discounted): one row per budget year
+      value_per_million_pv (£, discounted; the LP dual, £0 by construction) and
+      value_per_million_replanned_pv (£, discounted; the MIP re-solved with £1m more that
+      year): one row per budget year
     - ``lp_objective``: £, the LP's discounted total (equals the plan's cost)
     """
 
@@ -133,6 +138,7 @@ def budget_values(config: RunConfig, spent: pd.Series, block: RowBlock | None,
         "spent": np.round(used, 2),
         "headroom": np.round(budget - used, 2),
         "value_per_million_pv": np.round(values + 0.0, 2),
+        "value_per_million_replanned_pv": np.zeros(len(years)),
     })[BUDGET_COLUMNS]
 
 
@@ -165,3 +171,47 @@ def shadow_prices(plan_model: PlanModel, config: RunConfig, spent_by_year: pd.Se
     finally:
         _restore(saved)
     return ShadowPrices(places, budget, round(objective * MONEY_SCALE, 2))
+
+
+def budget_value_by_resolve(plan_model: PlanModel, solver, config: RunConfig,
+                            budget: pd.DataFrame, optimum: float) -> np.ndarray:
+    """£ (present value) saved by £1m more capital in each budget year, by re-planning.
+
+    The duals cannot price capital (every term of a budget row is an opening), so each
+    budget year that is spent to the last pound is relaxed by £1m in turn and the MIP
+    re-solved, warm-started from the optimum (still feasible, so the value is never
+    negative); years with headroom are worth £0. Accurate to the run's MIP gap; each
+    re-solve stops after ``REPLAN_SECONDS`` (then the value is a lower bound). Switch off
+    with ``[solver] price_budget = false``.
+    Needs the direct hand-over (``DirectHighs`` holding the solved model); NaN otherwise.
+    """
+    values = np.zeros(len(budget))
+    if not hasattr(solver, "highs") or solver.highs is None:
+        return np.full(len(budget), np.nan)
+    row = _budget_row_offset(plan_model)
+    highs = solver.highs
+    highs.setOptionValue("time_limit", min(config.solver.time_limit_s, REPLAN_SECONDS))
+    for r, headroom in enumerate(budget["headroom"].to_numpy()):
+        if headroom > 1.0:
+            continue
+        upper = highs.getLp().row_upper_[row + r]
+        solver.use_start(plan_model)
+        highs.changeRowBounds(row + r, -highspy.kHighsInf, upper + 1e6 / MONEY_SCALE)
+        highs.run()
+        info = highs.getInfo()
+        if info.primal_solution_status == 2:
+            values[r] = max(0.0, optimum - info.objective_function_value * MONEY_SCALE)
+        else:
+            values[r] = np.nan
+        highs.changeRowBounds(row + r, -highspy.kHighsInf, upper)
+    highs.setOptionValue("time_limit", config.solver.time_limit_s)
+    return np.round(values, 2)
+
+
+def _budget_row_offset(plan_model: PlanModel) -> int:
+    start = 0
+    for block in plan_model.blocks:
+        if block.name == BUDGET:
+            return start
+        start += block.rows
+    raise ValueError("the model has no capital budget rows")

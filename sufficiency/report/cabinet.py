@@ -135,6 +135,14 @@ def _shadow_places(run: RunResult) -> tuple[pd.DataFrame, int]:
     return top.head(SHADOW_ROWS_SHOWN), len(table)
 
 
+def occupancy_by_year(run: RunResult) -> pd.DataFrame:
+    """Places, pupils, empty (commissioned, paid for) and over-capacity places by AY."""
+    capacity = run.optimal.capacity
+    columns = [c for c in ("places", "pupils", "empty_places", "over_capacity")
+               if c in capacity.columns]
+    return capacity.groupby("year", as_index=False)[columns].sum()
+
+
 def report_context(run: RunResult, figures: CabinetFigures) -> dict:
     """Everything the template shows."""
     config = run.dataset.config
@@ -151,6 +159,7 @@ def report_context(run: RunResult, figures: CabinetFigures) -> dict:
         "by_year": figures.by_year,
         "charts": build_charts(run, figures),
         "phasing": figures.phasing,
+        "occupancy": occupancy_by_year(run),
         "why": figures.why,
         "capital_method": CAPITAL_METHOD,
         "shadow": run.shadow,

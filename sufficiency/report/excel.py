@@ -285,8 +285,8 @@ def shadow_sheet(run: RunResult) -> Sheet:
                                           "not solve to optimality"}], columns=columns)
         return Sheet("Shadow prices", frame)
     budget = run.shadow.budget.rename(columns={"capital_year": "year",
-                                               "value_per_million_pv": "value_pv"})
-    budget = budget.assign(measure="£1m more capital budget",
+                                               "value_per_million_replanned_pv": "value_pv"})
+    budget = budget.assign(measure="£1m more capital budget (plan re-solved)",
                            year_label=budget["year"].map(fy_label))
     places = run.shadow.places.assign(measure="one more place",
                                       year_label=run.shadow.places["year"].map(ay_label))
