@@ -24,6 +24,7 @@ year, and for all areas together:
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import geopandas as gpd
@@ -168,8 +169,22 @@ def round_indicators(table: pd.DataFrame) -> pd.DataFrame:
     return rounded.assign(**{c: rounded[c] + 0.0 for c in DECIMALS if c in rounded})
 
 
+_TABLES: dict[int, pd.DataFrame] = {}  # one table per live RunResult (csv, gpkg, report)
+
+
 def transport_table(run: RunResult) -> pd.DataFrame:
-    """transport.csv: plan, do nothing and change, per area and year plus yearly totals."""
+    """transport.csv: plan, do nothing and change, per area and year plus yearly totals.
+
+    Computed once per run (outputs, GeoPackage and report all use it) and returned as a copy.
+    """
+    key = id(run)
+    if key not in _TABLES:
+        _TABLES[key] = _transport_table(run)
+        weakref.finalize(run, _TABLES.pop, key, None)
+    return _TABLES[key].copy()
+
+
+def _transport_table(run: RunResult) -> pd.DataFrame:
     dataset = run.dataset
     plan = scenario_indicators(dataset, run.optimal, PLAN)
     parts = [plan]
