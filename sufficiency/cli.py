@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -40,7 +40,8 @@ def _progress(started: float):
     return say
 
 
-def _fail(exc: BaseException) -> None:
+def _fail(exc: BaseException) -> NoReturn:
+    """End the command: one message and the error's exit code (a traceback with --debug)."""
     if isinstance(exc, KeyboardInterrupt):  # Ctrl-C: outputs are staged, so none are left
         console.print("interrupted: nothing was written", markup=False)
         raise typer.Exit(INTERRUPTED)
@@ -88,17 +89,22 @@ def plan(run: RunArg,
          output_root: Annotated[Path, typer.Option(help="folder holding outputs/ and maps/")]
          = Path(".")) -> None:
     """Solve a planning run and write its outputs and map."""
+    run_result, paths = _plan_with_progress(run, output_root, force)
+    _print_run(run_result, paths)
+
+
+def _plan_with_progress(run: Path, output_root: Path, force: bool):
+    """Plan and write a run, showing each stage; any error ends in one message."""
     from sufficiency.api import plan as plan_run
 
     started = time.perf_counter()
     try:
-        run_result, paths = plan_run(run, output_root=output_root, force=force,
-                                     progress=_progress(started))
+        result = plan_run(run, output_root=output_root, force=force,
+                          progress=_progress(started))
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every error: one message
         _fail(exc)
-        return
     console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
-    _print_run(run_result, paths)
+    return result
 
 
 @app.command()
@@ -111,16 +117,7 @@ def report(run: RunArg,
     `plan` writes both as well; the report is always built from the results of the same
     solve (never from older tables), so an existing run needs --force to be redone.
     """
-    from sufficiency.api import plan as plan_run
-
-    started = time.perf_counter()
-    try:
-        _, paths = plan_run(run, output_root=output_root, force=force,
-                            progress=_progress(started))
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every error: one message
-        _fail(exc)
-        return
-    console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
+    _, paths = _plan_with_progress(run, output_root, force)
     out.print(f"report:   {paths.folder / 'report.html'}\nworkbook: {paths.folder / 'plan.xlsx'}"
               f"\nmap:      {paths.map_file}", markup=False)
 
