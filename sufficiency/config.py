@@ -119,6 +119,30 @@ _TABLE_KEYS = {
 }
 
 
+def unknown_keys(table: dict[str, Any], allowed: set[str], prefix: str) -> list[tuple[str, str]]:
+    """(full key, hint) for each key not in ``allowed``, suggesting the closest valid one."""
+    found = []
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+            hint = f"did you mean '{prefix}{close[0]}'?" if close else (
+                f"allowed keys here: {', '.join(sorted(allowed))}")
+            found.append((prefix + key, hint))
+    return found
+
+
+def number_problem(key: str, value: Any, *, minimum: float, maximum: float,
+                   integer: bool) -> tuple[str, str] | None:
+    """(message, fix) when a TOML value is not a number in [minimum, maximum], else None."""
+    ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
+    if isinstance(value, bool) or not ok_type:
+        kind = "a whole number" if integer else "a number"
+        return f"{value!r} is not {kind}", f"write {key} as {kind}, without quotes"
+    if not math.isfinite(value) or not minimum <= value <= maximum:
+        return f"{value!r} is out of range", f"use a value between {minimum:g} and {maximum:g}"
+    return None
+
+
 class _TomlReader:
     """Collects issues while reading values out of the parsed TOML."""
 
@@ -131,13 +155,8 @@ class _TomlReader:
         self.issues.append(Issue(self.file, None, key, message, fix, column_label="key"))
 
     def check_keys(self, table: dict[str, Any], allowed: set[str], prefix: str) -> None:
-        for key in table:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
-                hint = f"did you mean '{prefix}{close[0]}'?" if close else (
-                    f"allowed keys here: {', '.join(sorted(allowed))}"
-                )
-                self.problem(prefix + key, "unknown key", hint)
+        for full, hint in unknown_keys(table, allowed, prefix):
+            self.problem(full, "unknown key", hint)
 
     def number(self, table: dict[str, Any], key: str, default: float | None, *, prefix: str = "",
                minimum: float = 0.0, maximum: float = math.inf, integer: bool = False) -> Any:
@@ -147,14 +166,9 @@ class _TomlReader:
                 self.problem(full, "required key is missing", f"add `{key} = ...` to the TOML")
             return default
         value = table[key]
-        ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
-        if isinstance(value, bool) or not ok_type:
-            kind = "a whole number" if integer else "a number"
-            self.problem(full, f"{value!r} is not {kind}", f"write {key} as {kind}, without quotes")
-            return default
-        if not math.isfinite(value) or not minimum <= value <= maximum:
-            self.problem(full, f"{value!r} is out of range",
-                         f"use a value between {minimum:g} and {maximum:g}")
+        problem = number_problem(key, value, minimum=minimum, maximum=maximum, integer=integer)
+        if problem:
+            self.problem(full, *problem)
             return default
         return value
 

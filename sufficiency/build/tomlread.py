@@ -7,11 +7,10 @@ closest valid name as a suggestion, as in the run TOML.
 
 from __future__ import annotations
 
-import difflib
 import math
 from typing import Any
 
-from sufficiency.config import PHASES
+from sufficiency.config import PHASES, number_problem, unknown_keys
 from sufficiency.errors import Issue
 from sufficiency.schema import NEEDS
 
@@ -63,12 +62,8 @@ class SpecReader:
 
     def check_keys(self, table: dict[str, Any], allowed: set[str], prefix: str) -> None:
         """Report keys that are not in ``allowed``, suggesting the closest one."""
-        for key in table:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
-                hint = f"did you mean '{prefix}{close[0]}'?" if close else (
-                    f"allowed keys here: {', '.join(sorted(allowed))}")
-                self.problem(prefix + key, "unknown key", hint)
+        for full, hint in unknown_keys(table, allowed, prefix):
+            self.problem(full, "unknown key", hint)
 
     def text(self, table: dict[str, Any], key: str, prefix: str, default: Any = MISSING,
              choices: tuple[str, ...] = ()) -> Any:
@@ -117,14 +112,9 @@ class SpecReader:
                 return None
             return default
         value = table[key]
-        ok = isinstance(value, int) if integer else isinstance(value, int | float)
-        if isinstance(value, bool) or not ok:
-            kind = "a whole number" if integer else "a number"
-            self.problem(full, f"{value!r} is not {kind}", f"write {key} as {kind}, no quotes")
-            return None if default is MISSING else default
-        if not math.isfinite(value) or not minimum <= value <= maximum:
-            self.problem(full, f"{value!r} is out of range",
-                         f"use a value between {minimum:g} and {maximum:g}")
+        problem = number_problem(key, value, minimum=minimum, maximum=maximum, integer=integer)
+        if problem:
+            self.problem(full, *problem)
             return None if default is MISSING else default
         return value
 
