@@ -138,6 +138,10 @@ class DirectHighs:
         """
         values = np.array([var.value or 0.0 for var in plan_model.columns])
         self._update_bounds(plan_model)
+        self.set_start(values)
+
+    def set_start(self, values: np.ndarray) -> None:
+        """Give ``values`` (one per column) as the next MIP start; bounds are left alone."""
         self.highs.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
 
     def write_mps(self, path: str) -> None:

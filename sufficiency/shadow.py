@@ -190,12 +190,14 @@ def budget_value_by_resolve(plan_model: PlanModel, solver, config: RunConfig,
         return np.full(len(budget), np.nan)
     row = _budget_row_offset(plan_model)
     highs = solver.highs
+    solver.use_start(plan_model)  # bounds synced with the Pyomo model once, not per year
+    optimum_values = np.array([var.value or 0.0 for var in plan_model.columns])
     highs.setOptionValue("time_limit", min(config.solver.time_limit_s, REPLAN_SECONDS))
     for r, headroom in enumerate(budget["headroom"].to_numpy()):
         if headroom > 1.0:
             continue
         upper = highs.getLp().row_upper_[row + r]
-        solver.use_start(plan_model)
+        solver.set_start(optimum_values)
         highs.changeRowBounds(row + r, -highspy.kHighsInf, upper + 1e6 / MONEY_SCALE)
         highs.run()
         info = highs.getInfo()
