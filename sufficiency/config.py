@@ -55,13 +55,14 @@ class SolverSettings:
     presolve: str = "on"
     options: dict[str, Any] = field(default_factory=dict)
     price_budget: bool = True  # re-plan with £1m more per binding budget year (report)
+    rounding_start: bool = True  # MIP start from the rounded LP relaxation (sufficiency.rounding)
 
 
 @dataclass(frozen=True)
 class FormulationSettings:
     """Levers that change how the model is written, never what it means (same optimum)."""
 
-    strong_links: str = "none"  # none | area | placement: valid inequalities linking x to opened
+    strong_links: str = "area"  # none | area | placement: x linked to "opened by year t"
     matrix_constraints: bool = True
     aggregate_needs: bool = True
 
@@ -114,7 +115,7 @@ _TABLE_KEYS = {
                   "fill_missing_travel"},
     "travel_limit_minutes": set(PHASES),
     "solver": {"time_limit_s", "mip_gap", "threads", "random_seed", "presolve", "options",
-               "price_budget"},
+               "price_budget", "rounding_start"},
     "formulation": {"strong_links", "matrix_constraints", "aggregate_needs"},
 }
 
@@ -158,6 +159,14 @@ class _TomlReader:
         for full, hint in unknown_keys(table, allowed, prefix):
             self.problem(full, "unknown key", hint)
 
+    def flag(self, table: dict[str, Any], key: str, default: bool, prefix: str = "") -> bool:
+        """A true/false value (``default`` when absent or not a boolean, with an issue)."""
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(prefix + key, f"{value!r} is not true or false", "write true or false")
+            return default
+        return value
+
     def number(self, table: dict[str, Any], key: str, default: float | None, *, prefix: str = "",
                minimum: float = 0.0, maximum: float = math.inf, integer: bool = False) -> Any:
         full = prefix + key
@@ -186,11 +195,7 @@ def _table(reader: _TomlReader, key: str) -> dict[str, Any]:
 def _read_independent(reader: _TomlReader) -> IndependentSettings:
     t, p = _table(reader, "independent"), "independent."
     default = IndependentSettings()
-    available = t.get("available", True)
-    if not isinstance(available, bool):
-        reader.problem(p + "available", f"{available!r} is not true or false",
-                       "write true or false")
-        available = True
+    available = reader.flag(t, "available", default.available, p)
     return IndependentSettings(
         cost_per_place=reader.number(t, "cost_per_place", default.cost_per_place, prefix=p),
         transport_cost_per_pupil=reader.number(
@@ -202,11 +207,7 @@ def _read_independent(reader: _TomlReader) -> IndependentSettings:
 def _read_transport(reader: _TomlReader) -> TransportSettings:
     t, p = _table(reader, "transport"), "transport."
     d = TransportSettings()
-    fill = t.get("fill_missing_travel", d.fill_missing_travel)
-    if not isinstance(fill, bool):
-        reader.problem(p + "fill_missing_travel", f"{fill!r} is not true or false",
-                       "write true or false")
-        fill = d.fill_missing_travel
+    fill = reader.flag(t, "fill_missing_travel", d.fill_missing_travel, p)
     return TransportSettings(
         cost_per_pupil=reader.number(t, "cost_per_pupil", d.cost_per_pupil, prefix=p),
         cost_per_km=reader.number(t, "cost_per_km", d.cost_per_km, prefix=p),
@@ -259,12 +260,7 @@ def _read_formulation(reader: _TomlReader) -> FormulationSettings:
         links = FormulationSettings.strong_links
     values["strong_links"] = links
     for key in ("matrix_constraints", "aggregate_needs"):
-        value = t.get(key, getattr(FormulationSettings, key))
-        if not isinstance(value, bool):
-            reader.problem(f"formulation.{key}", f"{value!r} is not true or false",
-                           "write true or false")
-            value = getattr(FormulationSettings, key)
-        values[key] = value
+        values[key] = reader.flag(t, key, getattr(FormulationSettings, key), "formulation.")
     return FormulationSettings(**values)
 
 
@@ -279,11 +275,6 @@ def _read_solver(reader: _TomlReader) -> SolverSettings:
     if not isinstance(options, dict):
         reader.problem(p + "options", "must be a table", "write it as [solver.options]")
         options = {}
-    price_budget = t.get("price_budget", d.price_budget)
-    if not isinstance(price_budget, bool):
-        reader.problem(p + "price_budget", f"{price_budget!r} is not true or false",
-                       "write true or false")
-        price_budget = d.price_budget
     return SolverSettings(
         time_limit_s=float(reader.number(t, "time_limit_s", d.time_limit_s, prefix=p,
                                          minimum=0.1, maximum=7 * 86_400)),
@@ -294,7 +285,8 @@ def _read_solver(reader: _TomlReader) -> SolverSettings:
                                   integer=True),
         presolve=presolve,
         options=dict(sorted(options.items())),
-        price_budget=price_budget,
+        price_budget=reader.flag(t, "price_budget", d.price_budget, p),
+        rounding_start=reader.flag(t, "rounding_start", d.rounding_start, p),
     )
 
 

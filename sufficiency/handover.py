@@ -87,6 +87,7 @@ class DirectHighs:
         self.options = highs_options(settings)
         self.highs: highspy.Highs | None = None
         self.model_id: int | None = None
+        self._start: np.ndarray | None = None  # MIP start given to HiGHS just before it runs
 
     def _load(self, plan_model: PlanModel) -> None:
         self.highs = quiet_highs()
@@ -113,7 +114,7 @@ class DirectHighs:
             self._update_bounds(plan_model)
         hand_over = time.perf_counter() - started
         solve_started = time.perf_counter()
-        self.highs.run()
+        self.run()
         solve_seconds = time.perf_counter() - solve_started
         status = self.highs.getModelStatus()
         info = self.highs.getInfo()
@@ -141,8 +142,20 @@ class DirectHighs:
         self.set_start(values)
 
     def set_start(self, values: np.ndarray) -> None:
-        """Give ``values`` (one per column) as the next MIP start; bounds are left alone."""
-        self.highs.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
+        """Give ``values`` (one per column) as the next run's MIP start; bounds are left alone."""
+        self._start = values
+
+    def run(self) -> None:
+        """Run HiGHS on its model as it stands, with the pending MIP start.
+
+        The start is handed over last: HiGHS silently drops a solution it was given when
+        any bound changes afterwards (measured: ``changeColsBounds`` after ``setSolution``
+        starts the MIP from scratch).
+        """
+        if self._start is not None:
+            values, self._start = self._start, None
+            self.highs.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
+        self.highs.run()
 
     def write_mps(self, path: str) -> None:
         """Write the model HiGHS received."""

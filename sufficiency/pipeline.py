@@ -16,8 +16,9 @@ from sufficiency.audit import audit
 from sufficiency.config import RunConfig, load_run_config
 from sufficiency.dataset import Dataset, load_dataset
 from sufficiency.errors import AuditError
-from sufficiency.formulation import PlanModel, build_model
+from sufficiency.formulation import MONEY_SCALE, PlanModel, build_model
 from sufficiency.results import PlanResult, extract
+from sufficiency.rounding import rounding_start
 from sufficiency.sets import ModelSets, build_sets
 from sufficiency.shadow import ShadowPrices, budget_value_by_resolve, shadow_prices
 from sufficiency.solve import (
@@ -108,6 +109,21 @@ def _solve_and_check(plan_model: PlanModel, dataset: Dataset, solver, label: str
     return result
 
 
+def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver,
+                         baseline: PlanResult | None, timer: StageTimer) -> None:
+    """Give HiGHS the rounded LP relaxation as its MIP start when it beats doing nothing."""
+    settings = dataset.config.solver
+    if not settings.rounding_start or not hasattr(solver, "set_start"):
+        return
+    with timer.stage("start", "Rounding the LP relaxation into a first plan"):
+        start, highs_seconds = rounding_start(plan_model, solver.lp(plan_model),
+                                              solver.options, dataset.config.capital_budget)
+    timer.move("start", "start_highs", highs_seconds)
+    if start is not None and (baseline is None
+                              or start.objective * MONEY_SCALE < baseline.report.objective - 1.0):
+        solver.set_start(start.values)
+
+
 def check_no_worse_than_baseline(optimal: PlanResult, baseline: PlanResult) -> None:
     """Do nothing is a feasible plan, so the optimum may not cost more (beyond its gap)."""
     slack = (optimal.report.mip_gap or 0.0) * abs(optimal.total_cost) + 1.0
@@ -143,6 +159,7 @@ def plan_dataset(dataset: Dataset, sets: ModelSets, timer: StageTimer | None = N
     plan_model.fix_openings(None)
     if baseline is not None:
         solver.use_start(plan_model)
+    _start_from_rounding(plan_model, dataset, solver, baseline, timer)
     optimal = _solve_and_check(plan_model, dataset, solver, "optimal", timer, "solve")
     if mps_path is not None:
         solver.write_mps(str(mps_path))

@@ -197,9 +197,9 @@ def budget_value_by_resolve(plan_model: PlanModel, solver, config: RunConfig,
         if headroom > 1.0:
             continue
         upper = highs.getLp().row_upper_[row + r]
-        solver.set_start(optimum_values)
         highs.changeRowBounds(row + r, -highspy.kHighsInf, upper + 1e6 / MONEY_SCALE)
-        highs.run()
+        solver.set_start(optimum_values)
+        solver.run()
         info = highs.getInfo()
         if info.primal_solution_status == 2:
             values[r] = max(0.0, optimum - info.objective_function_value * MONEY_SCALE)

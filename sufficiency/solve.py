@@ -8,6 +8,7 @@ same inputs give the same plan (pitfall 7).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -95,7 +96,8 @@ def _report(status: str, termination: str, objective_k: float | None, bound_k: f
             version: str) -> SolveReport:
     """A report in £ from values in the model's money unit (£k)."""
     objective = None if objective_k is None else objective_k * MONEY_SCALE
-    bound = None if bound_k is None else bound_k * MONEY_SCALE
+    # HiGHS reports ±inf when it stopped before proving any bound: unknown, not infinite
+    bound = None if bound_k is None or not math.isfinite(bound_k) else bound_k * MONEY_SCALE
     if status == OPTIMAL and (not integer or bound is None):
         bound = objective  # an LP solved to optimality proves its own bound
     return SolveReport(status=status, termination=termination, objective=objective, bound=bound,

@@ -13,7 +13,8 @@ from sufficiency.pipeline import run_plan
 
 
 @pytest.mark.parametrize(("links", "constraints", "nonzeros"), [("none", 14, 31),
-                                                                 ("area", 16, 35)])
+                                                                 ("area", 16, 36),
+                                                                 ("placement", 16, 36)])
 def test_model_size_matches_a_hand_count(tiny, links, constraints, nonzeros):
     """1 area, ASD primary in 2026 and 2027 (2 cells); SP (10 existing places) and NEW
     (module 10, max 2, fixed capital) both serve it: 2 arcs per cell.
@@ -21,7 +22,9 @@ def test_model_size_matches_a_hand_count(tiny, links, constraints, nonzeros):
     variables: x 4 + u 2 + modules 2 (2026, 2027) + first 2 + opened 2 = 12, integer 4.
     rows: demand 2, opened definition 2, capacity 4 (2 options × 2 years), max_modules 1,
     first link 2, first opens 2, single first 1 = 14; nonzeros 6 + 5 + 6 + 2 + 6 + 4 + 2 = 31.
-    The area link adds (A, NEW, 2026) and (A, NEW, 2027): 2 rows, 4 nonzeros.
+    The opening link (by area, or by placement: the same here, one need in one area) adds
+    x[2026] ≤ 15 first[2026] and x[2027] ≤ 15 (first[2026] + first[2027]): 2 rows,
+    5 nonzeros. SP has no fixed capital cost, so no link.
     Dense: 1 area × 2 options × 1 need × 1 phase × 2 years = 4 assignment variables.
     """
     toml = run_toml(years=2) + f'\n[formulation]\nstrong_links = "{links}"\n'

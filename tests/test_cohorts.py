@@ -91,6 +91,24 @@ def test_soft_capacity_is_used_only_when_cheaper(tiny, premium, cost, over):
         over * premium)
 
 
+@pytest.mark.parametrize("links", ["none", "area", "placement"])
+def test_opening_links_leave_room_for_soft_capacity(tiny, links):
+    """SP has 10 places (10 % soft at £5k) and could add 10 more (£100k + £50k fixed).
+
+    12 pupils: 10 × 20k + 1 × 25k + 1 × 50k = £275k beats opening (12 × 20k + 150k =
+    £390k). An opening link that forgot the soft share would cap SP at 10 unopened and
+    give £300k.
+    """
+    toml = (run_toml() + "\n[soft_capacity]\nshare = 0.1\npremium_per_pupil = 5000\n"
+            + f'\n[formulation]\nstrong_links = "{links}"\n')
+    run = run_plan(tiny.write(toml=toml, demand=["A,ASD,primary,2026,12"],
+                              provision=[option("SP", "S1", existing=10, module=10,
+                                                max_modules=1, capital=100_000,
+                                                fixed=50_000)]))
+    assert run.optimal.total_cost == pytest.approx(275_000)
+    assert run.optimal.capacity["over_capacity"].sum() == pytest.approx(1)
+
+
 def test_current_placements_are_checked(tiny):
     """Unknown options, unserved groups and more pupils than demand are input errors."""
     from typer.testing import CliRunner

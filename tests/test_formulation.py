@@ -17,10 +17,13 @@ LEVERS = {
     "area-links": '\n[formulation]\nstrong_links = "area"\n',
     "placement-links": '\n[formulation]\nstrong_links = "placement"\n',
     "no-aggregation": "\n[formulation]\naggregate_needs = false\n",
+    "no-rounding-start": "",  # see SOLVER_LEVERS
     "pyomo-expressions": "\n[formulation]\nmatrix_constraints = false\n",
     "area-links-pyomo-expressions": '\n[formulation]\nstrong_links = "area"\n'
                                     "matrix_constraints = false\n",
 }
+
+SOLVER_LEVERS = {"no-rounding-start": "rounding_start = false\n"}  # keys of the [solver] table
 
 
 @pytest.fixture(params=sorted(LEVERS))
@@ -31,7 +34,9 @@ def solve(request, tiny):
     it means, and Pyomo's own HiGHS interface checks the direct matrix hand-over.
     """
     def run(toml=None, **kwargs):
-        return run_plan(tiny.write(toml=(toml or run_toml()) + LEVERS[request.param], **kwargs))
+        toml = (toml or run_toml()).replace(
+            "[solver]\n", "[solver]\n" + SOLVER_LEVERS.get(request.param, ""))
+        return run_plan(tiny.write(toml=toml + LEVERS[request.param], **kwargs))
     return run
 
 

@@ -22,8 +22,10 @@ DEMAND = ["A,ASD,primary,2026,15", "A,ASD,primary,2027,17"]
 # Two expandable options whose LP relaxation is fractional: the root bound is below the optimum.
 PROVISION = [option("NEW", "S1", module=10, max_modules=2, capital=100_000),
              option("N2", "S1", module=7, max_modules=3, capital=90_000, fixed=30_000)]
-STOP_AT_FIRST_PLAN = "\n[solver.options]\nmip_max_improving_sols = 1\n"
-STOP_BEFORE_ANY_PLAN = "\n[solver.options]\nmip_max_nodes = 0\n"
+# The rounded LP start and the opening links make HiGHS's first plan optimal here: off.
+STOP_AT_FIRST_PLAN = ('rounding_start = false\n[formulation]\nstrong_links = "none"\n'
+                      "[solver.options]\nmip_max_improving_sols = 1\n")
+STOP_BEFORE_ANY_PLAN = "rounding_start = false\n[solver.options]\nmip_max_nodes = 0\n"
 
 
 def plan_cli(toml, root):
@@ -62,7 +64,7 @@ def test_optimal_run_has_no_status_warning(tiny):
 
 def test_stopped_solve_without_a_plan_is_a_clear_error(tiny):
     """No independent placement and too few places: do nothing is infeasible, so there is no
-    warm start either, and HiGHS stops before it finds any plan."""
+    warm start either (the rounding start is off), and HiGHS stops before it finds any plan."""
     toml = run_toml(years=2, extra=STOP_BEFORE_ANY_PLAN).replace(
         "transport_cost_per_pupil = 0", "transport_cost_per_pupil = 0\navailable = false")
     result = plan_cli(tiny.write(toml=toml, demand=DEMAND, provision=PROVISION),
@@ -72,6 +74,21 @@ def test_stopped_solve_without_a_plan_is_a_clear_error(tiny):
     assert "before any plan was found" in result.output and "time_limit_s" in result.output
     assert "Traceback" not in result.output
     assert not (tiny.root / "out").exists(), "nothing written"
+
+
+def test_start_is_used_and_an_unproven_bound_is_unknown_not_infinite(tiny):
+    """HiGHS stopped before any node (mip_max_nodes = 0) still has the MIP start it was
+    given (do nothing, or the rounded LP): the run is time-limited with that plan, and
+    the gap is unknown because no bound was proven."""
+    toml = tiny.write(toml=run_toml(years=2, extra="\n[solver.options]\nmip_max_nodes = 0\n"),
+                      demand=DEMAND, provision=PROVISION)
+    result = plan_cli(toml, tiny.root / "out")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tiny.root / "out/outputs/tiny/summary.json").read_text())
+    assert summary["status"] == TIME_LIMIT
+    assert summary["mip_gap"] is None and summary["gap_pounds"] is None
+    assert "how far it is from the best possible plan is unknown" in summary["warning"]
+    assert summary["objective"] <= summary["baseline_objective"]
 
 
 def report(status: str, termination: str) -> SolveReport:

@@ -28,10 +28,13 @@ Constraints (in :mod:`sufficiency.formulation.blocks`)
     current_placements   x[i] ≥ already placed,  u[c] ≥ already independent   (start year)
       (the sticky rows exist only with [placements] model = "sticky"; ρ_c = min(1 − 1/L_p
        − cease, d_c / d_{c−1}): the share of last year's pupils still in the phase)
-    strong links         valid inequalities, same optimum; [formulation] strong_links =
-      "area"             Σ_{i ∈ (a, o, t)} x[i] − min(D_aot, mp_o) opened[o, t] ≤ existing_o
-      "placement"        x[i] − min(d_c, mp_o) opened[o, t] ≤ existing_o    (existing_o < d_c)
-      "none" (default)   no extra rows (measured best at scale L; see README)
+    opening links        valid inequalities, same optimum; [formulation] strong_links =
+                         (F_ot = Σ_{y ≤ t} first[o, y]: option o has opened by year t;
+                          E_o, C_o: its places unopened / fully opened, soft share included)
+      "area" (default)   Σ_{i ∈ (a, o, t)} x[i] − min(D_aot − E_o, C_o − E_o) F_ot ≤ E_o
+      "placement"        x[i] − min(d_c − E_o, C_o − E_o) F_ot ≤ E_o
+      "none"             no extra rows
+      (rows only for options with a fixed capital cost and where the demand exceeds E_o)
     max_modules          Σ_{s=(o,·)} modules[s] ≤ max_modules_o                      ∀ o
     first_module_link    Σ_{y' ≤ y} modules[o, y'] − max_modules_o Σ_{y' ≤ y} first[o, y'] ≤ 0
     first_module_opens   first[o, y] − modules[o, y] ≤ 0  (fixed capital paid with a module)
@@ -48,7 +51,8 @@ Objective (£k; δ_t = 1 / (1 + r)^(t − start))
       + Σ_(o,t) δ_t premium over[o, t]
       + Σ_o commissioned_o · existing_o · Σ_t δ_t                   (constant)
 
-"Do nothing" is this model with every modules[s] and first[f] fixed to 0.
+"Do nothing" is this model with every modules[s] and first[f] fixed to 0. HiGHS starts
+from the cheaper of do nothing and the rounded LP relaxation (:mod:`sufficiency.rounding`).
 """
 
 from __future__ import annotations

@@ -214,45 +214,51 @@ def current_placements(sets: ModelSets) -> RowBlock:
     return _block("current_placements", parts, lower, np.full(len(lower), np.inf))
 
 
-def strong_placement_link(sets: ModelSets) -> RowBlock:
-    """x[i] − min(d_c, module_places[o]) · opened[o, t] ≤ existing_places[o].
+def _soft_share(sets: ModelSets, config: RunConfig) -> np.ndarray:
+    """Share of its places each option may go over (soft capacity), 0 for the other kinds."""
+    soft = config.placement_rules.soft_capacity
+    kinds = sets.options["kind"].to_numpy()
+    return np.where(np.isin(kinds, soft.kinds), max(soft.share, 0.0), 0.0)
 
-    A valid inequality (it cuts off no integer plan): with no module open, x[i] ≤ existing;
-    with k ≥ 1 modules, min(d_c, mp)·k ≥ min(d_c, mp·k). It stops the LP relaxation from
-    serving a small demand cell from a sliver of a module, the classic strong linking of
-    facility location. Only rows that can bind: existing places below the cell's demand.
+
+def opening_link(sets: ModelSets, config: RunConfig, by: str) -> RowBlock:
+    """Σ_{i ∈ g} x[i] − min(D_g − E_o, C_o − E_o) · Σ_{y ≤ t} first[o, y] ≤ E_o.
+
+    The strong link of facility location, on the binary "option o has opened by year t"
+    (the running sum of its ``first`` variables). A group g is one placement (``by =
+    "placement"``) or the placements of one area at option o in year t (``"area"``); D_g
+    is the demand the group can hold, E_o the places o has without opening (existing,
+    plus soft capacity), C_o its places with every module open. Valid, so the optimum is
+    unchanged: unopened, the group holds at most min(D_g, E_o); opened, at most min(D_g,
+    C_o). It stops the LP relaxation from paying a sliver of the fixed capital cost for a
+    sliver of a module, the gap measured at scale M. Only options with a fixed capital
+    cost have ``first``; rows exist only where D_g > E_o.
     """
+    firsts = first_slots(sets).reset_index(names="first")
     p = sets.placements.reset_index(names="i")
-    p = p.assign(k=_opened_index(sets, p), d=sets.cells["pupils"].to_numpy(float)[p["cell"]])
-    existing = sets.options["existing_places"].to_numpy(float)
-    module_places = sets.options["module_places"].to_numpy(float)
-    p = p[(p["k"] >= 0) & (existing[p["o"]] < p["d"])].reset_index(drop=True)
-    coef = -np.minimum(p["d"].to_numpy(), module_places[p["o"]])
-    parts = [_terms(p.index, X, p["i"], 1.0), _terms(p.index, OPENED, p["k"], coef)]
-    return _block("strong_placement_link", parts, np.full(len(p), -np.inf), existing[p["o"]])
-
-
-def area_placement_link(sets: ModelSets) -> RowBlock:
-    """Σ_{n,p} x[a, o, n, p, t] − min(D_aot, module_places[o]) · opened[o, t] ≤ existing[o].
-
-    The strong link aggregated over the needs and phases of one area: D_aot is the demand
-    of area a in year t that option o may serve. Valid for the same reason as the
-    per-placement link, with about a tenth of its rows.
-    """
-    p = sets.placements.reset_index(names="i")
+    p = p[p["o"].isin(firsts["o"].unique())]
     p = p.assign(d=sets.cells["pupils"].to_numpy(float)[p["cell"]])
-    groups = p.groupby(["area_id", "o", "year"], sort=True)
-    rows = groups["d"].sum().rename("demand").reset_index()
-    rows = rows.assign(k=_opened_index(sets, rows))
-    existing = sets.options["existing_places"].to_numpy(float)
-    module_places = sets.options["module_places"].to_numpy(float)
-    keep = (rows["k"] >= 0) & (existing[rows["o"]] < rows["demand"])
-    rows = rows[keep].reset_index(drop=True).reset_index(names="row")
-    p = p.merge(rows[["area_id", "o", "year", "row"]], on=["area_id", "o", "year"])
-    coef = -np.minimum(rows["demand"].to_numpy(), module_places[rows["o"]])
-    parts = [_terms(p["row"], X, p["i"], 1.0), _terms(rows["row"], OPENED, rows["k"], coef)]
-    return _block("area_placement_link", parts, np.full(len(rows), -np.inf),
-                  existing[rows["o"]])
+    keys = ["i", "o", "year"] if by == "placement" else ["area_id", "o", "year"]
+    rows = p.groupby(keys, sort=True)["d"].sum().rename("demand").reset_index()
+    share = 1.0 + _soft_share(sets, config)[rows["o"]]
+    existing = sets.options["existing_places"].to_numpy(float)[rows["o"]] * share
+    full = (existing + share * (sets.options["module_places"].to_numpy(float)
+                                * sets.options["max_modules"].to_numpy(float))[rows["o"]])
+    rows = rows.assign(existing=existing,
+                       coef=-np.minimum(rows["demand"] - existing, full - existing))
+    rows = rows[rows["demand"] > rows["existing"]].reset_index(drop=True)
+    links = rows.reset_index(names="row").merge(
+        firsts[["o", "year", "first"]].rename(columns={"year": "first_year"}), on="o")
+    links = links[links["first_year"] <= links["year"]]
+    used = np.sort(links["row"].unique())
+    renumber = pd.Series(np.arange(len(used)), index=used)
+    rows = rows.iloc[used].reset_index(drop=True).reset_index(names="row")
+    members = p.merge(rows[[*keys, "row"]], on=keys)
+    parts = [_terms(members["row"], X, members["i"], 1.0),
+             _terms(links["row"].map(renumber), FIRST, links["first"],
+                    links["coef"].to_numpy())]
+    return _block(f"opening_link_by_{by}", parts, np.full(len(rows), -np.inf),
+                  rows["existing"].to_numpy())
 
 
 def max_modules(sets: ModelSets) -> RowBlock:
@@ -330,11 +336,8 @@ def constraint_blocks(sets: ModelSets, config: RunConfig) -> list[RowBlock]:
               soft_capacity_limit(sets, config)]
     if sets.cohorts is not None:
         blocks += [sticky_placements(sets), sticky_independent(sets), current_placements(sets)]
-    links = config.formulation.strong_links
-    if links == "placement":
-        blocks.append(strong_placement_link(sets))
-    elif links == "area":
-        blocks.append(area_placement_link(sets))
+    if config.formulation.strong_links != "none":
+        blocks.append(opening_link(sets, config, config.formulation.strong_links))
     blocks += [max_modules(sets),
               first_module_link(sets), first_module_opens(sets),
               single_first_module(sets),

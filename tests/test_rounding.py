@@ -1,0 +1,85 @@
+"""The rounded LP relaxation used as MIP start: rounding, budget repair, feasibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import option, run_toml
+from test_oracle import brute_force, random_instance
+
+from sufficiency.config import load_run_config
+from sufficiency.dataset import load_dataset
+from sufficiency.formulation import build_model
+from sufficiency.handover import highs_lp
+from sufficiency.rounding import keep_budget, rounded_openings, rounding_start
+from sufficiency.sets import build_sets
+from sufficiency.solve import highs_options
+
+YEARS3 = ["2026", "2027", "2028"]
+
+
+def plan_model_of(toml):
+    config = load_run_config(toml)
+    return build_model(build_sets(load_dataset(config)), config), config
+
+
+def test_rounding_is_monotone_and_capped(tiny):
+    """One option, 2 modules at most, slots 2026-2028; LP opens 0.3, 0.6, 2.4 by year.
+
+    Threshold 0.5: round(0.3) = 0, round(0.6) = 1, round(2.4) = 2 → capped at 2:
+    modules 0, 1, 1. Threshold 0.35 rounds 0.3 down too (0.3 + 0.65 < 1).
+    """
+    toml = tiny.write(toml=run_toml(years=3),
+                      demand=[f"A,ASD,primary,{y},20" for y in YEARS3],
+                      provision=[option("NEW", "S1", module=10, max_modules=2,
+                                        capital=100_000, fixed=50_000)])
+    plan_model, _ = plan_model_of(toml)
+    openings = rounded_openings(plan_model, np.array([0.3, 0.6, 2.4]), 0.5)
+    assert openings.modules.tolist() == [0, 1, 1]
+    assert openings.first.tolist() == [0, 1, 0]  # the fixed cost goes with 2027's module
+    assert rounded_openings(plan_model, np.array([0.3, 0.6, 2.4]), 0.35).modules.tolist() == [
+        0, 1, 1]
+
+
+def test_budget_repair_drops_the_least_supported_module(tiny):
+    """Budget 2026: £150k. A (module £100k) and B (module £100k + fixed £30k), both rounded
+    open in 2026 (£230k). The LP supports A 0.9 and B 0.6, so B's module is dropped: £100k.
+    """
+    toml = tiny.write(toml=run_toml(years=1, budget={2026: 150_000}),
+                      demand=["A,ASD,primary,2026,20"],
+                      provision=[option("A", "S1", module=10, max_modules=1, capital=100_000),
+                                 option("B", "S1", module=10, max_modules=1, capital=100_000,
+                                        fixed=30_000)])
+    plan_model, config = plan_model_of(toml)
+    openings = rounded_openings(plan_model, np.array([0.9, 0.6]), 0.5)
+    assert openings.modules.tolist() == [1, 1]
+    kept = keep_budget(plan_model, openings, np.array([0.9, 0.6]), config.capital_budget)
+    assert kept.modules.tolist() == [1, 0]
+    assert kept.first.tolist() == [0]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rounded_start_is_a_feasible_plan_no_cheaper_than_the_optimum(tiny, seed):
+    """On the brute-force instances: integer openings, every row kept, cost ≥ optimum."""
+    toml = random_instance(tiny, seed)
+    plan_model, config = plan_model_of(toml)
+    lp = highs_lp(plan_model)
+    start, highs_seconds = rounding_start(plan_model, highs_lp(plan_model),
+                                          highs_options(config.solver), config.capital_budget)
+    assert highs_seconds > 0
+    assert start is not None
+    values = start.values
+    integer = np.array([t == 1 for t in map(int, lp.integrality_)])
+    assert np.allclose(values[integer], np.round(values[integer]), atol=1e-9)
+    assert np.all(values >= np.asarray(lp.col_lower_) - 1e-7)
+    assert np.all(values <= np.asarray(lp.col_upper_) + 1e-7)
+    rows = np.zeros(lp.num_row_)
+    starts, index, value = (np.asarray(lp.a_matrix_.start_), np.asarray(lp.a_matrix_.index_),
+                            np.asarray(lp.a_matrix_.value_))
+    for r in range(lp.num_row_):
+        rows[r] = value[starts[r]:starts[r + 1]] @ values[index[starts[r]:starts[r + 1]]]
+    assert np.all(rows >= np.asarray(lp.row_lower_) - 1e-6)
+    assert np.all(rows <= np.asarray(lp.row_upper_) + 1e-6)
+    cost = np.asarray(lp.col_cost_) @ values + lp.offset_
+    assert start.objective == pytest.approx(cost, rel=1e-9)
+    assert start.objective * 1000 >= brute_force(toml) - 1e-3
