@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo  # not pyomo.environ: its solver plugins cost 0.2 s of import
 from pyomo.core.base.matrix_constraint import MatrixConstraint
 
 from sufficiency.formulation.blocks import FIRST, MODULES, OPENED, Csr, RowBlock, block_csr

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
+import pyomo.core as pyo  # not pyomo.environ: its solver plugins cost 0.2 s of import
 
 from sufficiency.composed import OPENINGS, ComposedHighs, ComposedModel, dense_rows
 from sufficiency.config import load_run_config
