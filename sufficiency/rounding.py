@@ -21,7 +21,6 @@ import pandas as pd
 from sufficiency.formulation import PlanModel
 from sufficiency.formulation.blocks import (
     FIRST,
-    LINK_PREFIX,
     MODULES,
     MONEY_SCALE,
     OPENED,
@@ -31,7 +30,7 @@ from sufficiency.formulation.blocks import (
 from sufficiency.solve import quiet_highs
 
 THRESHOLDS = (0.5, 0.35)  # round a fractional module up from this share (measured at L)
-RELAXATION_LIMIT_SHARE = 0.3  # of the run's time limit, at most, for the LP relaxation
+RELAXATION_LIMIT_SHARE = 0.4  # of the run's time limit, at most, for the LP relaxation
 _TOLERANCE = 1e-6
 
 
@@ -165,7 +164,6 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
     to HiGHS with the openings free; ``options``: the run's HiGHS options (threads, seed,
     time limit).
     """
-    lp = without_valid_inequalities(plan_model, lp)
     lp.integrality_ = []
     clock = [0.0]
     opened = relaxation_opened(plan_model, lp, options, clock)
@@ -182,28 +180,6 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
         if placed is not None and (best is None or placed[0] < best.objective - _TOLERANCE):
             best = RoundedStart(placed[1], placed[0], threshold)
     return best, clock[0]
-
-
-def without_valid_inequalities(plan_model: PlanModel, lp: highspy.HighsLp) -> highspy.HighsLp:
-    """``lp`` without the opening-link rows: the same plans, a faster relaxation.
-
-    Measured at scale XL: the relaxation in 37 s instead of 93 s.
-    """
-    sizes = [block.rows for block in plan_model.blocks]
-    keep = np.repeat([not block.name.startswith(LINK_PREFIX) for block in plan_model.blocks],
-                     sizes)
-    if keep.all():
-        return lp
-    start = np.asarray(lp.a_matrix_.start_)
-    lengths = np.diff(start)
-    entries = np.repeat(keep, lengths)
-    lp.a_matrix_.index_ = np.asarray(lp.a_matrix_.index_)[entries]
-    lp.a_matrix_.value_ = np.asarray(lp.a_matrix_.value_)[entries]
-    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(lengths[keep])])
-    lp.row_lower_ = np.asarray(lp.row_lower_)[keep]
-    lp.row_upper_ = np.asarray(lp.row_upper_)[keep]
-    lp.num_row_ = int(keep.sum())
-    return lp
 
 
 def _slot_support(plan_model: PlanModel, opened: np.ndarray) -> np.ndarray:

@@ -20,7 +20,6 @@ from sufficiency.sets import ModelSets
 
 MONEY_SCALE = 1_000.0  # £ per model money unit (£k)
 X, U, MODULES, FIRST, OPENED, OVER = "x", "u", "modules", "first", "opened", "over"
-LINK_PREFIX = "opening_link_by_"  # valid inequalities: the plans are the same without them
 
 
 @dataclass(frozen=True)
@@ -258,7 +257,7 @@ def opening_link(sets: ModelSets, config: RunConfig, by: str) -> RowBlock:
     parts = [_terms(members["row"], X, members["i"], 1.0),
              _terms(links["row"].map(renumber), FIRST, links["first"],
                     links["coef"].to_numpy())]
-    return _block(f"{LINK_PREFIX}{by}", parts, np.full(len(rows), -np.inf),
+    return _block(f"opening_link_by_{by}", parts, np.full(len(rows), -np.inf),
                   rows["existing"].to_numpy())
 
 
