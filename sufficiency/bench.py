@@ -3,7 +3,11 @@
 Each run is measured in a child process, so its peak memory (ru_maxrss from ``wait4``)
 and its whole wall time, imports included, belong to that run alone. The child also writes
 the model HiGHS received to MPS and times highspy solving that file directly with the same
-options: what the plan path takes beyond HiGHS's own solves is our overhead.
+options (same optimum, and how long HiGHS alone takes). Our overhead is what the plan
+command takes beyond HiGHS's own runs inside it: the MIP (HiGHS's wall time around its
+run, which starts from our rounded plan, so it can end sooner than highspy on the file),
+the do-nothing LP, the rounding start's LPs and the budget re-plans. Writing the MPS file
+is the benchmark's own and not counted.
 """
 
 from __future__ import annotations
@@ -83,7 +87,9 @@ def measure_in_process(toml_path: Path, work_dir: Path,
     run = run_plan(toml_path, mps_path=mps_path)
     with run.timer.stage("write", "write"):
         write_outputs(run, work_dir / "root", force=True)
-    plan_command_s = time.time() - launched_at if launched_at else None
+    # the MPS file is the benchmark's own instrument, not part of the plan command
+    plan_command_s = (time.time() - launched_at - run.timer.wall.get("write_mps", 0.0)
+                      if launched_at else None)
     walls, cpus = _stage_times(run.timer)
     config = run.dataset.config
     options = highs_options(replace(config.solver))
@@ -110,6 +116,7 @@ def measure_in_process(toml_path: Path, work_dir: Path,
         "plan_command_s": None if plan_command_s is None else round(plan_command_s, 3),
         "baseline_highs_s": round(run.baseline.report.solve_seconds, 3) if run.baseline else 0.0,
         "start_highs_s": round(run.timer.wall.get("start_highs", 0.0), 3),
+        "mip_highs_s": round(report.solve_seconds, 3),
     }
     return row
 
@@ -141,9 +148,8 @@ def measure(toml_path: Path, work_dir: Path) -> dict[str, Any]:
     row["total_wall_s"] = round(total, 3)
     row["peak_memory_mb"] = round(usage.ru_maxrss / 1024, 1)  # ru_maxrss is KiB on Linux
     plan_s = row["plan_command_s"]
-    # HiGHS's own work: the MIP (timed on the MPS), the do-nothing LP, the LPs of the
-    # rounding start, the budget re-plans
-    highs_total = (row["highs_direct_s"] + row.pop("baseline_highs_s") + row.pop("start_highs_s")
+    # HiGHS's own runs inside the plan command (see the module docstring)
+    highs_total = (row.pop("mip_highs_s") + row.pop("baseline_highs_s") + row.pop("start_highs_s")
                    + row["budget_value_s"])
     row["overhead_s"] = round(max(plan_s - highs_total, 0.0), 3)
     row["overhead_share"] = round(row["overhead_s"] / plan_s, 4)

@@ -21,7 +21,6 @@ from sufficiency.formulation import PlanModel
 from sufficiency.formulation.blocks import Csr, block_csr
 from sufficiency.solve import SolveReport, _report, _status, highs_options, quiet_highs
 
-MIN_LIMIT_SHARE = 0.1  # of the time limit, left to the MIP whatever its start took
 _OPTIMAL = {highspy.HighsModelStatus.kOptimal}
 _STOPPED = {highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kIterationLimit,
             highspy.HighsModelStatus.kSolutionLimit, highspy.HighsModelStatus.kInterrupt}
@@ -89,7 +88,6 @@ class DirectHighs:
         self.highs: highspy.Highs | None = None
         self.model_id: int | None = None
         self._start: np.ndarray | None = None  # MIP start given to HiGHS just before it runs
-        self._charged_s = 0.0  # seconds of the time limit already spent on the next solve
 
     def _load(self, plan_model: PlanModel) -> None:
         self.highs = quiet_highs()
@@ -147,14 +145,6 @@ class DirectHighs:
         """Give ``values`` (one per column) as the next run's MIP start; bounds are left alone."""
         self._start = values
 
-    def charge(self, seconds: float) -> None:
-        """Count ``seconds`` (the rounding start) against the next solve's time limit.
-
-        The run's time limit then covers the start and the MIP together; HiGHS keeps at
-        least :data:`MIN_LIMIT_SHARE` of it.
-        """
-        self._charged_s += seconds
-
     def run(self) -> None:
         """Run HiGHS on its model as it stands, with the pending MIP start.
 
@@ -165,16 +155,7 @@ class DirectHighs:
         if self._start is not None:
             values, self._start = self._start, None
             self.highs.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
-        limit = self.options["time_limit"]
-        if self._charged_s:
-            self.highs.setOptionValue("time_limit", max(limit - self._charged_s,
-                                                        MIN_LIMIT_SHARE * limit))
-        try:
-            self.highs.run()
-        finally:
-            if self._charged_s:
-                self.highs.setOptionValue("time_limit", limit)
-                self._charged_s = 0.0
+        self.highs.run()
 
     def write_mps(self, path: str) -> None:
         """Write the model HiGHS received."""

@@ -84,31 +84,3 @@ def test_rounded_start_is_a_feasible_plan_no_cheaper_than_the_optimum(tiny, seed
     assert start.objective == pytest.approx(cost, rel=1e-9)
     assert start.objective * 1000 >= brute_force(toml) - 1e-3
 
-
-def test_start_time_counts_against_the_time_limit(tiny):
-    """Seconds charged for the start shorten the next solve only, and at most to a tenth."""
-    from sufficiency.handover import DirectHighs
-
-    toml = tiny.write(toml=run_toml(), demand=["A,ASD,primary,2026,12"],
-                      provision=[option("SP", "S1", existing=10)])
-    plan_model, config = plan_model_of(toml)
-    solver = DirectHighs(config.solver)
-    solver.solve(plan_model)
-    seen = []
-
-    class Recording:  # the highspy object, recording the time limit of each run
-        def __init__(self, highs):
-            self.highs = highs
-
-        def __getattr__(self, name):
-            return getattr(self.highs, name)
-
-        def run(self):
-            seen.append(self.highs.getOptionValue("time_limit")[1])
-            return self.highs.run()
-
-    solver.highs = Recording(solver.highs)
-    solver.charge(59.5)
-    solver.solve(plan_model)
-    solver.solve(plan_model)
-    assert seen == [pytest.approx(6.0), pytest.approx(60.0)]  # limit 60 s: a tenth, then all
