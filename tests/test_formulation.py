@@ -14,13 +14,13 @@ from sufficiency.pipeline import run_plan
 
 LEVERS = {
     "default": "",
-    "area-links": '\n[formulation]\nstrong_links = "area"\n',
+    "no-links": '\n[formulation]\nstrong_links = "none"\n',  # default: "area"
     "placement-links": '\n[formulation]\nstrong_links = "placement"\n',
     "no-aggregation": "\n[formulation]\naggregate_needs = false\n",
     "no-rounding-start": "",  # see SOLVER_LEVERS
     "pyomo-expressions": "\n[formulation]\nmatrix_constraints = false\n",
-    "area-links-pyomo-expressions": '\n[formulation]\nstrong_links = "area"\n'
-                                    "matrix_constraints = false\n",
+    "placement-links-pyomo-expressions": '\n[formulation]\nstrong_links = "placement"\n'
+                                         "matrix_constraints = false\n",
 }
 
 SOLVER_LEVERS = {"no-rounding-start": "rounding_start = false\n"}  # keys of the [solver] table
