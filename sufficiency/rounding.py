@@ -81,13 +81,20 @@ def relaxation_opened(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
 
 def rounded_openings(plan_model: PlanModel, opened: np.ndarray, threshold: float) -> Openings:
     """Round modules open by each year up from ``threshold``; never fewer than the year before."""
-    sets = plan_model.sets
-    grid = opened_years(sets).assign(open=np.floor(opened + 1.0 - threshold + _TOLERANCE))
-    max_modules = sets.options["max_modules"].to_numpy(float)
-    grid["open"] = grid.groupby("o")["open"].cummax().clip(upper=max_modules[grid["o"]])
+    grid = opened_years(plan_model.sets)
+    rounded = pd.Series(np.floor(opened + 1.0 - threshold + _TOLERANCE))
+    max_modules = plan_model.sets.options["max_modules"].to_numpy(float)
+    rounded = rounded.groupby(grid["o"]).cummax().clip(upper=max_modules[grid["o"]])
+    return _with_first(plan_model, _new_per_slot(plan_model, rounded.to_numpy()))
+
+
+def _new_per_slot(plan_model: PlanModel, open_by_year: np.ndarray) -> np.ndarray:
+    """Modules opened in each open slot, from modules open by each (option, year)."""
+    grid = opened_years(plan_model.sets).assign(open=open_by_year)
     grid["new"] = grid.groupby("o")["open"].diff().fillna(grid["open"])
-    slots = sets.open_slots.merge(grid[["o", "year", "new"]], on=["o", "year"], how="left")
-    return _with_first(plan_model, slots["new"].fillna(0.0).to_numpy())
+    slots = plan_model.sets.open_slots.merge(grid[["o", "year", "new"]], on=["o", "year"],
+                                             how="left")
+    return slots["new"].fillna(0.0).to_numpy()
 
 
 def _with_first(plan_model: PlanModel, modules: np.ndarray) -> Openings:
@@ -172,7 +179,7 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
     best: RoundedStart | None = None
     highs = _highs(lp, options, {})
     lower, upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
-    support = _slot_support(plan_model, opened)
+    support = _new_per_slot(plan_model, opened)  # how strongly the LP wants each module
     for threshold in THRESHOLDS:
         openings = keep_budget(plan_model, rounded_openings(plan_model, opened, threshold),
                                support, budget_gbp)
@@ -181,11 +188,3 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
             best = RoundedStart(placed[1], placed[0], threshold)
     return best, clock[0]
 
-
-def _slot_support(plan_model: PlanModel, opened: np.ndarray) -> np.ndarray:
-    """The LP's new modules per open slot: how strongly the relaxation wants each one."""
-    grid = opened_years(plan_model.sets).assign(open=opened)
-    grid["new"] = grid.groupby("o")["open"].diff().fillna(grid["open"])
-    slots = plan_model.sets.open_slots.merge(grid[["o", "year", "new"]], on=["o", "year"],
-                                             how="left")
-    return slots["new"].fillna(0.0).to_numpy()
