@@ -1,12 +1,18 @@
 """A first plan from the LP relaxation, handed to HiGHS as its MIP start.
 
 HiGHS's own heuristics find no plan within 0.5 % of the bound in two minutes at scale L
-(measured: README "Performance"). This rounds the relaxation's openings instead: solve
-the LP relaxation (interior point, no crossover), round each option's modules open by
-each year up from a threshold, drop modules until every capital budget year is kept,
-then place the pupils by LP with those openings fixed. The best of a few thresholds
-is the start; the pipeline keeps do nothing when that is cheaper. A heuristic only:
-HiGHS still proves the optimum, and the plan reported is always HiGHS's.
+(measured: README "Performance"). Two heuristics start from the LP relaxation instead
+(interior point, then crossover for a basis the later LPs start from):
+
+- rounding: round each option's modules open by each year up from a threshold, drop
+  modules until every capital budget year is kept, place the pupils by LP;
+- diving: fix the options the LP has (nearly) decided, most decided first, a batch at a
+  time, and solve the LP again after each batch, so the options still open adjust to
+  what has been fixed; an option that no longer fits a capital budget is opened a year
+  or two later, rounded down or left closed, whichever costs least.
+
+The cheapest plan is the start; the pipeline keeps do nothing when that is cheaper. A
+heuristic only: HiGHS still proves the optimum, and the plan reported is always HiGHS's.
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ from sufficiency.solve import quiet_highs
 
 THRESHOLDS = (0.5, 0.35)  # round a fractional module up from this share (measured at L)
 RELAXATION_LIMIT_SHARE = 0.4  # of the run's time limit, at most, for the LP relaxation
+DIVE_LIMIT_SHARE = 0.2  # of the time limit for the dive's LPs; then it fixes all that is left
+DIVE_NEAR = 0.02  # an option this close to integral in every year is fixed at once
+DIVE_BATCH = 0.1  # share of the still fractional options fixed per dive round
+DIVE_DELAYS = (1, 2)  # years an option that does not fit its budget year may open later
 _TOLERANCE = 1e-6
 
 
@@ -40,7 +50,7 @@ class RoundedStart:
 
     values: np.ndarray
     objective: float
-    threshold: float
+    method: str  # "rounded at 0.5", "rounded at 0.35" or "dive"
 
 
 @dataclass(frozen=True)
@@ -66,17 +76,27 @@ def _run(highs: highspy.Highs, clock: list[float]) -> None:
     clock[0] += time.perf_counter() - started
 
 
-def relaxation_opened(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
-                      clock: list[float]) -> np.ndarray | None:
-    """Modules open by each (option, year) in the LP relaxation (``opened``), or None."""
+def solved_relaxation(lp: highspy.HighsLp, options: dict,
+                      clock: list[float]) -> highspy.Highs | None:
+    """HiGHS holding the solved LP relaxation and its basis, or None if not solved in time.
+
+    Interior point, then crossover (measured at L: 18.6 s without, 20.6 s with it; dual
+    simplex from scratch took 37 s), so that every later LP starts from a basis.
+    """
     limit = options.get("time_limit", np.inf) * RELAXATION_LIMIT_SHARE  # else no start
-    highs = _highs(lp, options, {"solver": "ipm", "run_crossover": "off", "time_limit": limit})
+    highs = _highs(lp, options, {"solver": "ipm", "run_crossover": "on", "time_limit": limit})
     _run(highs, clock)
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    start = plan_model.offsets[OPENED]
-    values = np.asarray(highs.getSolution().col_value)
-    return values[start:start + len(plan_model.variables[OPENED])]
+    highs.setOptionValue("solver", "simplex")
+    highs.setOptionValue("time_limit", options.get("time_limit", np.inf))
+    return highs
+
+
+def _family(plan_model: PlanModel, values: np.ndarray, family: str) -> np.ndarray:
+    """The values of one variable family out of a full column vector."""
+    start = plan_model.offsets[family]
+    return values[start:start + len(plan_model.variables[family])]
 
 
 def rounded_openings(plan_model: PlanModel, opened: np.ndarray, threshold: float) -> Openings:
@@ -147,15 +167,20 @@ def keep_budget(plan_model: PlanModel, openings: Openings, support: np.ndarray,
         openings = _with_first(plan_model, modules.copy())
 
 
-def place_pupils(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray,
-                 upper: np.ndarray, openings: Openings,
-                 clock: list[float]) -> tuple[float, np.ndarray] | None:
-    """Solve the LP with the openings fixed: (cost £k, column values), or None if infeasible."""
+def solve_with_openings(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray,
+                        upper: np.ndarray, openings: Openings, options_fixed: np.ndarray,
+                        clock: list[float]) -> tuple[float, np.ndarray] | None:
+    """The LP with the openings of ``options_fixed`` (mask over options) fixed, the rest free.
+
+    Returns (cost £k, column values), or None if no plan keeps every row (a budget).
+    """
     offsets = plan_model.offsets
     lower, upper = lower.copy(), upper.copy()
-    for family, values in ((MODULES, openings.modules), (FIRST, openings.first)):
-        span = slice(offsets[family], offsets[family] + len(values))
-        lower[span] = upper[span] = values
+    sets = plan_model.sets
+    for family, values, owner in ((MODULES, openings.modules, sets.open_slots["o"]),
+                                  (FIRST, openings.first, first_slots(sets)["o"])):
+        columns = offsets[family] + np.flatnonzero(options_fixed[owner.to_numpy()])
+        lower[columns] = upper[columns] = values[columns - offsets[family]]
     highs.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), lower, upper)
     _run(highs, clock)
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -163,28 +188,155 @@ def place_pupils(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray,
     return highs.getInfo().objective_function_value, np.asarray(highs.getSolution().col_value)
 
 
+def place_pupils(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray,
+                 upper: np.ndarray, openings: Openings,
+                 clock: list[float]) -> tuple[float, np.ndarray] | None:
+    """Solve the LP with every opening fixed: (cost £k, column values), or None."""
+    every = np.ones(len(plan_model.sets.options), dtype=bool)
+    return solve_with_openings(highs, plan_model, lower, upper, openings, every, clock)
+
+
+def fractionality(plan_model: PlanModel, values: np.ndarray) -> pd.Series:
+    """How far each option's openings are from integral (0 = decided), by option.
+
+    The largest distance over its modules open by each year and its first-module binaries.
+    """
+    opened = _family(plan_model, values, OPENED)
+    first = _family(plan_model, values, FIRST)
+    distance = pd.concat([
+        pd.Series(np.abs(opened - np.round(opened)),
+                  index=opened_years(plan_model.sets)["o"].to_numpy()),
+        pd.Series(np.abs(first - np.round(first)),
+                  index=first_slots(plan_model.sets)["o"].to_numpy())])
+    return distance.groupby(level=0).max().reindex(
+        range(len(plan_model.sets.options)), fill_value=0.0)
+
+
+def delayed_openings(plan_model: PlanModel, opened: np.ndarray, years: int) -> Openings:
+    """The openings rounded at 0.5, each option's whole profile ``years`` later."""
+    grid = opened_years(plan_model.sets)
+    rounded = pd.Series(np.floor(opened + 0.5 + _TOLERANCE)).groupby(grid["o"]).cummax()
+    max_modules = plan_model.sets.options["max_modules"].to_numpy(float)
+    shifted = rounded.groupby(grid["o"]).shift(years).fillna(0.0)
+    return _with_first(plan_model, _new_per_slot(
+        plan_model, shifted.clip(upper=max_modules[grid["o"]]).to_numpy()))
+
+
+def _fallbacks(plan_model: PlanModel, opened: np.ndarray) -> list[Openings]:
+    """Openings to try for options being fixed: rounded, later, fewer, none."""
+    closed = Openings(np.zeros(len(plan_model.sets.open_slots)),
+                      np.zeros(len(first_slots(plan_model.sets))))
+    return [rounded_openings(plan_model, opened, 0.5),
+            *(delayed_openings(plan_model, opened, years) for years in DIVE_DELAYS),
+            rounded_openings(plan_model, opened, 1.0 - _TOLERANCE), closed]
+
+
+def _dive_batch(distance: pd.Series, fixed: np.ndarray, out_of_time: bool) -> np.ndarray:
+    """Options to fix this round: the nearly decided and the most decided fractional ones.
+
+    Ties go to the lower option index; once the dive is out of time, every free option.
+    """
+    free = distance[~fixed]
+    fractional = free[free > _TOLERANCE].sort_values(kind="stable")
+    if out_of_time:
+        return free.index.to_numpy()
+    count = int(np.ceil(DIVE_BATCH * len(fractional)))
+    return np.union1d(free[free <= DIVE_NEAR].index.to_numpy(),
+                      fractional.index[:count].to_numpy())
+
+
+def dive(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray, upper: np.ndarray,
+         relaxed: np.ndarray, clock: list[float],
+         seconds: float) -> tuple[float, np.ndarray] | None:
+    """Fix options batch by batch, re-solving the LP between batches (see module doc).
+
+    A batch is fixed at its rounded openings. When that breaks a budget, only its most
+    decided option is fixed this round, at the cheapest of the :func:`_fallbacks` that
+    keeps every row. After ``seconds`` of LPs every free option is in the batch. Returns
+    (cost £k, column values) with integral openings, or None.
+    """
+    fixed = np.zeros(len(plan_model.sets.options), dtype=bool)
+    bounds, values = (lower.copy(), upper.copy()), relaxed
+    started = clock[0]
+    solved: tuple[float, np.ndarray] | None = None
+    while not fixed.all():
+        distance = fractionality(plan_model, values)
+        if (distance[~fixed] > _TOLERANCE).any():
+            batch = _dive_batch(distance, fixed, clock[0] - started > seconds)
+        else:
+            batch = np.flatnonzero(~fixed)  # integral already: fix the rest as it is
+        candidates = _fallbacks(plan_model, _family(plan_model, values, OPENED))
+        solved = _fix(highs, plan_model, bounds, batch, candidates[:1], clock)
+        if solved is None:
+            batch = batch[np.argsort(distance.to_numpy()[batch], kind="stable")[:1]]
+            solved = _fix(highs, plan_model, bounds, batch, candidates, clock)
+        if solved is None:
+            return None
+        fixed[batch] = True
+        values = solved[1]
+    return solved
+
+
+def _fix(highs: highspy.Highs, plan_model: PlanModel, bounds: tuple[np.ndarray, np.ndarray],
+         batch: np.ndarray, candidates: list[Openings],
+         clock: list[float]) -> tuple[float, np.ndarray] | None:
+    """Fix ``batch``'s options at the cheapest candidate openings that keep every row.
+
+    ``bounds`` (column lower, upper) holds the options fixed so far and is updated in place.
+    Returns the LP's (cost £k, column values) with that fixing, or None if none is feasible.
+    """
+    mask = np.zeros(len(plan_model.sets.options), dtype=bool)
+    mask[batch] = True
+    best: tuple[float, np.ndarray, Openings] | None = None
+    for openings in candidates:
+        solved = solve_with_openings(highs, plan_model, *bounds, openings, mask, clock)
+        if solved is not None and (best is None or solved[0] < best[0] - _TOLERANCE):
+            best = (*solved, openings)
+    if best is None:
+        return None
+    _store_fixings(plan_model, bounds, best[2], mask)
+    return best[0], best[1]
+
+
+def _store_fixings(plan_model: PlanModel, bounds: tuple[np.ndarray, np.ndarray],
+                   openings: Openings, mask: np.ndarray) -> None:
+    """Write the fixed openings of the options in ``mask`` into the dive's column bounds."""
+    sets = plan_model.sets
+    for family, values, owner in ((MODULES, openings.modules, sets.open_slots["o"]),
+                                  (FIRST, openings.first, first_slots(sets)["o"])):
+        slots = np.flatnonzero(mask[owner.to_numpy()])
+        for side in bounds:
+            side[plan_model.offsets[family] + slots] = values[slots]
+
+
 def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
                    budget_gbp: dict[int, float]) -> tuple[RoundedStart | None, float]:
-    """The cheapest rounded plan over :data:`THRESHOLDS` and HiGHS's seconds on its LPs.
+    """The cheapest plan of rounding and the dive, and HiGHS's seconds on their LPs.
 
-    The plan is None when no threshold gives a feasible one. ``lp``: the model as handed
-    to HiGHS with the openings free; ``options``: the run's HiGHS options (threads, seed,
-    time limit).
+    Rounding is tried at each of :data:`THRESHOLDS`. The plan is None when neither gives
+    a feasible one. ``lp``: the model as handed to HiGHS with the openings free;
+    ``options``: the run's HiGHS options (threads, seed, time limit).
     """
     lp.integrality_ = []
     clock = [0.0]
-    opened = relaxation_opened(plan_model, lp, options, clock)
-    if opened is None:
+    highs = solved_relaxation(lp, options, clock)
+    if highs is None:
         return None, clock[0]
-    best: RoundedStart | None = None
-    highs = _highs(lp, options, {})
+    relaxed = np.asarray(highs.getSolution().col_value)
+    opened = _family(plan_model, relaxed, OPENED)
     lower, upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
     support = _new_per_slot(plan_model, opened)  # how strongly the LP wants each module
+    plans: list[RoundedStart] = []
+    dive_seconds = options.get("time_limit", np.inf) * DIVE_LIMIT_SHARE
+    dived = dive(highs, plan_model, lower, upper, relaxed, clock, dive_seconds)  # from the
+    if dived is not None:                                  # relaxation's basis: dive first
+        plans.append(RoundedStart(dived[1], dived[0], "dive"))
     for threshold in THRESHOLDS:
         openings = keep_budget(plan_model, rounded_openings(plan_model, opened, threshold),
                                support, budget_gbp)
         placed = place_pupils(highs, plan_model, lower, upper, openings, clock)
-        if placed is not None and (best is None or placed[0] < best.objective - _TOLERANCE):
-            best = RoundedStart(placed[1], placed[0], threshold)
+        if placed is not None:
+            plans.append(RoundedStart(placed[1], placed[0], f"rounded at {threshold}"))
+    best = min(plans, key=lambda plan: plan.objective, default=None)  # first of equals
     return best, clock[0]
 

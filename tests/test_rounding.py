@@ -1,4 +1,4 @@
-"""The rounded LP relaxation used as MIP start: rounding, budget repair, feasibility."""
+"""The MIP start from the LP relaxation: rounding, budget repair, the dive, feasibility."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from sufficiency.config import load_run_config
 from sufficiency.dataset import load_dataset
 from sufficiency.formulation import build_model
 from sufficiency.handover import highs_lp
-from sufficiency.rounding import keep_budget, rounded_openings, rounding_start
+from sufficiency.rounding import (
+    delayed_openings,
+    dive,
+    keep_budget,
+    rounded_openings,
+    rounding_start,
+    solved_relaxation,
+)
 from sufficiency.sets import build_sets
 from sufficiency.solve import highs_options
 
@@ -58,17 +65,8 @@ def test_budget_repair_drops_the_least_supported_module(tiny):
     assert kept.first.tolist() == [0]
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_rounded_start_is_a_feasible_plan_no_cheaper_than_the_optimum(tiny, seed):
-    """On the brute-force instances: integer openings, every row kept, cost ≥ optimum."""
-    toml = random_instance(tiny, seed)
-    plan_model, config = plan_model_of(toml)
-    lp = highs_lp(plan_model)
-    start, highs_seconds = rounding_start(plan_model, highs_lp(plan_model),
-                                          highs_options(config.solver), config.capital_budget)
-    assert highs_seconds > 0
-    assert start is not None
-    values = start.values
+def assert_feasible_plan(lp, values: np.ndarray) -> None:
+    """Integral openings, every column bound and every row of the full model kept."""
     integer = np.array([t == 1 for t in map(int, lp.integrality_)])
     assert np.allclose(values[integer], np.round(values[integer]), atol=1e-9)
     assert np.all(values >= np.asarray(lp.col_lower_) - 1e-7)
@@ -80,7 +78,73 @@ def test_rounded_start_is_a_feasible_plan_no_cheaper_than_the_optimum(tiny, seed
         rows[r] = value[starts[r]:starts[r + 1]] @ values[index[starts[r]:starts[r + 1]]]
     assert np.all(rows >= np.asarray(lp.row_lower_) - 1e-6)
     assert np.all(rows <= np.asarray(lp.row_upper_) + 1e-6)
-    cost = np.asarray(lp.col_cost_) @ values + lp.offset_
-    assert start.objective == pytest.approx(cost, rel=1e-9)
-    assert start.objective * 1000 >= brute_force(toml) - 1e-3
 
+
+def dive_plan(plan_model, config):
+    """The dive alone, from the solved relaxation: (cost £k, column values)."""
+    lp = highs_lp(plan_model)
+    lp.integrality_ = []
+    clock = [0.0]
+    highs = solved_relaxation(lp, highs_options(config.solver), clock)
+    relaxed = np.asarray(highs.getSolution().col_value)
+    return dive(highs, plan_model, np.asarray(lp.col_lower_), np.asarray(lp.col_upper_),
+                relaxed, clock, seconds=60)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rounded_start_is_a_feasible_plan_no_cheaper_than_the_optimum(tiny, seed):
+    """On the brute-force instances: the start and the dive's plan are feasible, integral,
+    cost what their columns cost and no less than the brute-force optimum."""
+    toml = random_instance(tiny, seed)
+    plan_model, config = plan_model_of(toml)
+    lp = highs_lp(plan_model)
+    start, highs_seconds = rounding_start(plan_model, highs_lp(plan_model),
+                                          highs_options(config.solver), config.capital_budget)
+    assert highs_seconds > 0
+    assert start is not None
+    optimum_k = brute_force(toml) / 1000
+    dived = dive_plan(plan_model, config)
+    assert dived is not None
+    for objective, values in ((start.objective, start.values), dived):
+        assert_feasible_plan(lp, values)
+        assert objective == pytest.approx(np.asarray(lp.col_cost_) @ values + lp.offset_,
+                                          rel=1e-9)
+        assert objective >= optimum_k - 1e-6
+    assert start.objective <= dived[0] + 1e-9  # the start is the cheapest candidate
+
+
+def test_delayed_openings_shift_each_profile(tiny):
+    """Modules open by year (0.2, 1.6, 2.0) round to (0, 2, 2): one year later (0, 0, 2)."""
+    toml = tiny.write(toml=run_toml(years=3),
+                      demand=[f"A,ASD,primary,{y},20" for y in YEARS3],
+                      provision=[option("NEW", "S1", module=10, max_modules=2,
+                                        capital=100_000, fixed=50_000)])
+    plan_model, _ = plan_model_of(toml)
+    later = delayed_openings(plan_model, np.array([0.2, 1.6, 2.0]), 1)
+    assert later.modules.tolist() == [0, 0, 2]
+    assert later.first.tolist() == [0, 0, 1]
+
+
+def test_dive_opens_a_year_later_what_no_longer_fits_the_budget(tiny):
+    """Two 10-place units (£100k each) for 20 pupils a year; budget £150k in 2026, £100k in
+    2027. The LP opens A (cheaper places) and half of B in 2026, B's other half in 2027.
+
+    The dive fixes A first (decided), then B: rounded up in 2026 it would spend £200k,
+    so it opens in 2027. Cost by hand (no discounting, £k): places at A 2 years × 10 × 19
+    = 380, at B 10 × 20 = 200, capital 200, independent 10 pupils in 2026 × 50 = 500:
+    1,280.
+    """
+    toml = tiny.write(toml=run_toml(years=2, budget={2026: 150_000, 2027: 100_000}),
+                      demand=["A,ASD,primary,2026,20", "A,ASD,primary,2027,20"],
+                      provision=[option("A", "S1", module=10, max_modules=1, capital=100_000,
+                                        cost=19_000),
+                                 option("B", "S1", module=10, max_modules=1, capital=100_000)])
+    plan_model, config = plan_model_of(toml)
+    objective, values = dive_plan(plan_model, config)
+    modules = values[plan_model.offsets["modules"]:][:len(plan_model.variables["modules"])]
+    slots = plan_model.sets.open_slots.assign(modules=np.round(modules))
+    opened = slots[slots["modules"] > 0]
+    assert sorted(zip(opened["option_id"], opened["year"], strict=True)) == [
+        ("A", 2026), ("B", 2027)]
+    assert objective * 1000 == pytest.approx(2 * 10 * 19_000 + 2 * 10 * 20_000 - 10 * 20_000
+                                             + 200_000 + 10 * 50_000)
