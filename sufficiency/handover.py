@@ -21,6 +21,7 @@ from sufficiency.formulation import PlanModel
 from sufficiency.formulation.blocks import Csr, block_csr
 from sufficiency.solve import SolveReport, _report, _status, highs_options, quiet_highs
 
+MIN_RUN_SECONDS = 1.0  # a run charged its whole time limit still gets this long
 _OPTIMAL = {highspy.HighsModelStatus.kOptimal}
 _STOPPED = {highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kIterationLimit,
             highspy.HighsModelStatus.kSolutionLimit, highspy.HighsModelStatus.kInterrupt}
@@ -88,6 +89,8 @@ class DirectHighs:
         self.highs: highspy.Highs | None = None
         self.model_id: int | None = None
         self._start: np.ndarray | None = None  # MIP start given to HiGHS just before it runs
+        self._charged_seconds = 0.0  # taken off the next run's time limit
+        self._known_bound: float | None = None  # £k, proven lower bound for the next run
 
     def _load(self, plan_model: PlanModel) -> None:
         self.highs = quiet_highs()
@@ -124,11 +127,14 @@ class DirectHighs:
             for var, value in zip(plan_model.columns, values, strict=True):
                 var.set_value(value, skip_validation=True)
         integer = plan_model.size["integer_variables"] > 0 and info.mip_node_count >= 0
+        objective = info.objective_function_value if has_solution else None
+        bound = info.mip_dual_bound if integer else None
+        known, self._known_bound = self._known_bound, None
+        if status in _STOPPED and objective is not None and known is not None:
+            bound = min(objective, max(known, bound if bound is not None else -np.inf))
         return _report(
             _status(status in _OPTIMAL, status in _STOPPED, status in _INFEASIBLE, has_solution),
-            self.highs.modelStatusToString(status),
-            info.objective_function_value if has_solution else None,
-            info.mip_dual_bound if integer else None,
+            self.highs.modelStatusToString(status), objective, bound,
             integer, solve_seconds, hand_over, self.highs.version())
 
     def use_start(self, plan_model: PlanModel) -> None:
@@ -145,17 +151,38 @@ class DirectHighs:
         """Give ``values`` (one per column) as the next run's MIP start; bounds are left alone."""
         self._start = values
 
+    def charge(self, seconds: float) -> None:
+        """Take ``seconds`` spent on the next run's behalf (its start) off its time limit.
+
+        So the run as a whole keeps the limit the planner set.
+        """
+        self._charged_seconds += seconds
+
+    def know_bound(self, bound: float) -> None:
+        """A proven lower bound (£k) on the next run's optimum, e.g. its LP relaxation.
+
+        Reported when HiGHS stops with a weaker bound of its own, as it does when the
+        time limit falls inside its root LP.
+        """
+        self._known_bound = bound
+
     def run(self) -> None:
-        """Run HiGHS on its model as it stands, with the pending MIP start.
+        """Run HiGHS on its model as it stands, with the pending MIP start and charge.
 
         The start is handed over last: HiGHS silently drops a solution it was given when
         any bound changes afterwards (measured: ``changeColsBounds`` after ``setSolution``
         starts the MIP from scratch).
         """
+        limit = self.options["time_limit"]
+        charged, self._charged_seconds = self._charged_seconds, 0.0
+        self.highs.setOptionValue("time_limit", max(limit - charged, MIN_RUN_SECONDS))
         if self._start is not None:
             values, self._start = self._start, None
             self.highs.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
-        self.highs.run()
+        try:
+            self.highs.run()
+        finally:
+            self.highs.setOptionValue("time_limit", limit)
 
     def write_mps(self, path: str) -> None:
         """Write the model HiGHS received."""

@@ -54,6 +54,20 @@ class RoundedStart:
 
 
 @dataclass(frozen=True)
+class StartResult:
+    """What the start heuristics found, and what they proved.
+
+    ``plan``: the cheapest plan or None; ``bound``: the LP relaxation's optimum (£k), a
+    lower bound on the cost of every plan, None if it was not solved; ``highs_seconds``:
+    HiGHS's own seconds on the LPs.
+    """
+
+    plan: RoundedStart | None
+    bound: float | None
+    highs_seconds: float
+
+
+@dataclass(frozen=True)
 class Openings:
     """Integer openings: modules per open slot, first (0/1) per fixed-capital slot."""
 
@@ -310,8 +324,8 @@ def _store_fixings(plan_model: PlanModel, bounds: tuple[np.ndarray, np.ndarray],
 
 
 def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
-                   budget_gbp: dict[int, float]) -> tuple[RoundedStart | None, float]:
-    """The cheapest plan of rounding and the dive, and HiGHS's seconds on their LPs.
+                   budget_gbp: dict[int, float]) -> StartResult:
+    """The cheapest plan of rounding and the dive, the relaxation's bound, HiGHS's seconds.
 
     Rounding is tried at each of :data:`THRESHOLDS`. The plan is None when neither gives
     a feasible one. ``lp``: the model as handed to HiGHS with the openings free;
@@ -321,7 +335,8 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
     clock = [0.0]
     highs = solved_relaxation(lp, options, clock)
     if highs is None:
-        return None, clock[0]
+        return StartResult(None, None, clock[0])
+    bound = highs.getInfo().objective_function_value
     relaxed = np.asarray(highs.getSolution().col_value)
     opened = _family(plan_model, relaxed, OPENED)
     lower, upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
@@ -338,5 +353,5 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
         if placed is not None:
             plans.append(RoundedStart(placed[1], placed[0], f"rounded at {threshold}"))
     best = min(plans, key=lambda plan: plan.objective, default=None)  # first of equals
-    return best, clock[0]
+    return StartResult(best, bound, clock[0])
 

@@ -98,11 +98,13 @@ def test_rounded_start_is_a_feasible_plan_no_cheaper_than_the_optimum(tiny, seed
     toml = random_instance(tiny, seed)
     plan_model, config = plan_model_of(toml)
     lp = highs_lp(plan_model)
-    start, highs_seconds = rounding_start(plan_model, highs_lp(plan_model),
-                                          highs_options(config.solver), config.capital_budget)
-    assert highs_seconds > 0
+    found = rounding_start(plan_model, highs_lp(plan_model), highs_options(config.solver),
+                           config.capital_budget)
+    assert found.highs_seconds > 0
+    start = found.plan
     assert start is not None
     optimum_k = brute_force(toml) / 1000
+    assert found.bound <= optimum_k + 1e-6  # the relaxation is a lower bound
     dived = dive_plan(plan_model, config)
     assert dived is not None
     for objective, values in ((start.objective, start.values), dived):

@@ -16,7 +16,14 @@ from typer.testing import CliRunner
 
 from sufficiency.cli import app
 from sufficiency.errors import SolveError
-from sufficiency.solve import ERROR, NO_PLAN_IN_TIME, TIME_LIMIT, SolveReport, require_plan
+from sufficiency.solve import (
+    ERROR,
+    NO_PLAN_IN_TIME,
+    OPTIMAL,
+    TIME_LIMIT,
+    SolveReport,
+    require_plan,
+)
 
 DEMAND = ["A,ASD,primary,2026,15", "A,ASD,primary,2027,17"]
 # Two expandable options whose LP relaxation is fractional: the root bound is below the optimum.
@@ -78,9 +85,9 @@ def test_stopped_solve_without_a_plan_is_a_clear_error(tiny):
 
 def test_start_is_used_and_an_unproven_bound_is_unknown_not_infinite(tiny):
     """HiGHS stopped before any node (mip_max_nodes = 0) still has the MIP start it was
-    given (do nothing, or the rounded LP): the run is time-limited with that plan, and
-    the gap is unknown because no bound was proven."""
-    toml = tiny.write(toml=run_toml(years=2, extra="\n[solver.options]\nmip_max_nodes = 0\n"),
+    given (do nothing here, the rounding start being off): the run is time-limited with
+    that plan, and the gap is unknown because no bound was proven."""
+    toml = tiny.write(toml=run_toml(years=2, extra=STOP_BEFORE_ANY_PLAN),
                       demand=DEMAND, provision=PROVISION)
     result = plan_cli(toml, tiny.root / "out")
     assert result.exit_code == 0, result.output
@@ -89,6 +96,23 @@ def test_start_is_used_and_an_unproven_bound_is_unknown_not_infinite(tiny):
     assert summary["mip_gap"] is None and summary["gap_pounds"] is None
     assert "how far it is from the best possible plan is unknown" in summary["warning"]
     assert summary["objective"] <= summary["baseline_objective"]
+
+
+def test_a_stop_before_any_node_reports_the_relaxation_as_bound(tiny):
+    """With the start from the LP relaxation, a stop before any node still proves a bound:
+    the relaxation's optimum, no more than the true optimum (solved without the stop)."""
+    stopped = tiny.write(toml=run_toml(years=2, extra="[solver.options]\nmip_max_nodes = 0\n"),
+                         demand=DEMAND, provision=PROVISION)
+    assert plan_cli(stopped, tiny.root / "out").exit_code == 0
+    summary = json.loads((tiny.root / "out/outputs/tiny/summary.json").read_text())
+    solved = tiny.write(toml=run_toml(years=2), demand=DEMAND, provision=PROVISION)
+    assert plan_cli(solved, tiny.root / "solved").exit_code == 0
+    optimum = json.loads((tiny.root / "solved/outputs/tiny/summary.json").read_text())
+    assert optimum["status"] == OPTIMAL
+    assert summary["status"] == TIME_LIMIT
+    bound = summary["objective"] - summary["gap_pounds"]
+    assert bound <= optimum["objective"] + 1e-6 <= summary["objective"] + 2e-6
+    assert summary["mip_gap"] == pytest.approx(summary["gap_pounds"] / summary["objective"])
 
 
 def report(status: str, termination: str) -> SolveReport:
@@ -103,3 +127,28 @@ def report(status: str, termination: str) -> SolveReport:
 def test_no_usable_plan_raises(status, termination, message):
     with pytest.raises(SolveError, match=message):
         require_plan(report(status, termination), "the optimal plan")
+
+
+def test_time_spent_on_the_start_is_charged_to_the_next_run_only(tiny, monkeypatch):
+    """A charge lowers the next run's HiGHS time limit (never below MIN_RUN_SECONDS); the
+    run after it has the planner's limit again."""
+    from sufficiency.config import load_run_config
+    from sufficiency.dataset import load_dataset
+    from sufficiency.formulation import build_model
+    from sufficiency.handover import MIN_RUN_SECONDS, DirectHighs
+    from sufficiency.sets import build_sets
+
+    toml = tiny.write(toml=run_toml(years=2), demand=DEMAND, provision=PROVISION)
+    config = load_run_config(toml)
+    solver = DirectHighs(config.solver)
+    solver.solve(build_model(build_sets(load_dataset(config)), config))
+    limits = []
+    monkeypatch.setattr(solver.highs, "run",
+                        lambda: limits.append(solver.highs.getOptionValue("time_limit")[1]))
+    solver.charge(20.0)
+    solver.run()
+    solver.charge(500.0)
+    solver.run()
+    solver.run()
+    assert limits == [40.0, MIN_RUN_SECONDS, 60.0]
+    assert solver.highs.getOptionValue("time_limit")[1] == 60.0
