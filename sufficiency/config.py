@@ -55,7 +55,7 @@ class SolverSettings:
     presolve: str = "on"
     options: dict[str, Any] = field(default_factory=dict)
     price_budget: bool = True  # re-plan with £1m more per binding budget year (report)
-    rounding_start: bool = True  # MIP start from the rounded LP relaxation (sufficiency.rounding)
+    rounding_start: bool = True  # MIP start rounded or dived from the LP relaxation
 
 
 @dataclass(frozen=True)

@@ -279,11 +279,13 @@ def dive(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray, upper: 
             batch = _dive_batch(distance, fixed, clock[0] - started > seconds)
         else:
             batch = np.flatnonzero(~fixed)  # integral already: fix the rest as it is
-        candidates = _fallbacks(plan_model, _family(plan_model, values, OPENED))
-        solved = _fix(highs, plan_model, bounds, batch, candidates[:1], clock)
+        opened = _family(plan_model, values, OPENED)
+        solved = _fix(highs, plan_model, bounds, batch,
+                      [rounded_openings(plan_model, opened, 0.5)], clock)
         if solved is None:
             batch = batch[np.argsort(distance.to_numpy()[batch], kind="stable")[:1]]
-            solved = _fix(highs, plan_model, bounds, batch, candidates, clock)
+            solved = _fix(highs, plan_model, bounds, batch, _fallbacks(plan_model, opened),
+                          clock)
         if solved is None:
             return None
         fixed[batch] = True

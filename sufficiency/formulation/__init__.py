@@ -52,7 +52,8 @@ Objective (£k; δ_t = 1 / (1 + r)^(t − start))
       + Σ_o commissioned_o · existing_o · Σ_t δ_t                   (constant)
 
 "Do nothing" is this model with every modules[s] and first[f] fixed to 0. HiGHS starts
-from the cheaper of do nothing and the rounded LP relaxation (:mod:`sufficiency.rounding`).
+from the cheapest of do nothing and plans rounded or dived from the LP relaxation
+(:mod:`sufficiency.rounding`).
 """
 
 from __future__ import annotations
