@@ -55,7 +55,7 @@ class SolverSettings:
     presolve: str = "on"
     options: dict[str, Any] = field(default_factory=dict)
     price_budget: bool = True  # re-plan with £1m more per binding budget year (report)
-    rounding_start: bool = True  # MIP start rounded or dived from the LP relaxation
+    rounding_start: str = "auto"  # MIP start from the LP relaxation: auto | on | off
 
 
 @dataclass(frozen=True)
@@ -286,8 +286,23 @@ def _read_solver(reader: _TomlReader) -> SolverSettings:
         presolve=presolve,
         options=dict(sorted(options.items())),
         price_budget=reader.flag(t, "price_budget", d.price_budget, p),
-        rounding_start=reader.flag(t, "rounding_start", d.rounding_start, p),
+        rounding_start=_rounding_start(reader, t, d.rounding_start, p),
     )
+
+
+ROUNDING_START = ("auto", "on", "off")
+
+
+def _rounding_start(reader: _TomlReader, table: dict[str, Any], default: str, prefix: str) -> str:
+    """``[solver] rounding_start``: "auto", or true / false (also written "on" / "off")."""
+    value = table.get("rounding_start", default)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value not in ROUNDING_START:
+        reader.problem(prefix + "rounding_start", f"{value!r} is not true, false or \"auto\"",
+                       'write rounding_start = "auto" (or true, false)')
+        return default
+    return value
 
 
 def _read_identity(reader: _TomlReader, toml_path: Path) -> tuple[str, Path]:

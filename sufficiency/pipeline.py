@@ -18,7 +18,7 @@ from sufficiency.dataset import Dataset, load_dataset
 from sufficiency.errors import AuditError
 from sufficiency.formulation import MONEY_SCALE, PlanModel, build_model
 from sufficiency.results import PlanResult, extract
-from sufficiency.rounding import rounding_start
+from sufficiency.rounding import rounding_start, wants_start
 from sufficiency.sets import ModelSets, build_sets
 from sufficiency.shadow import ShadowPrices, budget_value_by_resolve, shadow_prices
 from sufficiency.solve import (
@@ -118,7 +118,8 @@ def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver,
     when that leaves HiGHS inside its root LP (scale XL), the relaxation is the bound.
     """
     settings = dataset.config.solver
-    if not settings.rounding_start or not hasattr(solver, "set_start"):
+    if (not hasattr(solver, "set_start")
+            or not wants_start(settings.rounding_start, plan_model.size["nonzeros"])):
         return
     started = time.perf_counter()
     with timer.stage("start", "Rounding and diving from the LP relaxation to a first plan"):

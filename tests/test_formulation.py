@@ -17,13 +17,14 @@ LEVERS = {
     "no-links": '\n[formulation]\nstrong_links = "none"\n',  # default: "area"
     "placement-links": '\n[formulation]\nstrong_links = "placement"\n',
     "no-aggregation": "\n[formulation]\naggregate_needs = false\n",
-    "no-rounding-start": "",  # see SOLVER_LEVERS
+    "rounding-start": "",  # see SOLVER_LEVERS
     "pyomo-expressions": "\n[formulation]\nmatrix_constraints = false\n",
     "placement-links-pyomo-expressions": '\n[formulation]\nstrong_links = "placement"\n'
                                          "matrix_constraints = false\n",
 }
 
-SOLVER_LEVERS = {"no-rounding-start": "rounding_start = false\n"}  # keys of the [solver] table
+# keys of the [solver] table; tiny models start from do nothing unless rounding_start = true
+SOLVER_LEVERS = {"rounding-start": "rounding_start = true\n"}
 
 
 @pytest.fixture(params=sorted(LEVERS))

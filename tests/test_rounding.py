@@ -9,15 +9,18 @@ from test_oracle import brute_force, random_instance
 
 from sufficiency.config import load_run_config
 from sufficiency.dataset import load_dataset
+from sufficiency.errors import InputError
 from sufficiency.formulation import build_model
 from sufficiency.handover import highs_lp
 from sufficiency.rounding import (
+    AUTO_MIN_NONZEROS,
     delayed_openings,
     dive,
     keep_budget,
     rounded_openings,
     rounding_start,
     solved_relaxation,
+    wants_start,
 )
 from sufficiency.sets import build_sets
 from sufficiency.solve import highs_options
@@ -150,3 +153,25 @@ def test_dive_opens_a_year_later_what_no_longer_fits_the_budget(tiny):
         ("A", 2026), ("B", 2027)]
     assert objective * 1000 == pytest.approx(2 * 10 * 19_000 + 2 * 10 * 20_000 - 10 * 20_000
                                              + 200_000 + 10 * 50_000)
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("", "auto"), ('rounding_start = "auto"\n', "auto"), ("rounding_start = true\n", "on"),
+    ("rounding_start = false\n", "off"), ('rounding_start = "off"\n', "off")])
+def test_rounding_start_setting(tiny, written, read):
+    toml = tiny.write(toml=run_toml().replace("[solver]\n", "[solver]\n" + written),
+                      demand=["A,ASD,primary,2026,20"], provision=[option("A", "S1")])
+    assert load_run_config(toml).solver.rounding_start == read
+
+
+def test_rounding_start_setting_rejects_other_values(tiny):
+    toml = tiny.write(toml=run_toml().replace("[solver]\n", '[solver]\nrounding_start = "yes"\n'),
+                      demand=["A,ASD,primary,2026,20"], provision=[option("A", "S1")])
+    with pytest.raises(InputError, match="solver.rounding_start"):
+        load_run_config(toml)
+
+
+def test_auto_starts_only_large_models():
+    assert not wants_start("auto", AUTO_MIN_NONZEROS - 1)
+    assert wants_start("auto", AUTO_MIN_NONZEROS)
+    assert wants_start("on", 10) and not wants_start("off", 10**9)

@@ -101,7 +101,8 @@ def test_start_is_used_and_an_unproven_bound_is_unknown_not_infinite(tiny):
 def test_a_stop_before_any_node_reports_the_relaxation_as_bound(tiny):
     """With the start from the LP relaxation, a stop before any node still proves a bound:
     the relaxation's optimum, no more than the true optimum (solved without the stop)."""
-    stopped = tiny.write(toml=run_toml(years=2, extra="[solver.options]\nmip_max_nodes = 0\n"),
+    stopped = tiny.write(toml=run_toml(years=2, extra="rounding_start = true\n"
+                                                     "[solver.options]\nmip_max_nodes = 0\n"),
                          demand=DEMAND, provision=PROVISION)
     assert plan_cli(stopped, tiny.root / "out").exit_code == 0
     summary = json.loads((tiny.root / "out/outputs/tiny/summary.json").read_text())
