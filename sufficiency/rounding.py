@@ -199,18 +199,27 @@ def solve_with_openings(highs: highspy.Highs, plan_model: PlanModel, lower: np.n
 
     Returns (cost £k, column values), or None if no plan keeps every row (a budget).
     """
-    offsets = plan_model.offsets
     lower, upper = lower.copy(), upper.copy()
-    sets = plan_model.sets
-    for family, values, owner in ((MODULES, openings.modules, sets.open_slots["o"]),
-                                  (FIRST, openings.first, first_slots(sets)["o"])):
-        columns = offsets[family] + np.flatnonzero(options_fixed[owner.to_numpy()])
-        lower[columns] = upper[columns] = values[columns - offsets[family]]
+    columns, values = _opening_columns(plan_model, openings, options_fixed)
+    lower[columns] = upper[columns] = values
     highs.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), lower, upper)
     _run(highs, clock)
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     return highs.getInfo().objective_function_value, np.asarray(highs.getSolution().col_value)
+
+
+def _opening_columns(plan_model: PlanModel, openings: Openings,
+                     options: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Modules and first-module columns of the ``options`` in a mask, with their values."""
+    sets = plan_model.sets
+    columns, values = [], []
+    for family, chosen, owner in ((MODULES, openings.modules, sets.open_slots["o"]),
+                                  (FIRST, openings.first, first_slots(sets)["o"])):
+        slots = np.flatnonzero(options[owner.to_numpy()])
+        columns.append(plan_model.offsets[family] + slots)
+        values.append(chosen[slots])
+    return np.concatenate(columns), np.concatenate(values)
 
 
 def place_pupils(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray,
@@ -321,19 +330,10 @@ def _fix(highs: highspy.Highs, plan_model: PlanModel, bounds: tuple[np.ndarray, 
             best = (*solved, openings)
     if best is None:
         return None
-    _store_fixings(plan_model, bounds, best[2], mask)
+    columns, values = _opening_columns(plan_model, best[2], mask)
+    for side in bounds:
+        side[columns] = values
     return best[0], best[1]
-
-
-def _store_fixings(plan_model: PlanModel, bounds: tuple[np.ndarray, np.ndarray],
-                   openings: Openings, mask: np.ndarray) -> None:
-    """Write the fixed openings of the options in ``mask`` into the dive's column bounds."""
-    sets = plan_model.sets
-    for family, values, owner in ((MODULES, openings.modules, sets.open_slots["o"]),
-                                  (FIRST, openings.first, first_slots(sets)["o"])):
-        slots = np.flatnonzero(mask[owner.to_numpy()])
-        for side in bounds:
-            side[plan_model.offsets[family] + slots] = values[slots]
 
 
 def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
