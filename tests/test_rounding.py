@@ -33,17 +33,22 @@ def plan_model_of(toml):
     return build_model(build_sets(load_dataset(config)), config), config
 
 
+def one_option_three_years(tiny):
+    """One option (2 modules at most, fixed capital) that can open in 2026, 2027 or 2028."""
+    toml = tiny.write(toml=run_toml(years=3),
+                      demand=[f"A,ASD,primary,{y},20" for y in YEARS3],
+                      provision=[option("NEW", "S1", module=10, max_modules=2,
+                                        capital=100_000, fixed=50_000)])
+    return plan_model_of(toml)[0]
+
+
 def test_rounding_is_monotone_and_capped(tiny):
     """One option, 2 modules at most, slots 2026-2028; LP opens 0.3, 0.6, 2.4 by year.
 
     Threshold 0.5: round(0.3) = 0, round(0.6) = 1, round(2.4) = 2 → capped at 2:
     modules 0, 1, 1. Threshold 0.35 rounds 0.3 down too (0.3 + 0.65 < 1).
     """
-    toml = tiny.write(toml=run_toml(years=3),
-                      demand=[f"A,ASD,primary,{y},20" for y in YEARS3],
-                      provision=[option("NEW", "S1", module=10, max_modules=2,
-                                        capital=100_000, fixed=50_000)])
-    plan_model, _ = plan_model_of(toml)
+    plan_model = one_option_three_years(tiny)
     openings = rounded_openings(plan_model, np.array([0.3, 0.6, 2.4]), 0.5)
     assert openings.modules.tolist() == [0, 1, 1]
     assert openings.first.tolist() == [0, 1, 0]  # the fixed cost goes with 2027's module
@@ -121,11 +126,7 @@ def test_rounded_start_is_a_feasible_plan_no_cheaper_than_the_optimum(tiny, seed
 
 def test_delayed_openings_shift_each_profile(tiny):
     """Modules open by year (0.2, 1.6, 2.0) round to (0, 2, 2): one year later (0, 0, 2)."""
-    toml = tiny.write(toml=run_toml(years=3),
-                      demand=[f"A,ASD,primary,{y},20" for y in YEARS3],
-                      provision=[option("NEW", "S1", module=10, max_modules=2,
-                                        capital=100_000, fixed=50_000)])
-    plan_model, _ = plan_model_of(toml)
+    plan_model = one_option_three_years(tiny)
     later = delayed_openings(plan_model, np.array([0.2, 1.6, 2.0]), 1)
     assert later.modules.tolist() == [0, 0, 2]
     assert later.first.tolist() == [0, 0, 1]
