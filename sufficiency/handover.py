@@ -166,16 +166,18 @@ class DirectHighs:
         """
         self._known_bound = bound
 
-    def run(self) -> None:
+    def run(self, time_limit_s: float | None = None) -> None:
         """Run HiGHS on its model as it stands, with the pending MIP start and charge.
 
+        ``time_limit_s``: this run's limit (default: the run TOML's), less the charge.
         The start is handed over last: HiGHS silently drops a solution it was given when
         any bound changes afterwards (measured: ``changeColsBounds`` after ``setSolution``
         starts the MIP from scratch).
         """
         limit = self.options["time_limit"]
         charged, self._charged_seconds = self._charged_seconds, 0.0
-        self.highs.setOptionValue("time_limit", max(limit - charged, MIN_RUN_SECONDS))
+        this_run = limit if time_limit_s is None else time_limit_s
+        self.highs.setOptionValue("time_limit", max(this_run - charged, MIN_RUN_SECONDS))
         if self._start is not None:
             values, self._start = self._start, None
             self.highs.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)

@@ -192,21 +192,19 @@ def budget_value_by_resolve(plan_model: PlanModel, solver, config: RunConfig,
     highs = solver.highs
     solver.use_start(plan_model)  # bounds synced with the Pyomo model once, not per year
     optimum_values = np.array([var.value or 0.0 for var in plan_model.columns])
-    highs.setOptionValue("time_limit", min(config.solver.time_limit_s, REPLAN_SECONDS))
     for r, headroom in enumerate(budget["headroom"].to_numpy()):
         if headroom > 1.0:
             continue
         upper = highs.getLp().row_upper_[row + r]
         highs.changeRowBounds(row + r, -highspy.kHighsInf, upper + 1e6 / MONEY_SCALE)
         solver.set_start(optimum_values)
-        solver.run()
+        solver.run(min(config.solver.time_limit_s, REPLAN_SECONDS))
         info = highs.getInfo()
         if info.primal_solution_status == 2:
             values[r] = max(0.0, optimum - info.objective_function_value * MONEY_SCALE)
         else:
             values[r] = np.nan
         highs.changeRowBounds(row + r, -highspy.kHighsInf, upper)
-    highs.setOptionValue("time_limit", config.solver.time_limit_s)
     return np.round(values, 2)
 
 

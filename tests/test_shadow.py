@@ -143,3 +143,20 @@ def test_same_prices_through_pyomos_own_interface(base, tmp_path):
     assert run.shadow.budget[duals].equals(base.shadow.budget[duals])
     # re-planning needs the direct hand-over's HiGHS model: not available through Pyomo's
     assert run.shadow.budget["value_per_million_replanned_pv"].isna().all()
+
+
+def test_budget_replans_stop_after_replan_seconds(tiny, monkeypatch):
+    """Each budget re-plan runs HiGHS with REPLAN_SECONDS as its limit, not the run's."""
+    from sufficiency.shadow import REPLAN_SECONDS, budget_value_by_resolve
+
+    dataset, sets = validate_run(write_run(tiny.root))
+    plan_model = build_model(sets, dataset.config)
+    solver = make_solver(dataset.config.solver)
+    report = solver.solve(plan_model)
+    limits = []
+    run = solver.run
+    monkeypatch.setattr(solver, "run", lambda limit=None: (limits.append(limit), run(limit)))
+    budget = pd.DataFrame({"headroom": [0.0]})
+    budget_value_by_resolve(plan_model, solver, dataset.config, budget, report.objective)
+    assert limits == [min(dataset.config.solver.time_limit_s, REPLAN_SECONDS)]
+    assert solver.highs.getOptionValue("time_limit")[1] == dataset.config.solver.time_limit_s

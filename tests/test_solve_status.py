@@ -132,7 +132,7 @@ def test_no_usable_plan_raises(status, termination, message):
 
 def test_time_spent_on_the_start_is_charged_to_the_next_run_only(tiny, monkeypatch):
     """A charge lowers the next run's HiGHS time limit (never below MIN_RUN_SECONDS); the
-    run after it has the planner's limit again."""
+    run after it has the planner's limit again, or the limit it was given."""
     from sufficiency.config import load_run_config
     from sufficiency.dataset import load_dataset
     from sufficiency.formulation import build_model
@@ -151,5 +151,6 @@ def test_time_spent_on_the_start_is_charged_to_the_next_run_only(tiny, monkeypat
     solver.charge(500.0)
     solver.run()
     solver.run()
-    assert limits == [40.0, MIN_RUN_SECONDS, 60.0]
+    solver.run(30.0)  # a run with its own limit (the budget re-plans)
+    assert limits == [40.0, MIN_RUN_SECONDS, 60.0, 30.0]
     assert solver.highs.getOptionValue("time_limit")[1] == 60.0
