@@ -124,13 +124,21 @@ def _family(plan_model: PlanModel, values: np.ndarray, family: str) -> np.ndarra
     return values[start:start + len(plan_model.variables[family])]
 
 
-def rounded_openings(plan_model: PlanModel, opened: np.ndarray, threshold: float) -> Openings:
-    """Round modules open by each year up from ``threshold``; never fewer than the year before."""
+def _open_by_year(plan_model: PlanModel, opened: np.ndarray, threshold: float) -> pd.Series:
+    """Modules open by each (option, year) of :func:`opened_years`, rounded up from ``threshold``.
+
+    Never fewer than the year before, never more than the option's maximum.
+    """
     grid = opened_years(plan_model.sets)
     rounded = pd.Series(np.floor(opened + 1.0 - threshold + _TOLERANCE))
     max_modules = plan_model.sets.options["max_modules"].to_numpy(float)
-    rounded = rounded.groupby(grid["o"]).cummax().clip(upper=max_modules[grid["o"]])
-    return _with_first(plan_model, _new_per_slot(plan_model, rounded.to_numpy()))
+    return rounded.groupby(grid["o"]).cummax().clip(upper=max_modules[grid["o"]])
+
+
+def rounded_openings(plan_model: PlanModel, opened: np.ndarray, threshold: float) -> Openings:
+    """Round modules open by each year up from ``threshold``; never fewer than the year before."""
+    open_by_year = _open_by_year(plan_model, opened, threshold)
+    return _with_first(plan_model, _new_per_slot(plan_model, open_by_year.to_numpy()))
 
 
 def _new_per_slot(plan_model: PlanModel, open_by_year: np.ndarray) -> np.ndarray:
@@ -248,12 +256,9 @@ def fractionality(plan_model: PlanModel, values: np.ndarray) -> pd.Series:
 
 def delayed_openings(plan_model: PlanModel, opened: np.ndarray, years: int) -> Openings:
     """The openings rounded at 0.5, each option's whole profile ``years`` later."""
-    grid = opened_years(plan_model.sets)
-    rounded = pd.Series(np.floor(opened + 0.5 + _TOLERANCE)).groupby(grid["o"]).cummax()
-    max_modules = plan_model.sets.options["max_modules"].to_numpy(float)
-    shifted = rounded.groupby(grid["o"]).shift(years).fillna(0.0)
-    return _with_first(plan_model, _new_per_slot(
-        plan_model, shifted.clip(upper=max_modules[grid["o"]]).to_numpy()))
+    options = opened_years(plan_model.sets)["o"]
+    shifted = _open_by_year(plan_model, opened, 0.5).groupby(options).shift(years).fillna(0.0)
+    return _with_first(plan_model, _new_per_slot(plan_model, shifted.to_numpy()))
 
 
 def _fallbacks(plan_model: PlanModel, opened: np.ndarray) -> list[Openings]:
