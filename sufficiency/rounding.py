@@ -273,11 +273,12 @@ def _fallbacks(plan_model: PlanModel, opened: np.ndarray) -> list[Openings]:
 def _dive_batch(distance: pd.Series, fixed: np.ndarray, out_of_time: bool) -> np.ndarray:
     """Options to fix this round: the nearly decided and the most decided fractional ones.
 
-    Ties go to the lower option index; once the dive is out of time, every free option.
+    Ties go to the lower option index. Every free option once the dive is out of time,
+    or when none is fractional (they are fixed as they are).
     """
     free = distance[~fixed]
     fractional = free[free > _TOLERANCE].sort_values(kind="stable")
-    if out_of_time:
+    if out_of_time or fractional.empty:
         return free.index.to_numpy()
     count = int(np.ceil(DIVE_BATCH * len(fractional)))
     return np.union1d(free[free <= DIVE_NEAR].index.to_numpy(),
@@ -300,10 +301,7 @@ def dive(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray, upper: 
     solved: tuple[float, np.ndarray] | None = None
     while not fixed.all():
         distance = fractionality(plan_model, values)
-        if (distance[~fixed] > _TOLERANCE).any():
-            batch = _dive_batch(distance, fixed, clock[0] - started > seconds)
-        else:
-            batch = np.flatnonzero(~fixed)  # integral already: fix the rest as it is
+        batch = _dive_batch(distance, fixed, clock[0] - started > seconds)
         opened = _family(plan_model, values, OPENED)
         solved = _fix(highs, plan_model, bounds, batch,
                       [rounded_openings(plan_model, opened, 0.5)], clock)
