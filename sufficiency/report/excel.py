@@ -51,8 +51,8 @@ WORKBOOK_OPTIONS = {"in_memory": True, "strings_to_formulas": False,
 
 def safe_text(value: str) -> str:
     """Text that a spreadsheet shows as written: never a formula, never an illegal char."""
-    value = ILLEGAL_CHARACTERS.sub("\ufffd", value)[:MAX_TEXT]
-    return "'" + value if value.startswith(FORMULA_START) else value
+    value = ILLEGAL_CHARACTERS.sub("\ufffd", value)
+    return ("'" + value if value.startswith(FORMULA_START) else value)[:MAX_TEXT]
 
 
 @dataclass

@@ -125,6 +125,7 @@ def test_escaping_rule():
         assert not escaped.startswith(FORMULA_START)
         assert escaped in (text, "'" + text)
     assert safe_text("a\x01b") == "a\ufffdb"  # a character Excel cannot store
+    assert safe_text("=" + "x" * 40_000) == "'=" + "x" * 32_765  # Excel keeps 32,767
 
 
 def test_same_run_same_bytes(planned):
