@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+MIN_STAGE_S = 1e-3  # a stage this short did not run (growth exponents leave it out)
 STAGES = ("read_validate", "build", "hand_over", "baseline", "start", "solve", "extract_check",
           "budget_value", "write")
 COLUMNS = (
@@ -157,13 +158,19 @@ def measure(toml_path: Path, work_dir: Path) -> dict[str, Any]:
 
 
 def growth_exponents(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """Least-squares slope of log(stage seconds) against log(nonzeros), per stage."""
+    """Least-squares slope of log(stage seconds) against log(nonzeros), per stage.
+
+    A stage is fitted over the runs it ran in (at least :data:`MIN_STAGE_S`): the LP start
+    runs only on large models, and a slope through its zeros would say nothing. Stages that
+    ran in fewer than two runs of different sizes get no exponent.
+    """
     exponents = {}
-    sizes = [math.log(r["nonzeros"]) for r in rows]
-    if len(rows) < 2 or max(sizes) - min(sizes) < 1e-9:
-        return exponents
     for stage in (*STAGES, "plan_command"):
-        times = [math.log(max(r[f"{stage}_s"], 1e-3)) for r in rows]
+        ran = [r for r in rows if r[f"{stage}_s"] >= MIN_STAGE_S]
+        sizes = [math.log(r["nonzeros"]) for r in ran]
+        if len(ran) < 2 or max(sizes) - min(sizes) < 1e-9:
+            continue
+        times = [math.log(r[f"{stage}_s"]) for r in ran]
         mean_x, mean_y = sum(sizes) / len(sizes), sum(times) / len(times)
         slope = (sum((x - mean_x) * (y - mean_y) for x, y in zip(sizes, times, strict=True))
                  / sum((x - mean_x) ** 2 for x in sizes))

@@ -8,6 +8,7 @@ import pytest
 from conftest import option, run_toml
 from typer.testing import CliRunner
 
+from sufficiency.bench import STAGES, growth_exponents
 from sufficiency.cli import app
 from sufficiency.pipeline import run_plan
 
@@ -56,3 +57,18 @@ def test_synth_command_writes_a_run(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "synth-S-s3.toml").is_file()
     assert "wrote" in result.output
+
+
+def test_growth_exponents_fit_each_stage_over_the_runs_it_ran_in():
+    def row(nonzeros, **seconds):
+        times = dict.fromkeys((f"{stage}_s" for stage in STAGES), 0.0)
+        return {"nonzeros": nonzeros, **times, "plan_command_s": 1e-6 * nonzeros ** 2,
+                **{f"{stage}_s": value for stage, value in seconds.items()}}
+
+    rows = [row(1_000, build=0.01), row(10_000, build=0.1, start=5.0),
+            row(100_000, build=1.0, start=50.0, write=2.0)]
+    exponents = growth_exponents(rows)
+    assert exponents["build"] == pytest.approx(1.0)  # time ∝ nonzeros
+    assert exponents["plan_command"] == pytest.approx(2.0)
+    assert exponents["start"] == pytest.approx(1.0)  # fitted without the run it skipped
+    assert "write" not in exponents and "solve" not in exponents  # ran once, never
