@@ -124,7 +124,7 @@ def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver,
     started = time.perf_counter()
     with timer.stage("start", "Rounding and diving from the LP relaxation to a first plan"):
         found = rounding_start(plan_model, solver.lp(plan_model), solver.options,
-                               dataset.config.capital_budget)
+                               dataset.config)
     timer.move("start", "start_highs", found.highs_seconds)
     solver.charge(time.perf_counter() - started)
     if found.bound is not None:

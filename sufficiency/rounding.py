@@ -13,6 +13,8 @@ HiGHS's own heuristics find no plan within 0.5 % of the bound in two minutes at 
 
 The cheapest plan is the start; the pipeline keeps do nothing when that is cheaper. A
 heuristic only: HiGHS still proves the optimum, and the plan reported is always HiGHS's.
+The relaxation, raised by residual-capacity cuts (:mod:`sufficiency.cuts`), is also a
+proven lower bound, kept for when HiGHS stops before its own bound passes it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import highspy
 import numpy as np
 import pandas as pd
 
+from sufficiency.config import RunConfig
+from sufficiency.cuts import strengthen
 from sufficiency.formulation import PlanModel
 from sufficiency.formulation.blocks import (
     FIRST,
@@ -32,12 +36,14 @@ from sufficiency.formulation.blocks import (
     OPENED,
     first_slots,
     opened_years,
+    soft_share,
 )
 from sufficiency.solve import quiet_highs
 
 THRESHOLDS = (0.5, 0.35)  # round a fractional module up from this share (measured at L)
 RELAXATION_LIMIT_SHARE = 0.4  # of the run's time limit, at most, for the LP relaxation
 DIVE_LIMIT_SHARE = 0.2  # of the time limit for the dive's LPs; then it fixes all that is left
+CUT_LIMIT_SHARE = 0.1  # of the time limit for the cut rounds that raise the bound (cuts.py)
 DIVE_NEAR = 0.02  # an option this close to integral in every year is fixed at once
 DIVE_BATCH = 0.1  # share of the still fractional options fixed per dive round
 DIVE_DELAYS = (1, 2)  # years an option that does not fit its budget year may open later
@@ -340,12 +346,14 @@ def _fix(highs: highspy.Highs, plan_model: PlanModel, bounds: tuple[np.ndarray, 
 
 
 def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
-                   budget_gbp: dict[int, float]) -> StartResult:
-    """The cheapest plan of rounding and the dive, the relaxation's bound, HiGHS's seconds.
+                   config: RunConfig) -> StartResult:
+    """The cheapest plan of rounding and the dive, a proven bound, HiGHS's seconds.
 
     Rounding is tried at each of :data:`THRESHOLDS`. The plan is None when neither gives
-    a feasible one. ``lp``: the model as handed to HiGHS with the openings free;
-    ``options``: the run's HiGHS options (threads, seed, time limit).
+    a feasible one. The bound is the LP relaxation's, raised by residual-capacity cuts
+    (:mod:`sufficiency.cuts`) once the plans are found. ``lp``: the model as handed to
+    HiGHS with the openings free; ``options``: the run's HiGHS options (threads, seed,
+    time limit).
     """
     lp.integrality_ = []
     clock = [0.0]
@@ -353,21 +361,34 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
     if highs is None:
         return StartResult(None, None, clock[0])
     bound = highs.getInfo().objective_function_value
+    basis = highs.getBasis()
     relaxed = np.asarray(highs.getSolution().col_value)
     opened = _family(plan_model, relaxed, OPENED)
     lower, upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
     support = _new_per_slot(plan_model, opened)  # how strongly the LP wants each module
     plans: list[RoundedStart] = []
-    dive_seconds = options.get("time_limit", np.inf) * DIVE_LIMIT_SHARE
-    dived = dive(highs, plan_model, lower, upper, relaxed, clock, dive_seconds)  # from the
-    if dived is not None:                                  # relaxation's basis: dive first
+    limit = options.get("time_limit", np.inf)
+    dived = dive(highs, plan_model, lower, upper, relaxed, clock, limit * DIVE_LIMIT_SHARE)
+    if dived is not None:  # from the relaxation's basis: dive first
         plans.append(RoundedStart(dived[1], dived[0], "dive"))
     for threshold in THRESHOLDS:
         openings = keep_budget(plan_model, rounded_openings(plan_model, opened, threshold),
-                               support, budget_gbp)
+                               support, config.capital_budget)
         placed = place_pupils(highs, plan_model, lower, upper, openings, clock)
         if placed is not None:
             plans.append(RoundedStart(placed[1], placed[0], f"rounded at {threshold}"))
     best = min(plans, key=lambda plan: plan.objective, default=None)  # first of equals
-    return StartResult(best, bound, clock[0])
+    raised = _raised_bound(highs, plan_model, config, (lower, upper), basis, clock,
+                           limit * CUT_LIMIT_SHARE)
+    return StartResult(best, max(bound, raised or bound), clock[0])
 
+
+def _raised_bound(highs: highspy.Highs, plan_model: PlanModel, config: RunConfig,
+                  bounds: tuple[np.ndarray, np.ndarray], basis: highspy.HighsBasis,
+                  clock: list[float], seconds: float) -> float | None:
+    """The relaxation again (its bounds and basis restored), raised by cut rounds; or None."""
+    highs.changeColsBounds(len(bounds[0]), np.arange(len(bounds[0]), dtype=np.int32),
+                           *bounds)
+    highs.setBasis(basis)
+    _run(highs, clock)  # the relaxation's own basis: no pivots
+    return strengthen(highs, plan_model, soft_share(plan_model.sets, config), clock, seconds)

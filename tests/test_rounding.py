@@ -107,7 +107,7 @@ def test_rounded_start_is_a_feasible_plan_no_cheaper_than_the_optimum(tiny, seed
     plan_model, config = plan_model_of(toml)
     lp = highs_lp(plan_model)
     found = rounding_start(plan_model, highs_lp(plan_model), highs_options(config.solver),
-                           config.capital_budget)
+                           config)
     assert found.highs_seconds > 0
     start = found.plan
     assert start is not None

@@ -214,7 +214,7 @@ def current_placements(sets: ModelSets) -> RowBlock:
     return _block("current_placements", parts, lower, np.full(len(lower), np.inf))
 
 
-def _soft_share(sets: ModelSets, config: RunConfig) -> np.ndarray:
+def soft_share(sets: ModelSets, config: RunConfig) -> np.ndarray:
     """Share of its places each option may go over (soft capacity), 0 for the other kinds."""
     soft = config.placement_rules.soft_capacity
     kinds = sets.options["kind"].to_numpy()
@@ -240,7 +240,7 @@ def opening_link(sets: ModelSets, config: RunConfig, by: str) -> RowBlock:
     p = p.assign(d=sets.cells["pupils"].to_numpy(float)[p["cell"]])
     keys = ["i", "o", "year"] if by == "placement" else ["area_id", "o", "year"]
     rows = p.groupby(keys, sort=True)["d"].sum().rename("demand").reset_index()
-    share = 1.0 + _soft_share(sets, config)[rows["o"]]
+    share = 1.0 + soft_share(sets, config)[rows["o"]]
     existing = sets.options["existing_places"].to_numpy(float)[rows["o"]] * share
     full = (existing + share * (sets.options["module_places"].to_numpy(float)
                                 * sets.options["max_modules"].to_numpy(float))[rows["o"]])
