@@ -115,7 +115,8 @@ def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver,
 
     The start is rounded or dived from the relaxation (:mod:`sufficiency.rounding`). Its
     seconds are charged to the MIP's time limit, so the run keeps the planner's limit;
-    when that leaves HiGHS inside its root LP (scale XL), the relaxation is the bound.
+    when that leaves HiGHS inside its root LP (scale XL), the relaxation, raised by
+    residual-capacity cuts, is the bound.
     """
     settings = dataset.config.solver
     if (not hasattr(solver, "set_start")

@@ -380,7 +380,7 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
     best = min(plans, key=lambda plan: plan.objective, default=None)  # first of equals
     raised = _raised_bound(highs, plan_model, config, (lower, upper), basis, clock,
                            limit * CUT_LIMIT_SHARE)
-    return StartResult(best, max(bound, raised or bound), clock[0])
+    return StartResult(best, bound if raised is None else max(bound, raised), clock[0])
 
 
 def _raised_bound(highs: highspy.Highs, plan_model: PlanModel, config: RunConfig,
