@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from sufficiency.formulation import PlanModel
-from sufficiency.formulation.blocks import OPENED, X, opened_years
+from sufficiency.formulation.blocks import OPENED, X, opened_index
 
 MIN_VIOLATION = 1e-4  # pupils: weaker violations are not worth a row
 MIN_GAIN = 1e-7  # relative bound gain below which the rounds stop
@@ -62,9 +62,9 @@ def cut_candidates(plan_model: PlanModel, soft_share: np.ndarray) -> pd.DataFram
     (per option) added. Options that cannot open that year have no integer to cut with.
     """
     sets = plan_model.sets
-    opened = opened_years(sets).reset_index(names="k")
     p = sets.placements.reset_index(names="i")[["i", "o", "year", "cell"]]
-    p = p.merge(opened, on=["o", "year"])
+    p = p.assign(k=opened_index(sets, p))
+    p = p[p["k"] >= 0]
     share = 1.0 + soft_share[p["o"]]
     options = sets.options
     return pd.DataFrame({
@@ -135,8 +135,8 @@ def strengthen(highs: highspy.Highs, plan_model: PlanModel, soft_share: np.ndarr
             break
         highs.addRows(cuts.count, np.full(cuts.count, -highspy.kHighsInf), cuts.upper,
                       len(cuts.index), cuts.starts, cuts.index, cuts.value)
-        left = max(seconds - (clock[0] - started), 1.0)  # HiGHS counts its whole life:
-        highs.setOptionValue("time_limit", highs.getRunTime() + left)  # not this run alone
+        left = max(seconds - (clock[0] - started), 1.0)  # an LP re-solve checks the limit
+        highs.setOptionValue("time_limit", highs.getRunTime() + left)  # on all runs so far
         begun = time.perf_counter()
         highs.run()
         clock[0] += time.perf_counter() - begun

@@ -64,9 +64,9 @@ class RoundedStart:
 class StartResult:
     """What the start heuristics found, and what they proved.
 
-    ``plan``: the cheapest plan or None; ``bound``: the LP relaxation's optimum (£k), a
-    lower bound on the cost of every plan, None if it was not solved; ``highs_seconds``:
-    HiGHS's own seconds on the LPs.
+    ``plan``: the cheapest plan or None; ``bound``: the LP relaxation's optimum raised by
+    residual-capacity cuts (£k), a lower bound on the cost of every plan, None if the
+    relaxation was not solved; ``highs_seconds``: HiGHS's own seconds on the LPs.
     """
 
     plan: RoundedStart | None

@@ -105,7 +105,7 @@ def opened_years(sets: ModelSets) -> pd.DataFrame:
     return grid[grid["year"] >= grid["o"].map(first)].reset_index(drop=True)
 
 
-def _opened_index(sets: ModelSets, frame: pd.DataFrame) -> pd.Series:
+def opened_index(sets: ModelSets, frame: pd.DataFrame) -> pd.Series:
     """Index of the ``opened`` variable of each (o, year) row of ``frame`` (−1 if none)."""
     opened = opened_years(sets).reset_index(names="k").set_index(["o", "year"])["k"]
     keys = pd.MultiIndex.from_arrays([frame["o"], frame["year"]])
@@ -160,7 +160,7 @@ def capacity(sets: ModelSets, config: RunConfig) -> RowBlock:
     """
     rows = sets.capacity_rows.reset_index(names="row")
     p = sets.placements.reset_index(names="i").merge(rows, on=["o", "year"])
-    rows = rows.assign(k=_opened_index(sets, rows))
+    rows = rows.assign(k=opened_index(sets, rows))
     grows = rows[rows["k"] >= 0]
     module_places = sets.options["module_places"].to_numpy(float)
     over = over_rows(sets, config)
@@ -176,7 +176,7 @@ def soft_capacity_limit(sets: ModelSets, config: RunConfig) -> RowBlock:
     """over[o, t] − share · mp[o] · opened[o, t] ≤ share · existing_places[o]."""
     share = config.placement_rules.soft_capacity.share
     over = over_rows(sets, config)
-    over = over.assign(k=_opened_index(sets, over))
+    over = over.assign(k=opened_index(sets, over))
     grows = over[over["k"] >= 0]
     module_places = sets.options["module_places"].to_numpy(float)
     existing = sets.options["existing_places"].to_numpy(float)
