@@ -23,7 +23,6 @@ the prefix that breaks the inequality most.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import highspy
@@ -32,6 +31,7 @@ import pandas as pd
 
 from sufficiency.formulation import PlanModel
 from sufficiency.formulation.blocks import OPENED, X, opened_index
+from sufficiency.solve import timed_run
 
 MIN_VIOLATION = 1e-4  # pupils: weaker violations are not worth a row
 MIN_GAIN = 1e-7  # relative bound gain below which the rounds stop
@@ -137,9 +137,7 @@ def strengthen(highs: highspy.Highs, plan_model: PlanModel, soft_share: np.ndarr
                       len(cuts.index), cuts.starts, cuts.index, cuts.value)
         left = max(seconds - (clock[0] - started), 1.0)  # an LP re-solve checks the limit
         highs.setOptionValue("time_limit", highs.getRunTime() + left)  # on all runs so far
-        begun = time.perf_counter()
-        highs.run()
-        clock[0] += time.perf_counter() - begun
+        timed_run(highs, clock)
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             break
         raised = highs.getInfo().objective_function_value

@@ -19,7 +19,6 @@ proven lower bound, kept for when HiGHS stops before its own bound passes it.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import highspy
@@ -38,7 +37,7 @@ from sufficiency.formulation.blocks import (
     opened_years,
     soft_share,
 )
-from sufficiency.solve import quiet_highs
+from sufficiency.solve import quiet_highs, timed_run
 
 THRESHOLDS = (0.5, 0.35)  # round a fractional module up from this share (measured at L)
 RELAXATION_LIMIT_SHARE = 0.4  # of the run's time limit, at most, for the LP relaxation
@@ -90,13 +89,6 @@ def _highs(lp: highspy.HighsLp, options: dict, extra: dict) -> highspy.Highs:
     return highs
 
 
-def _run(highs: highspy.Highs, clock: list[float]) -> None:
-    """Run HiGHS, adding its seconds to ``clock[0]`` (the benchmark books them as HiGHS's)."""
-    started = time.perf_counter()
-    highs.run()
-    clock[0] += time.perf_counter() - started
-
-
 def wants_start(setting: str, nonzeros: int) -> bool:
     """Whether to find a start: "on", "off", or "auto": from :data:`AUTO_MIN_NONZEROS` up.
 
@@ -116,7 +108,7 @@ def solved_relaxation(lp: highspy.HighsLp, options: dict,
     """
     limit = options.get("time_limit", np.inf) * RELAXATION_LIMIT_SHARE  # else no start
     highs = _highs(lp, options, {"solver": "ipm", "run_crossover": "on", "time_limit": limit})
-    _run(highs, clock)
+    timed_run(highs, clock)
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     highs.setOptionValue("solver", "simplex")
@@ -217,7 +209,7 @@ def solve_with_openings(highs: highspy.Highs, plan_model: PlanModel, lower: np.n
     columns, values = _opening_columns(plan_model, openings, options_fixed)
     lower[columns] = upper[columns] = values
     highs.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), lower, upper)
-    _run(highs, clock)
+    timed_run(highs, clock)
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     return highs.getInfo().objective_function_value, np.asarray(highs.getSolution().col_value)
@@ -390,5 +382,5 @@ def _raised_bound(highs: highspy.Highs, plan_model: PlanModel, config: RunConfig
     highs.changeColsBounds(len(bounds[0]), np.arange(len(bounds[0]), dtype=np.int32),
                            *bounds)
     highs.setBasis(basis)
-    _run(highs, clock)  # the relaxation's own basis: no pivots
+    timed_run(highs, clock)  # the relaxation's own basis: no pivots
     return strengthen(highs, plan_model, soft_share(plan_model.sets, config), clock, seconds)
