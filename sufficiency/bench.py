@@ -59,7 +59,7 @@ def _stage_times(timer) -> tuple[dict[str, float], dict[str, float]]:
 
 def solve_mps_directly(mps_path: Path, options: dict[str, Any]) -> tuple[float, float | None]:
     """Seconds highspy takes to read and solve an MPS file itself, and its objective (£k)."""
-    from sufficiency.solve import quiet_highs
+    from sufficiency.solve import SOLUTION_FEASIBLE, quiet_highs
 
     highs = quiet_highs()
     for key, value in options.items():
@@ -69,7 +69,8 @@ def solve_mps_directly(mps_path: Path, options: dict[str, Any]) -> tuple[float, 
     highs.run()
     seconds = time.perf_counter() - started
     info = highs.getInfo()
-    return seconds, info.objective_function_value if info.primal_solution_status == 2 else None
+    found = info.primal_solution_status == SOLUTION_FEASIBLE
+    return seconds, info.objective_function_value if found else None
 
 
 def measure_in_process(toml_path: Path, work_dir: Path,

@@ -19,9 +19,17 @@ import numpy as np
 from sufficiency.config import SolverSettings
 from sufficiency.formulation import PlanModel
 from sufficiency.formulation.blocks import Csr, block_csr
-from sufficiency.solve import SolveReport, _report, _status, highs_options, quiet_highs
+from sufficiency.solve import (
+    SOLUTION_FEASIBLE,
+    SolveReport,
+    _report,
+    _status,
+    highs_options,
+    quiet_highs,
+)
 
 MIN_RUN_SECONDS = 1.0  # a run charged its whole time limit still gets this long
+OBJECTIVE_AGREEMENT = 1e-9  # relative: HiGHS's objective against its columns' cost
 _OPTIMAL = {highspy.HighsModelStatus.kOptimal}
 _STOPPED = {highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kIterationLimit,
             highspy.HighsModelStatus.kSolutionLimit, highspy.HighsModelStatus.kInterrupt}
@@ -91,6 +99,7 @@ class DirectHighs:
         self._start: np.ndarray | None = None  # MIP start given to HiGHS just before it runs
         self._charged_seconds = 0.0  # taken off the next run's time limit
         self._known_bound: float | None = None  # £k, proven lower bound for the next run
+        self.discarded_starts = 0  # starts HiGHS misread, whose runs were repeated without
 
     def _load(self, plan_model: PlanModel) -> None:
         self.highs = quiet_highs()
@@ -103,6 +112,13 @@ class DirectHighs:
         """The highspy model handed over; composed models override this."""
         return highs_lp(plan_model)
 
+    def _sync(self, plan_model: PlanModel) -> None:
+        """Hand ``plan_model`` over (first time) or update HiGHS's column bounds to it."""
+        if self.model_id != id(plan_model):
+            self._load(plan_model)
+        else:
+            self._update_bounds(plan_model)
+
     def _update_bounds(self, plan_model: PlanModel) -> None:
         lower, upper = column_bounds(plan_model.columns)
         self.highs.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32),
@@ -111,17 +127,14 @@ class DirectHighs:
     def solve(self, plan_model: PlanModel) -> SolveReport:
         """Solve, load the incumbent into the Pyomo variables, and report honestly."""
         started = time.perf_counter()
-        if self.model_id != id(plan_model):
-            self._load(plan_model)
-        else:
-            self._update_bounds(plan_model)
+        self._sync(plan_model)
         hand_over = time.perf_counter() - started
         solve_started = time.perf_counter()
         self.run()
         solve_seconds = time.perf_counter() - solve_started
         status = self.highs.getModelStatus()
         info = self.highs.getInfo()
-        has_solution = info.primal_solution_status == 2
+        has_solution = info.primal_solution_status == SOLUTION_FEASIBLE
         if has_solution:
             values = self.highs.getSolution().col_value
             for var, value in zip(plan_model.columns, values, strict=True):
@@ -144,7 +157,7 @@ class DirectHighs:
         time-limited solve always has an incumbent at least as good as doing nothing.
         """
         values = np.array([var.value or 0.0 for var in plan_model.columns])
-        self._update_bounds(plan_model)
+        self._sync(plan_model)
         self.set_start(values)
 
     def set_start(self, values: np.ndarray) -> None:
@@ -167,24 +180,56 @@ class DirectHighs:
         self._known_bound = bound
 
     def run(self, time_limit_s: float | None = None) -> None:
-        """Run HiGHS on its model as it stands, with the pending MIP start and charge.
+        """Run HiGHS on its model as it stands, from a cleared state, with the pending start.
 
         ``time_limit_s``: this run's limit (default: the run TOML's), less the charge.
-        The start is handed over last: HiGHS silently drops a solution it was given when
-        any bound changes afterwards (measured: ``changeColsBounds`` after ``setSolution``
-        starts the MIP from scratch).
+        Every run starts with :meth:`highspy.Highs.clearSolver`: HiGHS otherwise takes the
+        previous run's solution as a MIP start (``Highs::callSolveMip`` keeps a valid
+        ``solution_`` as a "user solution"). The only state carried is the start given
+        through :meth:`set_start`, handed over last: HiGHS silently drops a solution it
+        was given when any bound changes afterwards. A start is checked after the run
+        (:meth:`_start_was_misread`) and, when HiGHS misread it, the run is repeated
+        without it.
         """
         limit = self.options["time_limit"]
         charged, self._charged_seconds = self._charged_seconds, 0.0
-        this_run = limit if time_limit_s is None else time_limit_s
-        self.highs.setOptionValue("time_limit", max(this_run - charged, MIN_RUN_SECONDS))
-        if self._start is not None:
-            values, self._start = self._start, None
-            self.highs.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
+        this_run = (limit if time_limit_s is None else time_limit_s) - charged
+        start, self._start = self._start, None
+        started = time.perf_counter()
         try:
-            self.highs.run()
+            self._run_cleared(this_run, start)
+            if start is not None and self._start_was_misread():
+                self.discarded_starts += 1
+                left = this_run - (time.perf_counter() - started)
+                self._run_cleared(left, None)
         finally:
             self.highs.setOptionValue("time_limit", limit)
+
+    def _run_cleared(self, time_limit_s: float, start: np.ndarray | None) -> None:
+        """One HiGHS run from a cleared solver state: no solution or basis of earlier runs."""
+        self.highs.clearSolver()
+        self.highs.setOptionValue("time_limit", max(time_limit_s, MIN_RUN_SECONDS))
+        if start is not None:
+            self.highs.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
+        self.highs.run()
+
+    def _start_was_misread(self) -> bool:
+        """Whether HiGHS's objective disagrees with the cost of the columns it returned.
+
+        HiGHS 1.16 maps a MIP start into its presolved space and takes the start's
+        objective there; when presolve made reductions the start does not satisfy (a
+        dual reduction keeps only *some* optimum), that objective is wrong. Measured on
+        OR-Library cap71: the do-nothing start (£582,680k) was read as £115.42k, below
+        the true optimum (£932.62k), so HiGHS pruned every node and returned the start
+        labelled optimal. The returned columns then cost more than the objective stated.
+        """
+        if self.highs.getInfo().primal_solution_status != SOLUTION_FEASIBLE:
+            return False
+        lp = self.highs.getLp()
+        values = np.asarray(self.highs.getSolution().col_value)
+        recomputed = float(np.dot(lp.col_cost_, values)) + lp.offset_
+        stated = self.highs.getInfo().objective_function_value
+        return abs(recomputed - stated) > OBJECTIVE_AGREEMENT * max(1.0, abs(recomputed))
 
     def write_mps(self, path: str) -> None:
         """Write the model HiGHS received."""
@@ -207,6 +252,6 @@ class DirectHighs:
         highs.passModel(lp)
         highs.run()
         info = highs.getInfo()
-        if highs.getModelStatus() not in _OPTIMAL or info.dual_solution_status != 2:
+        if highs.getModelStatus() not in _OPTIMAL or info.dual_solution_status != SOLUTION_FEASIBLE:
             return None
         return info.objective_function_value, np.asarray(highs.getSolution().row_dual)

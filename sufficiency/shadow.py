@@ -32,6 +32,7 @@ import pandas as pd
 from sufficiency.config import RunConfig
 from sufficiency.formulation import MONEY_SCALE, PlanModel
 from sufficiency.formulation.blocks import FIRST, MODULES, RowBlock
+from sufficiency.solve import SOLUTION_FEASIBLE
 
 CAPACITY, BUDGET = "capacity", "capital_budget"
 REPLAN_SECONDS = 30.0  # at most this long per re-planned budget year
@@ -200,7 +201,7 @@ def budget_value_by_resolve(plan_model: PlanModel, solver, config: RunConfig,
         solver.set_start(optimum_values)
         solver.run(min(config.solver.time_limit_s, REPLAN_SECONDS))
         info = highs.getInfo()
-        if info.primal_solution_status == 2:
+        if info.primal_solution_status == SOLUTION_FEASIBLE:
             values[r] = max(0.0, optimum - info.objective_function_value * MONEY_SCALE)
         else:
             values[r] = np.nan

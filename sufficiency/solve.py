@@ -24,6 +24,7 @@ from sufficiency.formulation import MONEY_SCALE, PlanModel
 
 OPTIMAL, TIME_LIMIT, INFEASIBLE, ERROR = "optimal", "time_limit", "infeasible", "error"
 NO_PLAN_IN_TIME = "time_limit_without_plan"
+SOLUTION_FEASIBLE = 2  # HiGHS's primal/dual_solution_status of a feasible solution
 _STOPPED_EARLY = {TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit,
                   TerminationCondition.interrupted}
 _INFEASIBLE = {TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded,
@@ -132,6 +133,9 @@ class PyomoHighs:
     def solve(self, plan_model: PlanModel) -> SolveReport:
         """Solve, load the incumbent into the Pyomo variables, and report honestly."""
         started = time.perf_counter()
+        if self.solver._solver_model is not None:  # noqa: SLF001 - no public accessor
+            # a run's solution would be the next run's MIP start (see DirectHighs.run)
+            self.solver._solver_model.clearSolver()  # noqa: SLF001
         results = self.solver.solve(plan_model.model)
         wall = time.perf_counter() - started
         highs_seconds = float(getattr(results.timing_info, "highs_time", wall) or wall)

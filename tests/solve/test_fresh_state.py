@@ -1,0 +1,175 @@
+"""Every re-solve gives the optimum a fresh HiGHS object gives (issue: stale HiGHS state).
+
+HiGHS keeps a run's solution and, on the next ``run()``, takes it as a MIP start; with
+presolve on, HiGHS 1.16 can misread a start's objective and return it labelled optimal.
+These tests plan OR-Library's cap71 (published optimum £932,615.75) and small random
+instances along every path that re-solves, and compare each optimum with the optimum of
+a new HiGHS object given the same model with no start and presolve off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from conftest import option, run_toml
+from orlib import DATA, write_cap_run
+
+from sufficiency.config import load_run_config
+from sufficiency.dataset import load_dataset
+from sufficiency.evaluate import fix_openings_to
+from sufficiency.formulation import build_model
+from sufficiency.handover import DirectHighs
+from sufficiency.pipeline import plan_dataset, run_plan
+from sufficiency.sets import build_sets
+from sufficiency.slippage import later_lead_times, slip_plan, slippage_of
+from sufficiency.solve import OPTIMAL
+from sufficiency.sweep import sweep_task
+
+CAP71_OPTIMUM = 932_615.75  # Beasley, OR-Library "capopt"
+REL = 1e-6
+
+
+def fresh_optimum(dataset, plan_model) -> float:
+    """£ optimum of ``plan_model`` as it stands, from a new HiGHS object: no start, no presolve."""
+    settings = replace(dataset.config.solver, presolve="off")
+    report = DirectHighs(settings).solve(plan_model)
+    assert report.status == OPTIMAL
+    return report.objective
+
+
+def assert_same(found: float, reference: float) -> None:
+    assert found == pytest.approx(reference, rel=REL, abs=0.01)  # outputs round to pence
+
+
+@pytest.mark.parametrize("extra", ["", "[formulation]\nmatrix_constraints = false\n"])
+def test_cap71_default_settings_reach_the_published_optimum(tmp_path, extra):
+    toml = write_cap_run(DATA / "cap71.txt", tmp_path, extra=extra)
+    run = run_plan(toml)
+    assert run.optimal.report.status == OPTIMAL
+    assert run.optimal.report.objective == pytest.approx(CAP71_OPTIMUM, rel=REL)
+    assert run.optimal.total_cost == pytest.approx(CAP71_OPTIMUM, rel=REL)
+
+
+def cap71_model(tmp_path):
+    dataset = load_dataset(load_run_config(write_cap_run(DATA / "cap71.txt", tmp_path)))
+    return dataset, build_model(build_sets(dataset), dataset.config)
+
+
+def test_a_second_run_on_one_object_ignores_the_first_runs_solution(tmp_path):
+    """Do nothing, then the plan, on one object, no start given: the fresh optimum."""
+    dataset, plan_model = cap71_model(tmp_path)
+    solver = DirectHighs(dataset.config.solver)
+    plan_model.fix_openings(0)
+    solver.solve(plan_model)
+    plan_model.fix_openings(None)
+    report = solver.solve(plan_model)
+    assert report.objective == pytest.approx(CAP71_OPTIMUM, rel=REL)
+    assert solver.discarded_starts == 0
+
+
+def test_a_start_highs_misreads_is_discarded_and_the_run_repeated(tmp_path):
+    """HiGHS 1.16 reads the do-nothing start of cap71 as £115.42k in its presolved space."""
+    dataset, plan_model = cap71_model(tmp_path)
+    plan_model.fix_openings(0)
+    DirectHighs(dataset.config.solver).solve(plan_model)
+    plan_model.fix_openings(None)
+    solver = DirectHighs(dataset.config.solver)
+    solver.use_start(plan_model)
+    report = solver.solve(plan_model)
+    assert report.status == OPTIMAL
+    assert report.objective == pytest.approx(CAP71_OPTIMUM, rel=REL)
+    assert solver.discarded_starts == 1
+
+
+YEARS = (2026, 2027, 2028)
+
+
+def random_run(tiny, seed: int, extra: str = ""):
+    """Three sites, two needs, two phases, three years; a budget in odd seeds."""
+    rng = np.random.default_rng(seed)
+    sites = ["S1,One,A,405000,306000", "S2,Two,A,405000,318000", "S3,Three,A,405000,330000"]
+    demand = [f"A,{need},{phase},{year},{int(rng.integers(0, 14))}"
+              for need in ("ASD", "SEMH") for phase in ("primary", "secondary") for year in YEARS]
+    provision = [
+        option("SP", "S1", existing=int(rng.integers(4, 12)), cost=int(rng.integers(18, 26)) * 1000,
+               commissioned=int(rng.integers(0, 10)) * 1000),
+        option("RP", "S2", kind="resourced", needs="ASD", phases="primary", module=8,
+               max_modules=1, capital=int(rng.integers(1, 6)) * 100_000,
+               fixed=int(rng.integers(0, 3)) * 100_000, lead=1, cost=15_000,
+               commissioned=10_000),
+        option("EXP", "S3", needs="SEMH;ASD", module=6, max_modules=2,
+               capital=int(rng.integers(1, 4)) * 100_000, cost=20_000),
+    ]
+    budget = {2026: float(rng.integers(2, 6)) * 100_000} if seed % 2 else None
+    toml = run_toml(years=len(YEARS), rate=0.035, transport_pupil=3000, transport_km=350,
+                    circuity=1.3, budget=budget, extra=extra)
+    return tiny.write(sites=sites, demand=demand, provision=provision, toml=toml)
+
+
+SEEDS = range(6)
+STARTS = ["", 'rounding_start = true\n']
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("start", STARTS, ids=["no-rounding-start", "rounding-start"])
+def test_plan_and_do_nothing_match_a_fresh_solve(tiny, seed, start):
+    run = run_plan(random_run(tiny, seed, start))
+    dataset = run.dataset
+    plan_model = build_model(run.sets, dataset.config)
+    assert_same(run.optimal.report.objective, fresh_optimum(dataset, plan_model))
+    plan_model.fix_openings(0)
+    assert_same(run.baseline.report.objective, fresh_optimum(dataset, plan_model))
+
+
+@pytest.mark.parametrize("seed", [s for s in SEEDS if s % 2])
+def test_budget_replans_match_fresh_solves_with_the_larger_budget(tiny, seed):
+    run = run_plan(random_run(tiny, seed))
+    budget = run.shadow.budget
+    for year, value in zip(budget["capital_year"], budget["value_per_million_replanned_pv"],
+                           strict=True):
+        config = run.dataset.config
+        more = replace(config, capital_budget={**config.capital_budget,
+                                               year: config.capital_budget[year] + 1e6})
+        dataset = replace(run.dataset, config=more)
+        fresh = fresh_optimum(dataset, build_model(build_sets(dataset), more))
+        expected = max(0.0, run.optimal.report.objective - fresh)
+        assert value == pytest.approx(round(expected, 2), abs=max(1.0, REL * fresh))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sweep_values_match_fresh_solves(tiny, seed):
+    toml = random_run(tiny, seed)
+    row = sweep_task(str(toml), "independent.cost_per_place", 30_000)
+    config = load_run_config(toml)
+    config = replace(config, independent=replace(config.independent, cost_per_place=30_000))
+    dataset = replace(load_dataset(config), config=config)
+    fresh = fresh_optimum(dataset, build_model(build_sets(dataset), config))
+    assert_same(row["objective"], fresh)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_scenarios_plan_matches_a_fresh_solve(tiny, seed):
+    """Scenarios plan a modified dataset through plan_dataset (here: 20 % more demand)."""
+    dataset = load_dataset(load_run_config(random_run(tiny, seed)))
+    demand = dataset.demand.assign(pupils=dataset.demand["pupils"] * 1.2)
+    dataset = replace(dataset, demand=demand)
+    sets = build_sets(dataset)
+    run = plan_dataset(dataset, sets)
+    assert_same(run.optimal.report.objective, fresh_optimum(dataset, build_model(sets,
+                                                                               dataset.config)))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_slippage_matches_a_fresh_solve(tiny, seed):
+    run = run_plan(random_run(tiny, seed))
+    result = slippage_of(run)
+    dataset = run.dataset
+    slipped = slip_plan(run.optimal.plan, dataset.config.end_year)
+    late = later_lead_times(dataset, slipped.slipped_options)
+    plan_model = build_model(build_sets(late), late.config)
+    fix_openings_to(plan_model, slipped.plan)
+    slipped_row = result.summary.iloc[1]
+    assert_same(slipped_row["total_cost"] - slipped_row["sunk_capital"],
+                fresh_optimum(late, plan_model))
