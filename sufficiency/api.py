@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sufficiency.config import load_run_config
-from sufficiency.outputs import OutputPaths, refuse_overwrite, write_outputs
-from sufficiency.pipeline import Progress, RunResult, run_plan
+from sufficiency.outcome import Progress, RunResult
+from sufficiency.pipeline import run_plan
+from sufficiency.preprocess.config import load_run_config
+from sufficiency.report.outputs import OutputPaths, refuse_overwrite, write_outputs
 
 
 def plan(toml_path: str | Path, *, output_root: str | Path = ".", force: bool = False,
@@ -15,7 +16,7 @@ def plan(toml_path: str | Path, *, output_root: str | Path = ".", force: bool = 
     """Solve a planning run; write outputs/<name>/ and maps/<name>.html under ``output_root``.
 
     Returns the run (``run.optimal.plan``, ``.placements``, ``.costs_by_year``, and the same
-    for ``run.baseline``) and where its files went (None when ``write`` is False).
+    for ``run.do_nothing``) and where its files went (None when ``write`` is False).
     """
     if write:
         config = load_run_config(toml_path)

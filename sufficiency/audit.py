@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sufficiency.dataset import Dataset
 from sufficiency.errors import AuditError
-from sufficiency.results import PlanResult
-from sufficiency.schema import INDEPENDENT
+from sufficiency.outcome import PlanResult
+from sufficiency.preprocess.dataset import Dataset
+from sufficiency.preprocess.schema import INDEPENDENT
 
 PUPILS_TOL = 1e-5
 NUMERICAL_TROUBLE = ("This is numerical trouble in the solver or a bug, not a fault in the inputs: "

@@ -59,7 +59,7 @@ def _stage_times(timer) -> tuple[dict[str, float], dict[str, float]]:
 
 def solve_mps_directly(mps_path: Path, options: dict[str, Any]) -> tuple[float, float | None]:
     """Seconds highspy takes to read and solve an MPS file itself, and its objective (£k)."""
-    from sufficiency.solve import SOLUTION_FEASIBLE, quiet_highs
+    from sufficiency.solve.highs import SOLUTION_FEASIBLE, quiet_highs
 
     highs = quiet_highs()
     for key, value in options.items():
@@ -81,9 +81,9 @@ def measure_in_process(toml_path: Path, work_dir: Path,
     the plan path including interpreter start and imports, as `sufficiency plan` has it.
     """
     from sufficiency.formulation import MONEY_SCALE
-    from sufficiency.outputs import write_outputs
     from sufficiency.pipeline import run_plan
-    from sufficiency.solve import highs_options
+    from sufficiency.report.outputs import write_outputs
+    from sufficiency.solve.highs import highs_options
 
     mps_path = work_dir / "model.mps"
     run = run_plan(toml_path, mps_path=mps_path)
@@ -116,7 +116,8 @@ def measure_in_process(toml_path: Path, work_dir: Path,
         "highs_direct_objective_gbp": None if direct_objective is None
         else round(direct_objective * MONEY_SCALE, 2),
         "plan_command_s": None if plan_command_s is None else round(plan_command_s, 3),
-        "baseline_highs_s": round(run.baseline.report.solve_seconds, 3) if run.baseline else 0.0,
+        "baseline_highs_s": (round(run.do_nothing.report.solve_seconds, 3) if run.do_nothing
+                             else 0.0),
         "start_highs_s": round(run.timer.wall.get("start_highs", 0.0), 3),
         "mip_highs_s": round(report.solve_seconds, 3),
     }
@@ -192,7 +193,7 @@ def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
 def bench(scales: list[str], runs: list[Path], out_dir: Path, seed: int = 1,
           progress=None) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Benchmark synthetic ``scales`` and given ``runs``; write ``out_dir/bench.csv``."""
-    from sufficiency.synth import write_synthetic
+    from sufficiency.ingest.synth import write_synthetic
 
     jobs = [(scale, write_synthetic(out_dir / "data", scale, seed, overwrite=True))
             for scale in scales] + [("", Path(run).resolve()) for run in runs]

@@ -62,7 +62,7 @@ def _money(value: float | None) -> str:
 
 
 def _print_run(run, paths) -> None:
-    from sufficiency.summary import build_summary
+    from sufficiency.report.summary import build_summary
 
     summary = build_summary(run)
     table = Table(title=f"Plan '{summary['run']}'", show_header=False)
@@ -130,7 +130,7 @@ def validate(run: RunArg) -> None:
     try:
         dataset, sets = validate_run(run)
         if dataset.config.scenarios:  # [scenarios.*]: checked here as well (extension)
-            from sufficiency.scenarios import load_scenarios
+            from sufficiency.preprocess.scenarios import load_scenarios
 
             load_scenarios(dataset)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001
@@ -150,7 +150,7 @@ def build_dataset(spec: Annotated[Path, typer.Argument(help="build spec, e.g. "
                   force: Annotated[bool, typer.Option(help="replace an earlier build")]
                   = False) -> None:
     """Build a planning dataset and its run TOML from a council's own source files."""
-    from sufficiency.build import build_dataset as build
+    from sufficiency.ingest.build import build_dataset as build
 
     started = time.perf_counter()
     try:
@@ -178,7 +178,7 @@ def synth(folder: Annotated[Path, typer.Argument(metavar="OUT",
           overwrite: Annotated[bool, typer.Option(help="replace an earlier dataset")] = False,
           ) -> None:
     """Write a seeded synthetic dataset and its run TOML at scale S, M, L or XL."""
-    from sufficiency.synth import write_synthetic
+    from sufficiency.ingest.synth import write_synthetic
 
     try:
         toml_path = write_synthetic(folder, scale.upper(), seed, overwrite=overwrite)
@@ -245,8 +245,8 @@ RootOpt = Annotated[Path, typer.Option(help="folder holding outputs/")]
 
 def _analysis_folder(run: Path, output_root: Path, command: str, force: bool) -> Path:
     """outputs/<run>.<command>/ under the root; refuse early if it exists without --force."""
-    from sufficiency.config import load_run_config
     from sufficiency.errors import OutputExistsError
+    from sufficiency.preprocess.config import load_run_config
 
     folder = output_root / "outputs" / f"{load_run_config(run).name}.{command}"
     if folder.exists() and not force:
@@ -256,7 +256,7 @@ def _analysis_folder(run: Path, output_root: Path, command: str, force: bool) ->
 
 
 def _backend(scheduler: str | None, serial: bool):
-    from sufficiency.distributed import Backend
+    from sufficiency.analyses.distributed import Backend
 
     return Backend(serial=serial, scheduler=scheduler, show_progress=True)
 
@@ -288,8 +288,8 @@ def scenarios(run: RunArg,
               scheduler: SchedulerOpt = None, serial: SerialOpt = False,
               force: ForceOpt = False, output_root: RootOpt = Path(".")) -> None:
     """Plan each demand scenario, one robust build plan for all, and the regret table."""
-    from sufficiency.outputs import write_table_folder
-    from sufficiency.robust import analyse_scenarios
+    from sufficiency.analyses.robust import analyse_scenarios
+    from sufficiency.report.outputs import write_table_folder
 
     started = time.perf_counter()
     try:
@@ -313,8 +313,8 @@ def alternatives(run: RunArg,
                      help="largest extra cost over the optimum, in %")] = 2.0,
                  force: ForceOpt = False, output_root: RootOpt = Path(".")) -> None:
     """Near-optimal plans (within epsilon %) that open other sites than the optimum."""
-    from sufficiency.mga import alternatives as find_alternatives
-    from sufficiency.outputs import write_table_folder
+    from sufficiency.analyses.mga import alternatives as find_alternatives
+    from sufficiency.report.outputs import write_table_folder
 
     started = time.perf_counter()
     try:
@@ -341,9 +341,9 @@ def sweep(run: RunArg,
           scheduler: SchedulerOpt = None, serial: SerialOpt = False,
           force: ForceOpt = False, output_root: RootOpt = Path(".")) -> None:
     """Plan the run once per value of one input parameter; one table of plans and costs."""
-    from sufficiency.outputs import write_table_folder
-    from sufficiency.sweep import parse_values
-    from sufficiency.sweep import sweep as run_sweep
+    from sufficiency.analyses.sweep import parse_values
+    from sufficiency.analyses.sweep import sweep as run_sweep
+    from sufficiency.report.outputs import write_table_folder
 
     started = time.perf_counter()
     try:
@@ -369,8 +369,8 @@ def slippage(run: RunArg,
                  help="slip only openings of this kind, e.g. new_special (repeatable)")] = None,
              force: ForceOpt = False, output_root: RootOpt = Path(".")) -> None:
     """Stress test: the optimal plan's openings one year late (capital year unchanged)."""
-    from sufficiency.outputs import write_table_folder
-    from sufficiency.slippage import slippage as stress
+    from sufficiency.analyses.slippage import slippage as stress
+    from sufficiency.report.outputs import write_table_folder
 
     started = time.perf_counter()
     try:

@@ -6,48 +6,22 @@ model's objective coefficients: :mod:`sufficiency.audit` then checks that both a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from sufficiency.dataset import Dataset
 from sufficiency.formulation import PlanModel
 from sufficiency.formulation.blocks import FIRST, MODULES, U, X, first_slots
-from sufficiency.schema import INDEPENDENT
-from sufficiency.solve import SolveReport
+from sufficiency.outcome import (
+    COST_COLUMNS,
+    PLACEMENT_COLUMNS,
+    PLAN_COLUMNS,
+    PlanResult,
+    SolveReport,
+)
+from sufficiency.preprocess.dataset import Dataset
+from sufficiency.preprocess.schema import INDEPENDENT
 
 PUPIL_TOLERANCE = 1e-6
-PLAN_COLUMNS = ["option_id", "site_id", "kind", "modules", "places", "opening_year",
-                "capital_year", "capital_cost"]
-PLACEMENT_COLUMNS = ["year", "area_id", "need", "phase", "option_id", "pupils", "minutes", "km"]
-COST_COLUMNS = ["year", "placement", "commissioned", "transport", "independent", "capital",
-                "total", "discounted_total"]
-
-
-@dataclass(frozen=True)
-class PlanResult:
-    """One solved plan (the optimum, or do nothing) as tidy tables.
-
-    - ``plan``: one row per opening (contract columns)
-    - ``placements``: pupils by year, area, need, phase and option (or ``independent``)
-    - ``capacity``: option_id, year, places, pupils, empty_places for every option and year
-    - ``costs_by_year``: £ by component, total and discounted total per year
-    """
-
-    label: str
-    report: SolveReport
-    plan: pd.DataFrame
-    placements: pd.DataFrame
-    capacity: pd.DataFrame
-    costs_by_year: pd.DataFrame
-
-    @property
-    def total_cost(self) -> float:
-        """Discounted total over the horizon (£), recomputed from the tables."""
-        return float(self.costs_by_year["discounted_total"].sum())
-
-
 def _values(members: list) -> np.ndarray:
     return np.array([v.value if v.value is not None else 0.0 for v in members], dtype=float)
 

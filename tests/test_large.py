@@ -26,7 +26,7 @@ from shapely import affinity
 
 from sufficiency.errors import InputError
 from sufficiency.pipeline import validate_run
-from sufficiency.readers import MAX_INPUT_BYTES
+from sufficiency.preprocess.readers import MAX_INPUT_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 COPIES = 10
@@ -79,9 +79,9 @@ MEASURE = """
     one = run_plan(sys.argv[2])
     print(json.dumps({"peak_mb": peak_mb, "size": run.model_size,
                       "status": run.optimal.report.status, "gap": run.optimal.report.mip_gap,
-                      "optimal": run.optimal.total_cost, "baseline": run.baseline.total_cost,
+                      "optimal": run.optimal.total_cost, "baseline": run.do_nothing.total_cost,
                       "one_optimal": one.optimal.total_cost,
-                      "one_baseline": one.baseline.total_cost,
+                      "one_baseline": one.do_nothing.total_cost,
                       "one_size": one.model_size,
                       "stages": {k: round(v, 2) for k, v in run.timer.wall.items()}}))
 """

@@ -1,4 +1,4 @@
-r"""The planning MILP, built in Pyomo from the sparse sets of :mod:`sufficiency.sets`.
+r"""The planning MILP, built in Pyomo from the sparse sets of :mod:`sufficiency.formulation.sets`.
 
 Sets (all sparse, built with pandas)
     C            demand cells c = (a, n, p, t) with pupils d_c > 0
@@ -53,7 +53,7 @@ Objective (£k; δ_t = 1 / (1 + r)^(t − start))
 
 "Do nothing" is this model with every modules[s] and first[f] fixed to 0. HiGHS starts
 from the cheapest of do nothing and plans rounded or dived from the LP relaxation
-(:mod:`sufficiency.rounding`).
+(:mod:`sufficiency.solve.rounding`).
 """
 
 from __future__ import annotations
@@ -65,7 +65,6 @@ import pyomo.core as pyo  # not pyomo.environ: its solver plugins cost 0.2 s of 
 from pyomo.core.base.matrix_constraint import MatrixConstraint
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from sufficiency.config import RunConfig
 from sufficiency.formulation.blocks import (
     FIRST,
     MODULES,
@@ -83,7 +82,8 @@ from sufficiency.formulation.blocks import (
     opened_years,
     over_rows,
 )
-from sufficiency.sets import ModelSets
+from sufficiency.formulation.sets import ModelSets
+from sufficiency.preprocess.config import RunConfig
 
 __all__ = ["PlanModel", "build_model", "MONEY_SCALE", "FAMILIES"]
 FAMILIES = (X, U, MODULES, FIRST, OPENED, OVER)  # column order of the matrix handed to HiGHS

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sufficiency.config import RunConfig
-from sufficiency.sets import ModelSets
+from sufficiency.formulation.sets import ModelSets
+from sufficiency.preprocess.config import RunConfig
 
 MONEY_SCALE = 1_000.0  # £ per model money unit (£k)
 X, U, MODULES, FIRST, OPENED, OVER = "x", "u", "modules", "first", "opened", "over"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sufficiency.config import RunConfig
-from sufficiency.dataset import Dataset
-from sufficiency.readers import ROW
+from sufficiency.preprocess.config import RunConfig
+from sufficiency.preprocess.dataset import Dataset
+from sufficiency.preprocess.readers import ROW
 from sufficiency.report.webmap import ay_label
 
 ASSUMPTION_COLUMNS = ["group", "item", "value", "unit", "source"]

@@ -5,7 +5,7 @@ autoescaping on, so names from the inputs can never become markup; charts are in
 from :mod:`sufficiency.report.charts`; the page loads nothing (a Content-Security-Policy
 forbids scripts and remote requests) and links to the run's map at
 ``../../maps/<run>.html``. The output is a pure function of the run: no timestamps, no
-re-solving (shadow prices come with the run, from :mod:`sufficiency.shadow`).
+re-solving (shadow prices come with the run, from :mod:`sufficiency.solve.shadow`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from sufficiency.pipeline import RunResult
+from sufficiency.outcome import RunResult
 from sufficiency.report import charts
 from sufficiency.report.assumptions import fy_label
 from sufficiency.report.figures import CabinetFigures, cabinet_figures
@@ -106,8 +106,8 @@ def build_charts(run: RunResult, figures: CabinetFigures) -> dict[str, Markup]:
     labels = [f"{y}/{(y + 1) % 100:02d}" for y in years]
     components = list(COMPONENT_COLOURS)
     groups = [("P", {c: run.optimal.costs_by_year[c].tolist() for c in components})]
-    if run.baseline is not None:
-        groups.append(("D", {c: run.baseline.costs_by_year[c].tolist() for c in components}))
+    if run.do_nothing is not None:
+        groups.append(("D", {c: run.do_nothing.costs_by_year[c].tolist() for c in components}))
     costs = charts.stacked_bars("Cost by academic year and component (£, not discounted)",
                                 labels, groups, COMPONENT_COLOURS, money_m,
                                 {"P": "the plan", "D": "doing nothing"})
@@ -118,7 +118,7 @@ def build_charts(run: RunResult, figures: CabinetFigures) -> dict[str, Markup]:
         {kind_label(k): KIND_COLOURS.get(k, OTHER_COLOUR) for k in over_time.index},
         lambda v: f"{v:,.0f}")
     independent = {"the plan": figures.by_year["independent_pupils"].tolist()}
-    if run.baseline is not None:
+    if run.do_nothing is not None:
         independent["doing nothing"] = figures.by_year["do_nothing_independent_pupils"].tolist()
     independent_chart = charts.lines(
         "Pupils in independent placements by academic year", labels, independent,

@@ -29,13 +29,11 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from sufficiency.pipeline import RunResult
+from sufficiency.outcome import METHOD, PLACEMENT_COLUMNS, RunResult
 from sufficiency.report.assumptions import fy_label, option_assumptions_long
 from sufficiency.report.figures import CabinetFigures, cabinet_figures
 from sufficiency.report.webmap import ay_label
 from sufficiency.report.why import CAPITAL_METHOD
-from sufficiency.results import PLACEMENT_COLUMNS
-from sufficiency.shadow import METHOD
 
 GBP, GBP_PENCE = '"£"#,##0', '"£"#,##0.00'
 PLACES, PUPILS, ONE_DP, PERCENT, YEAR = "#,##0", "#,##0.00", "#,##0.0", "0.00%", "0"
@@ -234,8 +232,8 @@ def placements_sheet(run: RunResult) -> Sheet:
 def costs_sheet(run: RunResult) -> Sheet:
     """Cost by AY and component: the plan, doing nothing, and the saving."""
     parts = [run.optimal.costs_by_year.assign(plan="optimal")]
-    if run.baseline is not None:
-        base = run.baseline.costs_by_year
+    if run.do_nothing is not None:
+        base = run.do_nothing.costs_by_year
         parts.append(base.assign(plan="do nothing"))
         saving = base.set_index("year").sub(run.optimal.costs_by_year.set_index("year"))
         parts.append(saving.round(2).reset_index().assign(plan="saving (do nothing − optimal)"))

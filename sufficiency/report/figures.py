@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sufficiency.pipeline import RunResult
+from sufficiency.outcome import RunResult
 from sufficiency.report.assumptions import option_assumptions, run_assumptions
 from sufficiency.report.why import why_openings
 
@@ -69,10 +69,10 @@ def by_year(run: RunResult) -> pd.DataFrame:
     plan = split_costs(run.optimal.costs_by_year, ind.cost_per_place,
                        ind.transport_cost_per_pupil)
     plan["independent_pupils"] = run.optimal.costs_by_year["pupils_independent"].to_numpy()
-    if run.baseline is None:
+    if run.do_nothing is None:
         missing = [c for c in YEAR_COLUMNS if c not in plan.columns]
         return plan.assign(**dict.fromkeys(missing, np.nan))[YEAR_COLUMNS]
-    base = run.baseline.costs_by_year
+    base = run.do_nothing.costs_by_year
     plan["do_nothing_total"] = base["total"].to_numpy()
     plan["do_nothing_discounted_total"] = base["discounted_total"].to_numpy()
     plan["saving"] = plan["do_nothing_total"] - plan["total"]
@@ -128,9 +128,9 @@ def phasing(run: RunResult) -> pd.DataFrame:
 
 def headline(run: RunResult, years: pd.DataFrame) -> dict[str, Any]:
     """The one-line figures: status, costs, savings, capital, places, independent pupils."""
-    optimal, baseline = run.optimal, run.baseline
+    optimal, do_nothing = run.optimal, run.do_nothing
     report = optimal.report
-    base_cost = None if baseline is None else baseline.total_cost
+    base_cost = None if do_nothing is None else do_nothing.total_cost
     return {
         "run": run.dataset.config.name,
         "status": report.status,
@@ -139,15 +139,15 @@ def headline(run: RunResult, years: pd.DataFrame) -> dict[str, Any]:
         "baseline_objective": base_cost,
         "savings": run.savings,
         "savings_share": None if not base_cost else run.savings / base_cost,
-        "savings_undiscounted": None if baseline is None else float(years["saving"].sum()),
+        "savings_undiscounted": None if do_nothing is None else float(years["saving"].sum()),
         "capital_total": float(optimal.plan["capital_cost"].sum()),
         "places_created": int(optimal.plan["places"].sum()),
         "openings": len(optimal.plan),
         "options_opened": int(optimal.plan["option_id"].nunique()),
         "independent_pupil_years": float(years["independent_pupils"].sum()),
-        "do_nothing_independent_pupil_years": None if baseline is None
+        "do_nothing_independent_pupil_years": None if do_nothing is None
         else float(years["do_nothing_independent_pupils"].sum()),
-        "independent_avoided": None if baseline is None
+        "independent_avoided": None if do_nothing is None
         else float(years["independent_avoided"].sum()),
     }
 
@@ -158,7 +158,7 @@ def why_with_place_values(run: RunResult) -> pd.DataFrame:
     The mean is over the AYs in which the option has a capacity row in the model; NaN when
     shadow prices are unavailable.
     """
-    why = why_openings(run.dataset, run.optimal, run.baseline)
+    why = why_openings(run.dataset, run.optimal, run.do_nothing)
     if run.shadow is None or run.shadow.places.empty:
         return why.assign(place_value=np.nan)
     mean = run.shadow.places.groupby("option_id")["value_in_year"].mean().round(2)

@@ -25,9 +25,10 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from sufficiency import geo, transport
-from sufficiency.pipeline import RunResult
-from sufficiency.transport import CHANGE, DO_NOTHING, INDICATORS, PLAN, PUPILS_TOL
+from sufficiency.outcome import RunResult
+from sufficiency.preprocess import geo
+from sufficiency.report import transport
+from sufficiency.report.transport import CHANGE, DO_NOTHING, INDICATORS, PLAN, PUPILS_TOL
 
 FIXED_TIMESTAMP = "2000-01-01T00:00:00.000Z"
 GEOMETRY_TYPES = {"areas": "MultiPolygon", "area_years": "MultiPolygon", "sites": "Point",
@@ -65,7 +66,7 @@ def _area_years(run: RunResult) -> dict[str, pd.DataFrame]:
 
 def _horizon_by_area(run: RunResult) -> dict[str, pd.DataFrame]:
     """Per area over the horizon: sums of the additive indicators, pupil-weighted minutes."""
-    results = {PLAN: run.optimal, DO_NOTHING: run.baseline}
+    results = {PLAN: run.optimal, DO_NOTHING: run.do_nothing}
     out: dict[str, pd.DataFrame] = {}
     for scenario, result in results.items():
         if result is None:
@@ -139,8 +140,8 @@ def openings_layer(run: RunResult) -> gpd.GeoDataFrame:
 def flows_layer(run: RunResult) -> gpd.GeoDataFrame:
     """Lines area → site with pupils per year, for the plan and for do nothing."""
     parts = [transport.flows(run.dataset, run.optimal, PLAN)]
-    if run.baseline is not None:
-        parts.append(transport.flows(run.dataset, run.baseline, DO_NOTHING))
+    if run.do_nothing is not None:
+        parts.append(transport.flows(run.dataset, run.do_nothing, DO_NOTHING))
     table = pd.concat(parts, ignore_index=True)
     table = table.assign(pupils=table["pupils"].astype(float).round(4))
     lines = transport.flow_lines(run.dataset, table)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from sufficiency import transport
-from sufficiency.pipeline import RunResult
+from sufficiency.outcome import RunResult
+from sufficiency.report import transport
 from sufficiency.report.webmap import TransportView, render_plan_map
 
 
@@ -59,10 +59,10 @@ def transport_view(run: RunResult) -> TransportView:
     keys = ["area_id", "year"]
     areas = transport.area_indicators(dataset, run.optimal)[keys + AREA_YEAR_COLUMNS]
     flows = [transport.flows(dataset, run.optimal, transport.PLAN)]
-    if run.baseline is not None:
-        base = transport.area_indicators(dataset, run.baseline)[keys + AREA_YEAR_COLUMNS]
+    if run.do_nothing is not None:
+        base = transport.area_indicators(dataset, run.do_nothing)[keys + AREA_YEAR_COLUMNS]
         areas = areas.merge(base, on=keys, how="left", suffixes=("", "_do_nothing"))
-        flows.append(transport.flows(dataset, run.baseline, transport.DO_NOTHING))
+        flows.append(transport.flows(dataset, run.do_nothing, transport.DO_NOTHING))
     lines = transport.flow_lines(dataset, pd.concat(flows, ignore_index=True))
     return TransportView(years=dataset.config.years, areas=areas, flows=lines,
                          rings=transport.journey_rings(dataset, run.optimal),

@@ -26,9 +26,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sufficiency.dataset import Dataset
-from sufficiency.results import PlanResult
-from sufficiency.schema import INDEPENDENT
+from sufficiency.outcome import PlanResult
+from sufficiency.preprocess.dataset import Dataset
+from sufficiency.preprocess.schema import INDEPENDENT
 
 GROUP = ["year", "area_id", "need", "phase"]
 WHY_COLUMNS = ["option_id", "site_id", "kind", "new_places", "capital", "added_pupil_years",
@@ -55,16 +55,16 @@ def pupil_cost(placements: pd.DataFrame, dataset: Dataset) -> pd.Series:
                      dtype=float)
 
 
-def marginal_alternative(baseline: PlanResult, dataset: Dataset) -> pd.DataFrame:
+def marginal_alternative(do_nothing: PlanResult, dataset: Dataset) -> pd.DataFrame:
     """Per demand group: the dearest do-nothing placement (£/pupil-year), and if independent."""
-    table = baseline.placements.assign(cost=pupil_cost(baseline.placements, dataset))
+    table = do_nothing.placements.assign(cost=pupil_cost(do_nothing.placements, dataset))
     table = table.sort_values([*GROUP, "cost", "option_id"], kind="stable")
     dearest = table.groupby(GROUP, sort=False).tail(1)
     return dearest.assign(independent=dearest["option_id"] == INDEPENDENT)[
         [*GROUP, "cost", "independent"]].rename(columns={"cost": "alternative"})
 
 
-def added_pupils(opened: list[str], optimal: PlanResult, baseline: PlanResult | None
+def added_pupils(opened: list[str], optimal: PlanResult, do_nothing: PlanResult | None
                  ) -> pd.DataFrame:
     """Per opened option and demand group: the pupils the opening adds, with their km.
 
@@ -75,9 +75,9 @@ def added_pupils(opened: list[str], optimal: PlanResult, baseline: PlanResult | 
     keys = ["option_id", *GROUP]
     here = optimal.placements[optimal.placements["option_id"].isin(opened)]
     table = here.groupby(keys, as_index=False).agg(pupils=("pupils", "sum"), km=("km", "first"))
-    if baseline is None:
+    if do_nothing is None:
         return table
-    before = baseline.placements[baseline.placements["option_id"].isin(opened)]
+    before = do_nothing.placements[do_nothing.placements["option_id"].isin(opened)]
     net = (here.groupby("option_id")["pupils"].sum()
            .sub(before.groupby("option_id")["pupils"].sum(), fill_value=0.0))
     before = before.groupby(keys)["pupils"].sum().rename("before").reset_index()
@@ -143,7 +143,7 @@ def alternative_label(share: float) -> str:
     return f"independent for {share:.0%}, otherwise a dearer existing local place"
 
 
-def why_openings(dataset: Dataset, optimal: PlanResult, baseline: PlanResult | None
+def why_openings(dataset: Dataset, optimal: PlanResult, do_nothing: PlanResult | None
                  ) -> pd.DataFrame:
     """One row per opened option: cost per added pupil-year, its alternative, the saving."""
     opened = sorted(optimal.plan["option_id"].unique())
@@ -151,9 +151,9 @@ def why_openings(dataset: Dataset, optimal: PlanResult, baseline: PlanResult | N
         text = {"option_id", "site_id", "kind", "alternative"}
         return pd.DataFrame({c: pd.Series(dtype=object if c in text else float)
                              for c in WHY_COLUMNS})
-    alternatives = None if baseline is None else marginal_alternative(baseline, dataset)
+    alternatives = None if do_nothing is None else marginal_alternative(do_nothing, dataset)
     table = _capacity_and_capital(opened, optimal, dataset)
-    sums = _per_option_sums(added_pupils(opened, optimal, baseline), alternatives, dataset)
+    sums = _per_option_sums(added_pupils(opened, optimal, do_nothing), alternatives, dataset)
     sums = sums.reindex(opened)
     pupils = sums["added_pupil_years"].fillna(0.0).to_numpy(float)
     divisor = np.where(pupils > 0, pupils, np.nan)

@@ -146,12 +146,12 @@ def test_why_each_opening_by_hand(planned):
     added; the alternative for every one of them is independent placement at £50k.
     """
     run, _ = planned
-    why = why_openings(run.dataset, run.optimal, run.baseline)
+    why = why_openings(run.dataset, run.optimal, run.do_nothing)
     assert why["option_id"].tolist() == ["NEW"]
     row = why.iloc[0]
     placed = run.optimal.placements
     at_new = placed[placed["option_id"] == "NEW"]
-    before = run.baseline.placements
+    before = run.do_nothing.placements
     added = at_new["pupils"].sum() - before[before["option_id"] == "NEW"]["pupils"].sum()
     km = float(at_new["km"].iloc[0])
     assert row["added_pupil_years"] == pytest.approx(added)
@@ -200,7 +200,7 @@ def test_edge_runs_still_report(tmp_path, case):
         assert "The plan opens nothing" in page
         assert summary["new places"] == 0
     else:
-        assert run.baseline is None
+        assert run.do_nothing is None
         assert "do nothing cannot place every pupil" in page
         assert summary["cost of doing nothing"] is None
         assert why_openings(run.dataset, run.optimal, None)["alternative"].tolist() == [

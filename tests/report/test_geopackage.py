@@ -15,9 +15,9 @@ import pyogrio
 import pytest
 from conftest import TinyRun, areas_geojson, option, run_toml, square
 
-from sufficiency import transport
 from sufficiency.api import plan
 from sufficiency.pipeline import run_plan
+from sufficiency.report import transport
 from sufficiency.report.geopackage import LAYERS, write_geopackage
 
 AREAS = areas_geojson({"A": square(400_000, 300_000), "B": square(410_000, 300_000)})

@@ -16,16 +16,16 @@ import pytest
 from conftest import option, run_toml
 from orlib import DATA, write_cap_run
 
-from sufficiency.config import load_run_config
-from sufficiency.dataset import load_dataset
-from sufficiency.evaluate import fix_openings_to
+from sufficiency.analyses.evaluate import fix_openings_to
+from sufficiency.analyses.slippage import later_lead_times, slip_plan, slippage_of
+from sufficiency.analyses.sweep import sweep_task
 from sufficiency.formulation import build_model
-from sufficiency.handover import DirectHighs
+from sufficiency.formulation.sets import build_sets
+from sufficiency.outcome import SolveStatus
 from sufficiency.pipeline import plan_dataset, run_plan
-from sufficiency.sets import build_sets
-from sufficiency.slippage import later_lead_times, slip_plan, slippage_of
-from sufficiency.solve import OPTIMAL
-from sufficiency.sweep import sweep_task
+from sufficiency.preprocess.config import load_run_config
+from sufficiency.preprocess.dataset import load_dataset
+from sufficiency.solve.direct import DirectHighs
 
 CAP71_OPTIMUM = 932_615.75  # Beasley, OR-Library "capopt"
 REL = 1e-6
@@ -35,7 +35,7 @@ def fresh_optimum(dataset, plan_model) -> float:
     """£ optimum of ``plan_model`` as it stands, from a new HiGHS object: no start, no presolve."""
     settings = replace(dataset.config.solver, presolve="off")
     report = DirectHighs(settings).solve(plan_model)
-    assert report.status == OPTIMAL
+    assert report.status == SolveStatus.OPTIMAL
     return report.objective
 
 
@@ -47,7 +47,7 @@ def assert_same(found: float, reference: float) -> None:
 def test_cap71_default_settings_reach_the_published_optimum(tmp_path, extra):
     toml = write_cap_run(DATA / "cap71.txt", tmp_path, extra=extra)
     run = run_plan(toml)
-    assert run.optimal.report.status == OPTIMAL
+    assert run.optimal.report.status == SolveStatus.OPTIMAL
     assert run.optimal.report.objective == pytest.approx(CAP71_OPTIMUM, rel=REL)
     assert run.optimal.total_cost == pytest.approx(CAP71_OPTIMUM, rel=REL)
 
@@ -78,7 +78,7 @@ def test_a_start_highs_misreads_is_discarded_and_the_run_repeated(tmp_path):
     solver = DirectHighs(dataset.config.solver)
     solver.use_start(plan_model)
     report = solver.solve(plan_model)
-    assert report.status == OPTIMAL
+    assert report.status == SolveStatus.OPTIMAL
     assert report.objective == pytest.approx(CAP71_OPTIMUM, rel=REL)
     assert solver.discarded_starts == 1
 
@@ -120,7 +120,7 @@ def test_plan_and_do_nothing_match_a_fresh_solve(tiny, seed, start):
     plan_model = build_model(run.sets, dataset.config)
     assert_same(run.optimal.report.objective, fresh_optimum(dataset, plan_model))
     plan_model.fix_openings(0)
-    assert_same(run.baseline.report.objective, fresh_optimum(dataset, plan_model))
+    assert_same(run.do_nothing.report.objective, fresh_optimum(dataset, plan_model))
 
 
 @pytest.mark.parametrize("seed", [s for s in SEEDS if s % 2])

@@ -1,0 +1,1 @@
+"""Questions asked of solved runs: scenarios, robust plans, alternatives, slippage, sweeps."""

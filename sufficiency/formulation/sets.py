@@ -1,0 +1,287 @@
+"""Sparse index sets of the model, built once with pandas (never the full cartesian product).
+
+- ``COMMODITIES``: need × phase pairs, merged where the model cannot tell them apart (same
+  eligible options, same travel limit); see :func:`commodities`.
+- ``CELLS``: demand cells (area, commodity, year) with pupils > 0.
+- ``ARCS``: allowed (area, commodity, option): the option serves the commodity, can ever
+  have places, and its site is within the commodity's travel limit of the area.
+- ``PLACEMENTS``: ARCS × years in which the arc's demand cell has pupils — the
+  assignment variables exist only there.
+- ``OPEN_SLOTS``: (option, year) in which a module may open: max_modules > 0,
+  year ≥ earliest_year, year − lead_time_years ≥ start_year.
+- ``CAPACITY_ROWS``: (option, year) pairs that receive pupils, where capacity binds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sufficiency.errors import InputError, Issue
+from sufficiency.preprocess.dataset import Dataset
+from sufficiency.preprocess.readers import ROW
+from sufficiency.preprocess.schema import INDEPENDENT
+
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class ModelSets:
+    """Index sets as tables; row position is the index of the matching model element."""
+
+    years: list[int]
+    members: pd.DataFrame  # need, phase, commodity, limit_minutes (one row per need × phase)
+    member_demand: pd.DataFrame  # area_id, commodity, year, need, phase, pupils
+    cells: pd.DataFrame  # area_id, commodity, year, pupils
+    options: pd.DataFrame  # dataset options, row position = option index ``o``
+    arcs: pd.DataFrame  # area_id, commodity, option_id, o, site_id, minutes, km
+    placements: pd.DataFrame  # cell, o, arc, year, area_id, commodity, option_id, minutes, km
+    open_slots: pd.DataFrame  # o, option_id, year, capital_year
+    capacity_rows: pd.DataFrame  # o, year
+    cohorts: Cohorts | None = None  # sticky placements only
+
+    @property
+    def cartesian_size(self) -> int:
+        """Assignment variables a dense areas × options × needs × phases × years model needs."""
+        counts = [self.member_demand[c].nunique() for c in ("area_id", "need", "phase")]
+        return counts[0] * len(self.options) * counts[1] * counts[2] * len(self.years)
+
+
+def eligibility(options: pd.DataFrame) -> pd.DataFrame:
+    """(option_id, need, phase) rows: what each option may serve."""
+    served = options[["option_id", "needs", "phases"]].explode("needs").explode("phases")
+    return served.rename(columns={"needs": "need", "phases": "phase"}).reset_index(drop=True)
+
+
+def commodities(dataset: Dataset, aggregate: bool) -> pd.DataFrame:
+    """Group need × phase pairs that the model cannot tell apart into one commodity.
+
+    Two pairs are interchangeable when exactly the same options may serve them and their
+    phases have the same travel limit: costs depend on the option and the journey only.
+    Merging them is exact (the optimum is unchanged) and shrinks the model; placements are
+    split back in proportion to each pair's demand. Without ``aggregate`` every pair is
+    its own commodity. Commodities are named after their members, e.g. ``ASD+SLCN/primary``.
+    """
+    pairs = dataset.demand[["need", "phase"]].drop_duplicates().sort_values(["need", "phase"])
+    limits = dataset.config.travel_limit_minutes
+    pairs = pairs.assign(limit_minutes=pairs["phase"].map(limits))
+    served = eligibility(dataset.options).groupby(["need", "phase"])["option_id"].agg(
+        lambda ids: ";".join(sorted(ids)))
+    keys = pd.MultiIndex.from_frame(pairs[["need", "phase"]])
+    pairs["signature"] = served.reindex(keys).fillna("").to_numpy()
+    if aggregate:
+        pairs["signature"] = pairs["signature"] + "@" + pairs["limit_minutes"].astype(str)
+    else:
+        pairs["signature"] = pairs["need"] + "/" + pairs["phase"]
+    names = pairs.groupby("signature").apply(_commodity_name, include_groups=False)
+    pairs["commodity"] = pairs["signature"].map(names)
+    return pairs[["need", "phase", "commodity", "limit_minutes"]].reset_index(drop=True)
+
+
+def _commodity_name(group: pd.DataFrame) -> str:
+    needs = "+".join(sorted(group["need"].unique()))
+    phases = "+".join(sorted(group["phase"].unique()))
+    return f"{needs}/{phases}"
+
+
+def demand_by_member(dataset: Dataset, members: pd.DataFrame) -> pd.DataFrame:
+    """Demand rows with pupils > 0 and their commodity, in a stable order."""
+    demand = dataset.demand[dataset.demand["pupils"] > 0].merge(members[["need", "phase",
+                                                                         "commodity"]])
+    return demand.sort_values(["area_id", "commodity", "year", "need", "phase"]).reset_index(
+        drop=True)[["area_id", "commodity", "year", "need", "phase", "pupils"]]
+
+
+def demand_cells(member_demand: pd.DataFrame) -> pd.DataFrame:
+    """CELLS: pupils per (area, commodity, year), in a stable order."""
+    cells = member_demand.groupby(["area_id", "commodity", "year"], as_index=False,
+                                  sort=True)["pupils"].sum()
+    return cells.reset_index(drop=True)
+
+
+def candidate_arcs(dataset: Dataset, cells: pd.DataFrame,
+                   members: pd.DataFrame) -> pd.DataFrame:
+    """(area, commodity, option) where the option serves the commodity's needs and phases.
+
+    Only options that can ever have places; journeys attached from the travel table (NaN
+    where the table lacks the pair).
+    """
+    options = dataset.options
+    usable = options[(options["existing_places"] > 0) | (options["max_modules"] > 0)]
+    served = eligibility(usable).merge(members, on=["need", "phase"])[
+        ["commodity", "option_id"]].drop_duplicates()
+    groups = cells[["area_id", "commodity"]].drop_duplicates()
+    arcs = groups.merge(served, on="commodity")
+    arcs = arcs.merge(usable[["option_id", "site_id"]], on="option_id")
+    arcs = arcs.merge(members[["commodity", "limit_minutes"]].drop_duplicates(), on="commodity")
+    return arcs.merge(dataset.travel, on=["area_id", "site_id"], how="left")
+
+
+def _missing_travel(arcs: pd.DataFrame) -> list[Issue]:
+    missing = arcs.loc[arcs["minutes"].isna(), ["area_id", "site_id"]].drop_duplicates()
+    if missing.empty:
+        return []
+    listed = ", ".join(f"{a} → {s}" for a, s in missing.head(MAX_LISTED).itertuples(index=False))
+    more = f" and {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
+    return [Issue("travel.csv", None, None,
+                  f"{len(missing)} journey(s) the model needs are missing: {listed}{more}",
+                  "add these area_id, site_id rows; or set [transport] fill_missing_travel = "
+                  "true in the run TOML to fill them from straight-line distance; or delete "
+                  "travel.csv to derive every journey")]
+
+
+def allowed_arcs(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Candidate arcs within the commodity's travel limit; option index ``o`` attached."""
+    arcs = candidate_arcs(dataset, cells, members)
+    issues = _missing_travel(arcs)
+    if issues:
+        raise InputError(issues)
+    arcs = arcs[arcs["minutes"] <= arcs["limit_minutes"] + 1e-9]
+    index = pd.Series(range(len(dataset.options)), index=dataset.options["option_id"])
+    arcs = arcs.assign(o=arcs["option_id"].map(index))
+    order = ["area_id", "commodity", "o"]
+    return arcs.sort_values(order).reset_index(drop=True)[
+        ["area_id", "commodity", "option_id", "o", "site_id", "minutes", "km"]]
+
+
+def placement_index(cells: pd.DataFrame, arcs: pd.DataFrame) -> pd.DataFrame:
+    """PLACEMENTS: one row per (cell, arc) with the same (area, commodity)."""
+    keyed = cells.reset_index(names="cell")[["cell", "area_id", "commodity", "year"]]
+    placed = keyed.merge(arcs.reset_index(names="arc"), on=["area_id", "commodity"])
+    return placed.sort_values(["cell", "o"]).reset_index(drop=True)
+
+
+def open_slots(dataset: Dataset) -> pd.DataFrame:
+    """OPEN_SLOTS: the (option, year) pairs in which a module may open."""
+    config = dataset.config
+    options = dataset.options.reset_index(names="o")
+    options = options[options["max_modules"] > 0]
+    slots = options[["o", "option_id", "earliest_year", "lead_time_years"]].merge(
+        pd.DataFrame({"year": config.years}), how="cross")
+    slots["capital_year"] = slots["year"] - slots["lead_time_years"]
+    keep = (slots["year"] >= slots["earliest_year"]) & (slots["capital_year"] >= config.start_year)
+    return slots.loc[keep, ["o", "option_id", "year", "capital_year"]].sort_values(
+        ["o", "year"]).reset_index(drop=True)
+
+
+def unplaceable_demand(dataset: Dataset, member_demand: pd.DataFrame,
+                       arcs: pd.DataFrame) -> list[Issue]:
+    """With the independent fallback switched off, every demand row needs a local option."""
+    if dataset.config.independent.available:
+        return []
+    reachable = arcs[["area_id", "commodity"]].drop_duplicates()
+    rows = member_demand.merge(reachable, how="left", indicator=True)
+    orphan = rows[rows["_merge"] == "left_only"]
+    limits = dataset.config.travel_limit_minutes
+    return [Issue("demand.csv", None, "area_id",
+                  f"no option serves {n} {p} pupils from '{a}' within {limits[p]:g} minutes, "
+                  "and independent placement is switched off",
+                  "add an eligible option, raise the travel limit, or set "
+                  "[independent] available = true")
+            for a, n, p in orphan[["area_id", "need", "phase"]].drop_duplicates().itertuples(
+                index=False)]
+
+
+@dataclass(frozen=True)
+class Cohorts:
+    """Sticky placements: who must stay where from one year to the next.
+
+    - ``carry``: placement i, its predecessor j (same area, commodity, option, year − 1) and
+      the retention ρ of i's cell: x[i] ≥ ρ · x[j]
+    - ``carry_independent``: cell c, its predecessor cell and ρ: u[c] ≥ ρ · u[prev]
+    - ``current``: placement i (start year) and the pupils already there: x[i] ≥ pupils
+    - ``current_independent``: cell c (start year) and its pupils already independent
+
+    ρ = min(1 − 1 / phase_years − plan_cease_rate, demand_t / demand_{t−1}): pupils leave
+    a phase by age or a plan ceasing; when demand falls faster, more of them leave.
+    """
+
+    carry: pd.DataFrame
+    carry_independent: pd.DataFrame
+    current: pd.DataFrame
+    current_independent: pd.DataFrame
+
+
+def cell_retention(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Each cell's predecessor cell (same area and commodity, year − 1) and retention ρ."""
+    phase = members.drop_duplicates("commodity").set_index("commodity")["phase"]
+    keyed = cells.reset_index(names="cell")
+    previous = keyed.assign(year=keyed["year"] + 1).rename(
+        columns={"cell": "prev", "pupils": "prev_pupils"})
+    linked = keyed.merge(previous, on=["area_id", "commodity", "year"])
+    rules = dataset.config.placement_rules
+    natural = linked["commodity"].map(phase).map(rules.retention)
+    linked["retention"] = np.minimum(natural, linked["pupils"] / linked["prev_pupils"])
+    return linked[["cell", "prev", "retention"]]
+
+
+def _current_cells(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame,
+                   placements: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    current = dataset.current.merge(members[["need", "phase", "commodity"]])
+    current = current.groupby(["area_id", "commodity", "option_id"], as_index=False)[
+        "pupils"].sum()
+    current["year"] = dataset.config.start_year
+    independent = current[current["option_id"] == INDEPENDENT].merge(
+        cells.reset_index(names="cell"), on=["area_id", "commodity", "year"],
+        suffixes=("", "_cell"))[["cell", "pupils"]]
+    local = current[current["option_id"] != INDEPENDENT]
+    placed = local.merge(placements.reset_index(names="i"),
+                         on=["area_id", "commodity", "option_id", "year"], how="left")
+    unreachable = placed[placed["i"].isna()]
+    if not unreachable.empty:
+        raise InputError([Issue("current_placements.csv", None, "option_id",
+                                f"{r.pupils:g} {r.commodity} pupils from '{r.area_id}' are at "
+                                f"'{r.option_id}', which does not serve them within the travel "
+                                "limit", "correct the row, or raise the travel limit")
+                          for r in unreachable.itertuples(index=False)])
+    return placed.assign(i=placed["i"].astype("int64"))[["i", "pupils"]], independent
+
+
+def build_cohorts(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame,
+                  placements: pd.DataFrame) -> Cohorts:
+    """The stickiness links of a sticky run (see :class:`Cohorts`)."""
+    retention = cell_retention(dataset, cells, members)
+    keyed = placements.reset_index(names="i")
+    previous = keyed.assign(year=keyed["year"] + 1)[["area_id", "commodity", "o", "year", "i"]]
+    carry = keyed.merge(previous.rename(columns={"i": "j"}),
+                        on=["area_id", "commodity", "o", "year"])
+    carry = carry.merge(retention, on="cell")[["i", "j", "retention"]]
+    if dataset.current is None:
+        empty = pd.DataFrame({"i": pd.Series(dtype="int64"), "pupils": pd.Series(dtype=float)})
+        current, independent = empty, empty.rename(columns={"i": "cell"})
+    else:
+        current, independent = _current_cells(dataset, cells, members, placements)
+    return Cohorts(carry.sort_values("i").reset_index(drop=True),
+                   retention.sort_values("cell").reset_index(drop=True),
+                   current.sort_values("i").reset_index(drop=True),
+                   independent.sort_values("cell").reset_index(drop=True))
+
+
+def build_sets(dataset: Dataset) -> ModelSets:
+    """All index sets of the model; raises :class:`InputError` for unplannable demand."""
+    sticky = dataset.placement_model == "sticky"
+    # sticky cohorts leave at their own need's pace: no merging of needs there (exactness)
+    members = commodities(dataset, dataset.config.formulation.aggregate_needs and not sticky)
+    member_demand = demand_by_member(dataset, members)
+    cells = demand_cells(member_demand)
+    arcs = allowed_arcs(dataset, cells, members)
+    issues = unplaceable_demand(dataset, member_demand, arcs)
+    if issues:
+        raise InputError(issues)
+    placements = placement_index(cells, arcs)
+    capacity_rows = placements[["o", "year"]].drop_duplicates().sort_values(["o", "year"])
+    cohorts = build_cohorts(dataset, cells, members, placements) if sticky else None
+    return ModelSets(
+        years=dataset.config.years,
+        members=members,
+        member_demand=member_demand,
+        cells=cells,
+        options=dataset.options.drop(columns=ROW, errors="ignore"),
+        arcs=arcs,
+        placements=placements,
+        open_slots=open_slots(dataset),
+        capacity_rows=capacity_rows.reset_index(drop=True),
+        cohorts=cohorts,
+    )

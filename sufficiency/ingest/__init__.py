@@ -1,0 +1,1 @@
+"""Datasets made from the data councils hold (build-dataset) or synthetically (synth)."""

@@ -1,0 +1,376 @@
+"""The built dataset as file texts: the contract files, README, build log and run TOML.
+
+Everything is rendered to text here, deterministically (sorted rows, fixed number formats,
+no dates or machine paths), so that rebuilding from the same sources gives the same bytes.
+Writing the texts to disk is the caller's job (:mod:`sufficiency.ingest.build`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry import mapping
+
+from sufficiency.ingest.areas import Areas
+from sufficiency.ingest.demand import DemandResult
+from sufficiency.ingest.log import BuildLog
+from sufficiency.ingest.provision import Provision, code_list, provision_table
+from sufficiency.ingest.spec import BuildSpec
+from sufficiency.preprocess.config import PHASES
+from sufficiency.preprocess.schema import NEEDS
+
+CRS_MEMBER = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """File name → text of the dataset folder, and the run TOML's text."""
+
+    files: dict[str, str]
+    run_toml: str
+
+
+def _coords(value: Any) -> Any:
+    """Coordinates as ints where whole (metre grid), else floats rounded to 3 decimals."""
+    if isinstance(value, list | tuple):
+        return [_coords(v) for v in value]
+    number = round(float(value), 3)
+    return int(number) if number == int(number) else number
+
+
+def areas_geojson(areas: gpd.GeoDataFrame, points: pd.DataFrame | None = None) -> str:
+    """GeoJSON declaring EPSG:27700, one feature per line: area_id, name (and demand point)."""
+    lines = []
+    where = points.set_index("area_id") if points is not None else None
+    for row in areas.itertuples(index=False):
+        geometry = mapping(row.geometry)
+        properties = {"area_id": row.area_id, "name": row.name}
+        if where is not None:
+            properties["demand_easting"] = int(where.loc[row.area_id, "demand_easting"])
+            properties["demand_northing"] = int(where.loc[row.area_id, "demand_northing"])
+        feature = {"type": "Feature", "properties": properties,
+                   "geometry": {"type": geometry["type"],
+                                "coordinates": _coords(geometry["coordinates"])}}
+        lines.append(json.dumps(feature, ensure_ascii=False, separators=(",", ":")))
+    head = json.dumps({"type": "FeatureCollection", "name": "areas", "crs": CRS_MEMBER},
+                      separators=(",", ":"))[:-1]
+    return head + ',"features":[\n' + ",\n".join(lines) + "\n]}\n"
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """CSV with LF line ends, no index, numbers as written by pandas (stable)."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+def sites_table(sites: pd.DataFrame) -> pd.DataFrame:
+    """sites.csv: id, name, area, easting/northing in whole metres (EPSG:27700)."""
+    return pd.DataFrame({"site_id": sites["site_id"], "name": sites["name"],
+                         "area_id": sites["area_id"],
+                         "easting": sites["easting"].round().astype("int64"),
+                         "northing": sites["northing"].round().astype("int64")})
+
+
+def _toml_value(value: Any) -> str:
+    """One TOML value (big whole numbers with `_` separators, as people write them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:_}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def _toml_line(key: str, value: Any, comment: str | None) -> str:
+    """One ``key = value`` line, with its source as a comment when known."""
+    text = f"{key} = {_toml_value(value)}"
+    return f"{text:<34}# {comment}" if comment else text
+
+
+def run_toml_text(spec: BuildSpec, inputs: str) -> str:
+    """The run TOML: the spec's [run] table, with [run.sources] texts as comments."""
+    notes = spec.run_sources
+    lines = [f"# Run of the {spec.title} worked example. Written by `sufficiency build-dataset "
+             f"{spec.spec_path.name}`:", "# change the spec and rebuild rather than editing "
+             "this file. Sources of every figure: the dataset's README.md.", "",
+             _toml_line("name", spec.name, None), _toml_line("inputs", inputs, None)]
+    tables = []
+    for key, value in spec.run.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            lines.append(_toml_line(key, value, notes.get(key)))
+    while tables:
+        name, table = tables.pop(0)
+        lines += ["", f"[{name}]"]
+        for key, value in table.items():
+            if isinstance(value, dict):
+                tables.insert(0, (f"{name}.{key}", value))
+            else:
+                lines.append(_toml_line(key, value, notes.get(f"{name}.{key}")))
+    return "\n".join(lines) + "\n"
+
+
+def _money(value: float) -> str:
+    """Whole pounds with thousands separators."""
+    return f"£{value:,.0f}"
+
+
+def _md_table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    """A Markdown table (a ``|`` inside a cell becomes ``/``)."""
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c).replace("|", "/") for c in row) + " |" for row in rows]
+    return out
+
+
+def _sources_section(spec: BuildSpec) -> list[str]:
+    """README: every source file and the attribution its licence asks for."""
+    e, d = spec.establishments, spec.demand
+    sources = [("planning areas", spec.areas.boundaries), ("area lookup", spec.areas.lookup),
+               ("establishments", e.table), ("establishment links", e.links),
+               ("postcode centroids", e.postcodes), ("SEN2 caseload", d.caseload),
+               ("SEN2 needs by placement", d.needs_table), ("population projection",
+                                                            d.population),
+               ("area share table", d.share.table)]
+    rows = [[what, f"`{s.label}`", s.attribution or "—"] for what, s in sources if s]
+    return ["## Sources and licences", "",
+            f"Raw extracts were read from `{spec.sources_text}` (relative to the spec; not "
+            "committed). The attribution each licence asks for:", "",
+            *_md_table(["used for", "file", "attribution"], rows), ""]
+
+
+def _areas_section(spec: BuildSpec, areas: Areas) -> list[str]:
+    """README: where the planning areas come from and which boundaries each holds."""
+    a = spec.areas
+    how = (f"dissolved through the lookup `{a.lookup.label}` ({a.lookup_code_column} → "
+           f"{a.lookup_area_column})" if a.lookup else "dissolved into the groups the spec "
+           "lists (`[[areas.groups]]`)" if a.groups else "each boundary is one planning area")
+    where = "; ".join(f"{k} = {', '.join(v)}" for k, v in a.where.items()) or "none"
+    lines = ["## Planning areas", "",
+             f"{len(areas.frame)} planning areas from {areas.boundary_count} boundaries of "
+             f"`{a.boundaries.label}` (code `{a.code_column}`, filter: {where}); {how}. "
+             f"Reprojected to British National Grid (EPSG:27700, declared in `areas.geojson`) "
+             f"and snapped to a {spec.precision_m:g} m grid. Journeys are measured from each "
+             "area's demand point: " + (
+                 "the pupil-weighted centre of its mainstream schools (the same weights "
+                 "that share the pupils among areas; `demand_easting`, `demand_northing`)."
+                 if spec.demand.share.method == "school_headcount"
+                 else "its centroid (the engine's default)."), ""]
+    members: dict[str, list[str]] = {}
+    for code, area in sorted(areas.code_to_area.items()):
+        members.setdefault(area, []).append(code)
+    if any(len(codes) > 1 for codes in members.values()):
+        names = areas.frame.set_index("area_id")["name"]
+        lines += _md_table(["area", "name", "boundaries"],
+                           [[a, names[a], ", ".join(c)] for a, c in sorted(members.items())])
+        lines.append("")
+    return lines
+
+
+def _provision_section(spec: BuildSpec, provision: Provision) -> list[str]:
+    """README: existing provision (with its source) and the candidate rules' options."""
+    options = provision.options
+    names = provision.sites.set_index("site_id")["name"]
+    existing = options[options["existing_places"] > 0]
+    rows = [[o.option_id, names[o.site_id], o.kind, o.existing_places,
+             code_list(o.needs, NEEDS), code_list(o.phases, PHASES),
+             f"{o.max_modules} × {o.module_places}" if o.max_modules else "—", o.origin]
+            for o in existing.itertuples(index=False)]
+    new = options[options["existing_places"] == 0]
+    by_origin = new.groupby("origin", sort=True)
+    new_rows = [[origin, group["kind"].iloc[0], len(group),
+                 ", ".join(f"{names[s]} ({s})" for s in group["site_id"]),
+                 code_list(group["needs"].iloc[0], NEEDS),
+                 f"{group['max_modules'].iloc[0]} × {group['module_places'].iloc[0]}"]
+                for origin, group in by_origin]
+    total = int(existing["existing_places"].sum())
+    return ["## Provision", "", f"Existing places: {total:,} in {len(existing)} options. "
+            "Special schools are the open special schools of the establishment file; "
+            "resourced provisions are those the file reports or the spec lists.", "",
+            *_md_table(["option", "school", "kind", "places", "needs", "phases",
+                        "may add (modules × places)", "from"], rows), "",
+            f"Possible new provision: {len(new)} options.", "",
+            *_md_table(["rule", "kind", "options", "hosts (URN)", "needs",
+                        "modules × places"], new_rows), ""]
+
+
+def _flat(table: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Dotted keys and values of a nested table, in order."""
+    out = []
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out += _flat(value, f"{prefix}{key}.")
+        else:
+            out.append((f"{prefix}{key}", value))
+    return out
+
+
+def _costs_section(spec: BuildSpec, kinds: set[str]) -> list[str]:
+    """README: costs and lead times per kind and rule, and the run settings with sources."""
+    rows = [[kind, _money(p.annual_cost_per_commissioned_place),
+             _money(p.annual_cost_per_place),
+             _money(p.annual_cost_per_commissioned_place + p.annual_cost_per_place),
+             _money(p.capital_cost_per_module), _money(p.fixed_capital_cost),
+             p.lead_time_years, p.source or "—"] for kind, p in spec.provision.items()
+            if kind in kinds]
+    rules = [[r.name, r.kind, _money(r.provision.annual_cost_per_commissioned_place),
+              _money(r.provision.annual_cost_per_place),
+              _money(r.provision.capital_cost_per_module),
+              _money(r.provision.fixed_capital_cost), r.provision.lead_time_years,
+              r.provision.source or "as its kind"] for r in spec.candidates]
+    return ["## Costs and lead times", "",
+            "Per kind (`[provision.<kind>]` in the spec, else the builder's defaults from "
+            "`shared/domain.md`). A commissioned place is paid filled or empty; a filled "
+            "place also pays the per-pupil cost. Money in £ a year per place.", "",
+            *_md_table(["kind", "per commissioned place", "per pupil", "filled place",
+                        "capital per module", "fixed capital", "lead time (years)",
+                        "source"], rows), "",
+            "Candidate rules (each may set its own figures):", "",
+            *_md_table(["rule", "kind", "per commissioned place", "per pupil",
+                        "capital per module", "fixed capital", "lead time", "source"], rules),
+            "", f"Run settings (`{spec.run_path.name}`):", "",
+            *_md_table(["key", "value", "source"],
+                       [[k, v, spec.run_sources.get(k, "—")] for k, v in _flat(spec.run)]), ""]
+
+
+def _demand_base(spec: BuildSpec, demand: DemandResult) -> list[str]:
+    """README: the SEN2 base year by placement and its need × phase split."""
+    d = spec.demand
+    p = demand.placements
+    rows = [[r.placement, f"{r.pupils:g}", f"{r.need_table_pupils:g}",
+             "yes" if r.independent else ""] for r in p.itertuples(index=False)]
+    base = demand.base.pivot(index="need", columns="phase", values="pupils").reindex(
+        index=list(NEEDS), columns=list(PHASES))
+    base_rows = [[n, *(f"{base.loc[n, ph]:.2f}" for ph in PHASES),
+                  f"{base.loc[n].sum():.2f}"] for n in NEEDS]
+    base_rows.append(["total", *(f"{base[ph].sum():.2f}" for ph in PHASES),
+                      f"{base.values.sum():.2f}"])
+    ages = "; ".join(f"{ph} {lo}–{hi}" for ph, (lo, hi) in d.ages.items())
+    return ["## Demand", "",
+            f"**Base year**: period {d.base_period} of `{d.caseload.label}` (academic year "
+            f"{d.base_year}/{(d.base_year + 1) % 100:02d}, EHC plans active in January), "
+            f"authority {', '.join(d.la_codes)}. Specialist placements only:", "",
+            *_md_table(["SEN2 placement", "pupils (caseload)", "pupils (needs table)",
+                        "independent"], rows), "",
+            f"Total {p['pupils'].sum():g} pupils, of whom "
+            f"{p.loc[p['independent'], 'pupils'].sum():g} in independent or non-maintained "
+            "placements. Each placement's pupils are split by need with its own row of "
+            f"`{d.needs_table.label}` and by phase with its age rows (ages {ages}), need and "
+            "age taken as independent within a placement. The split keeps every placement's "
+            "total and its need totals:", "",
+            *_md_table(["need", *PHASES, "total"], base_rows), ""]
+
+
+def _demand_projection(spec: BuildSpec, demand: DemandResult) -> list[str]:
+    """README: area share, population factors, growth, housing and projected totals."""
+    d = spec.demand
+    share = d.share
+    how = {"school_headcount": "the pupils on roll of each area's open mainstream schools"
+           + (f" (the {share.headcount_phase} headcount for every phase)"
+              if share.headcount_phase else " (each phase by its own headcount)"),
+           "table": f"the weights of `{share.table.label if share.table else ''}`",
+           "equal": "equal shares"}[share.method]
+    lines = [f"**Areas**: each area's share of the authority's pupils is {how}.", ""]
+    if not demand.factors.empty:
+        f = demand.factors.pivot(index="year", columns="phase", values="factor")
+        pop_ages = "; ".join(f"{ph} {lo}–{hi}" for ph, (lo, hi) in d.population_ages.items())
+        lines += [f"**Population**: `{d.population.label}`, area {d.population_area}, "
+                  f"ages {pop_ages}; factor = population of the year ÷ population of "
+                  f"{d.base_year} (mid-year t for academic year t/t+1):", "",
+                  *_md_table(["year", *PHASES], [[y, *(f"{f.loc[y, ph]:.4f}" for ph in PHASES)]
+                                                 for y in f.index]), ""]
+    rates = demand.growth.groupby("rate")
+    growth = "; ".join(f"{r:.2%} a year for " + (
+        "every need and phase" if len(g) == len(NEEDS) * len(PHASES)
+        else ", ".join(f"{n}/{ph}" for n, ph in zip(g["need"], g["phase"], strict=True)))
+        for r, g in rates)
+    lines += [f"**Growth** of the rate per child: {growth}."
+              + (f" Trend: {demand.trend}." if demand.trend else ""), ""]
+    if d.housing is not None:
+        rate = "; ".join(f"{ph} {v:.4%}" for ph, v in demand.specialist_rate.items())
+        lines += [f"**Housing**: {len(d.housing.sites)} sites; pupils per home "
+                  f"{d.housing.pupil_yield}; specialist rate per child {rate}. "
+                  f"{d.housing.source}", ""]
+    totals = demand.demand.groupby("year")["pupils"].sum()
+    independent = demand.base["independent"].sum()
+    lines += ["**Projected pupils** needing a specialist place (all areas):", "",
+              *_md_table(["year", "pupils"], [[f"{y}/{(y + 1) % 100:02d}", f"{v:,.1f}"]
+                                             for y, v in totals.items()]), "",
+              f"Independent placements in the base year: {independent:.0f}. The model places "
+              "every pupil each year locally or independently, so these pupils are part of "
+              "the demand above.", ""]
+    return lines
+
+
+def _log_section(log: BuildLog) -> list[str]:
+    """README: the build log table and the warnings."""
+    table = log.table()
+    rows = [[r.stage, f"`{r.file}`", r.action, r.reason, r.rows, r.examples or ""]
+            for r in table.itertuples(index=False)]
+    lines = ["## Build log", "", "Every source row the builder dropped, changed or could not "
+             "match, with its reason (also in `build_log.csv`):", "",
+             *_md_table(["stage", "file", "action", "reason", "rows", "examples"], rows), ""]
+    if log.warnings:
+        lines += ["Warnings:", "", *[f"- {w}" for w in log.warnings], ""]
+    return lines
+
+
+def readme_text(spec: BuildSpec, areas: Areas, provision: Provision, demand: DemandResult,
+                log: BuildLog) -> str:
+    """The dataset's README: sources, licences, every assumption and the build log."""
+    lines = [f"# {spec.title}: planning dataset built from published data", "",
+             f"Built by `sufficiency build-dataset {spec.spec_path.name}` (the spec sits next to "
+             "this folder) from the councils' own kinds of data: the establishment list, ONS "
+             "boundaries, the SEN2 return and population projections. Do not edit these files "
+             "by hand; change the spec and rebuild with `--force`.", "",
+             "| file | what |", "|---|---|",
+             f"| `areas.geojson` | {len(areas.frame)} planning areas, EPSG:27700 |",
+             f"| `sites.csv` | {len(provision.sites)} sites (URN = site id), easting/northing |",
+             f"| `provision.csv` | {len(provision.options)} options |",
+             f"| `demand.csv` | {len(demand.demand):,} rows: area × need × phase × year |",
+             "| `base_demand.csv` | the base-year split: need × phase, with the independent "
+             "part |", "| `build_log.csv` | every dropped, changed or unmatched source row |", ""]
+    lines += _sources_section(spec) + _areas_section(spec, areas)
+    lines += _provision_section(spec, provision)
+    lines += _costs_section(spec, set(provision.options["kind"]))
+    lines += _demand_base(spec, demand) + _demand_projection(spec, demand)
+    assumptions = [*spec.notes, *log.assumptions]
+    lines += ["## Assumptions", "", *[f"- {a}" for a in assumptions], ""]
+    lines += _log_section(log)
+    return "\n".join(lines)
+
+
+def base_table(demand: DemandResult, decimals: int) -> pd.DataFrame:
+    """base_demand.csv: the authority's base-year pupils by need and phase."""
+    base = demand.base.copy()
+    base["pupils"] = base["pupils"].round(decimals)
+    base["independent"] = base["independent"].round(decimals)
+    return base[(base["pupils"] > 0)].reset_index(drop=True)
+
+
+def assemble(spec: BuildSpec, areas: Areas, provision: Provision, demand: DemandResult,
+             log: BuildLog, dataset_dir: os.PathLike, run_path: os.PathLike) -> Assembled:
+    """Every file's text (the run TOML names the dataset relative to its own folder)."""
+    inputs = os.path.relpath(dataset_dir, os.path.dirname(run_path)).replace(os.sep, "/")
+    files = {
+        "areas.geojson": areas_geojson(areas.frame, demand.points),
+        "sites.csv": csv_text(sites_table(provision.sites)),
+        "provision.csv": csv_text(provision_table(provision.options)),
+        "demand.csv": csv_text(demand.demand),
+        "base_demand.csv": csv_text(base_table(demand, spec.demand.decimals)),
+    }
+    files["build_log.csv"] = csv_text(log.table())
+    files["README.md"] = readme_text(spec, areas, provision, demand, log)
+    return Assembled(files, run_toml_text(spec, inputs))

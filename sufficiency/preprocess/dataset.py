@@ -1,0 +1,214 @@
+"""The validated dataset: the only input the model sees.
+
+:func:`load_dataset` reads every file of ``inputs/<dataset>/``, runs every check, and either
+returns a :class:`Dataset` of clean, typed, sorted tables (all geography in EPSG:27700) or
+raises one :class:`InputError` listing every problem found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from sufficiency.errors import InputError, Issue
+from sufficiency.preprocess import checks, geo
+from sufficiency.preprocess.config import RunConfig, load_run_config
+from sufficiency.preprocess.readers import ROW, read_csv_table, read_geo_table
+
+AREA_FILES = ("areas.geojson", "areas.gpkg", "areas.shp")
+CURRENT_FILE = "current_placements.csv"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Clean input tables of one planning run, sorted by their identifiers.
+
+    - ``areas``: area_id, name, demand_x, demand_y (m), polygon geometry (EPSG:27700)
+    - ``sites``: site_id, name, area_id, point geometry (EPSG:27700)
+    - ``demand``: area_id, need, phase, year, pupils
+    - ``options``: provision.csv columns; needs and phases as tuples of codes
+    - ``travel``: area_id, site_id, minutes, km, travel_source (``travel.csv`` or
+      ``straight line``) for every area × site pair known
+    """
+
+    config: RunConfig
+    areas: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    demand: pd.DataFrame
+    options: pd.DataFrame
+    travel: pd.DataFrame
+    travel_metric: str
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    current: pd.DataFrame | None = None  # area_id, need, phase, option_id, pupils at start
+    placement_model: str = "v1"  # "v1" (re-place every year) or "sticky" (cohorts)
+
+
+def _area_path(folder: Path) -> Path:
+    for name in AREA_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    return folder / AREA_FILES[0]
+
+
+def _collect(result, issues: list[Issue], warnings: list[str]):
+    frame, cells = result
+    issues.extend(cells.issues)
+    warnings.extend(cells.warnings)
+    return frame
+
+
+def _cross_references(data: dict[str, pd.DataFrame]) -> list[Issue]:
+    """Every area and site named in one file must exist in the file that defines it."""
+    from sufficiency.preprocess.textcells import CellParser
+
+    area_ids = set(data["areas"]["area_id"])
+    site_ids = set(data["sites"]["site_id"])
+    pairs = [("sites", "sites.csv", "area_id", area_ids, "areas"),
+             ("demand", "demand.csv", "area_id", area_ids, "areas"),
+             ("options", "provision.csv", "site_id", site_ids, "sites.csv")]
+    if "travel" in data:
+        pairs += [("travel", "travel.csv", "area_id", area_ids, "areas"),
+                  ("travel", "travel.csv", "site_id", site_ids, "sites.csv")]
+    issues: list[Issue] = []
+    for key, file, column, known, target in pairs:
+        frame = data[key]
+        cells = CellParser(frame, file)
+        cells.references(column, frame[column], known, target)
+        issues.extend(cells.issues)
+    return issues
+
+
+def _read_all(config: RunConfig) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    folder = config.inputs_dir
+    issues: list[Issue] = []
+    warnings: list[str] = []
+    area_path = _area_path(folder)
+    data: dict[str, pd.DataFrame] = {}
+    for key, load in (
+        ("areas", lambda: checks.check_areas(read_geo_table(area_path), area_path)),
+        ("sites", lambda: checks.check_sites(read_csv_table(folder / "sites.csv"), "sites.csv")),
+        ("demand", lambda: checks.check_demand(read_csv_table(folder / "demand.csv"),
+                                               "demand.csv", config)),
+        ("options", lambda: checks.check_provision(read_csv_table(folder / "provision.csv"),
+                                                   "provision.csv", config)),
+    ):
+        try:
+            data[key] = _collect(load(), issues, warnings)
+        except InputError as exc:
+            issues.extend(exc.issues)
+    if (folder / "travel.csv").is_file():
+        try:
+            data["travel"] = _collect(
+                checks.check_travel(read_csv_table(folder / "travel.csv"), "travel.csv"),
+                issues, warnings)
+        except InputError as exc:
+            issues.extend(exc.issues)
+    if (folder / CURRENT_FILE).is_file():
+        try:
+            data["current"] = _collect(checks.check_current_placements(
+                read_csv_table(folder / CURRENT_FILE), CURRENT_FILE), issues, warnings)
+        except InputError as exc:
+            issues.extend(exc.issues)
+    if issues:
+        raise InputError(issues)
+    _require_rows(data)
+    cross = _cross_references(data)
+    if "current" in data:
+        cross += _current_references(data, config)
+    if cross:
+        raise InputError(cross)
+    return data, warnings
+
+
+def _current_references(data: dict[str, pd.DataFrame], config: RunConfig) -> list[Issue]:
+    """Current placements name known areas and options, within start-year demand."""
+    from sufficiency.preprocess.textcells import CellParser
+
+    current = data["current"]
+    cells = CellParser(current, CURRENT_FILE)
+    cells.references("area_id", current["area_id"], set(data["areas"]["area_id"]), "areas")
+    local = current[current["option_id"] != "independent"]
+    local_cells = CellParser(local, CURRENT_FILE)
+    local_cells.references("option_id", local["option_id"], set(data["options"]["option_id"]),
+                           "provision.csv")
+    return cells.issues + local_cells.issues + checks.check_current_within_demand(
+        current, data["demand"], config.start_year, CURRENT_FILE)
+
+
+def _placement_model(config: RunConfig, has_current: bool) -> str:
+    """The run's choice, else sticky cohorts when current placements are given."""
+    chosen = config.placement_rules.model
+    return chosen if chosen else ("sticky" if has_current else "v1")
+
+
+def _require_rows(data: dict[str, pd.DataFrame]) -> None:
+    files = {"areas": "areas file", "sites": "sites.csv", "demand": "demand.csv",
+             "options": "provision.csv"}
+    empty = [Issue(files[key], None, None, "has no data rows", "add at least one row")
+             for key in files if data[key].empty]
+    if not empty and data["demand"]["pupils"].sum() <= 0:
+        empty.append(Issue("demand.csv", None, "pupils", "no pupils in any row",
+                           "a plan needs demand: check the file"))
+    if empty:
+        raise InputError(empty)
+
+
+def _travel(config: RunConfig, areas: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
+            given: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
+    """Journeys area → site (with their ``travel_source``) and the travel metric, in words.
+
+    travel.csv as given; with ``[transport] fill_missing_travel`` its gaps are filled from
+    straight-line distance; without travel.csv every journey is derived.
+    """
+    t = config.transport
+    derived_metric = (f"straight-line km from each area's demand point × circuity "
+                      f"{t.circuity:g}, minutes at {t.speed_kmh:g} km/h")
+    given_metric = "travel.csv (given journey times and road distances)"
+    if given is not None and not t.fill_missing_travel:
+        table = given.drop(columns=ROW).assign(travel_source=geo.TRAVEL_GIVEN)
+        return table.sort_values(["area_id", "site_id"]).reset_index(drop=True), given_metric
+    derived = geo.straight_line_travel(areas.assign(demand_point=geo.demand_points(areas)),
+                                       sites, circuity=t.circuity, speed_kmh=t.speed_kmh)
+    if given is None:
+        return derived.assign(travel_source=geo.TRAVEL_DERIVED), f"derived: {derived_metric}"
+    table, filled = geo.complete_travel(given.drop(columns=ROW), derived)
+    return table, (f"{given_metric}; {filled} area-site pair(s) absent from it filled with "
+                   f"{derived_metric} ([transport] fill_missing_travel = true)")
+
+
+def load_dataset(config: RunConfig) -> Dataset:
+    """Read and check every input of ``config``; raise :class:`InputError` with all problems."""
+    data, warnings = _read_all(config)
+    areas = data["areas"].sort_values("area_id").reset_index(drop=True)
+    points = geo.demand_points(areas)
+    areas = areas.assign(demand_x=points.x.round(3), demand_y=points.y.round(3))
+    sites = data["sites"].sort_values("site_id").reset_index(drop=True)
+    warnings += checks.check_sites_in_areas(sites, areas, "sites.csv")
+    travel, metric = _travel(config, areas, sites, data.get("travel"))
+    demand = (data["demand"].drop(columns=ROW).astype({"year": "int64"})
+              .sort_values(["area_id", "need", "phase", "year"]).reset_index(drop=True))
+    options = data["options"].sort_values("option_id").reset_index(drop=True)
+    int_columns = ["existing_places", "module_places", "max_modules", "lead_time_years",
+                   "earliest_year"]
+    options = options.astype(dict.fromkeys(int_columns, "int64"))
+    return Dataset(
+        config=config,
+        areas=areas.drop(columns=ROW),
+        sites=sites.drop(columns=ROW),
+        demand=demand,
+        options=options,
+        travel=travel,
+        travel_metric=metric,
+        warnings=tuple(warnings),
+        current=None if "current" not in data else data["current"].drop(columns=ROW)
+        .sort_values(["area_id", "need", "phase", "option_id"]).reset_index(drop=True),
+        placement_model=_placement_model(config, "current" in data),
+    )
+
+
+def load(toml_path: str | Path) -> Dataset:
+    """Read a run TOML and its dataset in one call."""
+    return load_dataset(load_run_config(toml_path))

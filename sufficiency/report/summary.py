@@ -1,0 +1,114 @@
+"""The headline figures of a run (``summary.json``): status, costs, savings, what was built."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from sufficiency.outcome import PlanResult, RunResult, SolveStatus
+from sufficiency.preprocess.schema import INDEPENDENT
+from sufficiency.report.transport import transport_summary, transport_warnings
+
+
+def _money(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def _package_version() -> str:
+    try:
+        return version("sufficiency")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "unknown"
+
+
+def plan_figures(result: PlanResult) -> dict[str, Any]:
+    """Cost, pupils and openings of one plan, for comparisons."""
+    costs = result.costs_by_year
+    indep = result.placements[result.placements["option_id"] == INDEPENDENT]
+    return {
+        "status": result.report.status,
+        "objective": _money(result.total_cost),
+        "solver_objective": _money(result.report.objective),
+        "bound": _money(result.report.bound),
+        "mip_gap": None if result.report.mip_gap is None else round(result.report.mip_gap, 8),
+        "undiscounted_total": _money(costs["total"].sum()),
+        "capital_total": _money(costs["capital"].sum()),
+        "independent_pupil_years": round(float(indep["pupils"].sum()), 4),
+        "places_created": int(result.plan["places"].sum()),
+        "openings": len(result.plan),
+    }
+
+
+def places_by_kind_and_year(result: PlanResult) -> dict[str, dict[str, int]]:
+    """New places by kind and opening year: {kind: {year: places}}."""
+    table = result.plan.groupby(["kind", "opening_year"])["places"].sum()
+    out: dict[str, dict[str, int]] = {}
+    for (kind, year), places in table.items():
+        out.setdefault(kind, {})[str(year)] = int(places)
+    return out
+
+
+def time_limit_warning(result: PlanResult) -> str | None:
+    """What a reader must know about a plan not proven optimal: how far it may be from it."""
+    report = result.report
+    if report.status != SolveStatus.TIME_LIMIT:
+        return None
+    if report.mip_gap is None or report.bound is None or report.objective is None:
+        within = "how far it is from the best possible plan is unknown"
+    else:
+        within = (f"it is within {report.mip_gap:.4%} (£{report.objective - report.bound:,.0f}) "
+                  "of the best possible plan")
+    return (f"time-limited: the {result.label} plan is the best HiGHS found before it stopped "
+            f"({report.termination}); {within}. Raise [solver] time_limit_s for a proven "
+            "optimum")
+
+
+def solve_warnings(run: RunResult) -> list[str]:
+    """Time-limit warnings of the optimal and the do-nothing solves."""
+    plans = [run.optimal] + ([run.do_nothing] if run.do_nothing is not None else [])
+    return [w for w in map(time_limit_warning, plans) if w]
+
+
+def build_summary(run: RunResult) -> dict[str, Any]:
+    """summary.json: the contract's fields first, then what a planner also needs."""
+    optimal, do_nothing = run.optimal, run.do_nothing
+    config = run.dataset.config
+    savings = run.savings
+    baseline_cost = None if do_nothing is None else do_nothing.total_cost
+    report = optimal.report
+    return {
+        "run": config.name,
+        "status": report.status,
+        "warning": time_limit_warning(optimal),
+        "objective": _money(optimal.total_cost),
+        "mip_gap": None if report.mip_gap is None else round(report.mip_gap, 8),
+        "solve_seconds": round(report.solve_seconds, 3),
+        "baseline_objective": _money(baseline_cost),
+        "baseline_status": "infeasible: existing places cannot take every pupil and independent "
+                           "placement is switched off" if do_nothing is None
+                           else do_nothing.report.status,
+        "savings": _money(savings),
+        "savings_share": round(savings / baseline_cost, 6) if baseline_cost else None,
+        "gap_pounds": None if report.bound is None or report.objective is None
+        else _money(report.objective - report.bound),
+        "termination": report.termination,
+        "money": "£, real terms; objective and savings discounted to AY "
+                 f"{config.start_year}/{(config.start_year + 1) % 100:02d} at "
+                 f"{config.discount_rate:.2%} a year",
+        "years": {"first": config.start_year, "last": config.end_year,
+                  "meaning": "academic years (2026 = AY 2026/27); capital years are financial "
+                             "years (2026 = FY 2026-27)"},
+        "travel_metric": run.dataset.travel_metric,
+        "plan": plan_figures(optimal),
+        "do_nothing": None if do_nothing is None else plan_figures(do_nothing),
+        "places_created_by_kind_and_year": places_by_kind_and_year(optimal),
+        "transport": transport_summary(run),
+        "model_size": run.model_size | {"cartesian_assignment_variables":
+                                        run.sets.cartesian_size},
+        "warnings": [*solve_warnings(run), *run.dataset.warnings, *transport_warnings(run)],
+        "solver": report.solver,
+        "solver_settings": {"time_limit_s": config.solver.time_limit_s,
+                            "mip_gap": config.solver.mip_gap, "threads": config.solver.threads,
+                            "random_seed": config.solver.random_seed},
+        "sufficiency_version": _package_version(),
+    }

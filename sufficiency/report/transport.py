@@ -1,0 +1,396 @@
+"""Transport impact of a plan: journeys, pupil-km and transport £ per area and year.
+
+Pure views over a solved :class:`~sufficiency.results.PlanResult` and its
+:class:`~sufficiency.preprocess.dataset.Dataset` (nothing is re-solved). For each area and academic
+year, and for all areas together:
+
+- ``pupils_local`` / ``pupils_independent``: pupils placed at a local option / independently
+  (pupils may be fractional: the model splits cohorts);
+- ``mean_minutes`` (weighted by pupils) and ``max_minutes`` of the one-way journeys of the
+  locally placed pupils (independent journeys are not known: they are left out);
+- ``pupil_km``: Σ pupils × one-way road km of the local journeys (km per school day one way);
+- ``pupils_over_limit``: local pupils whose journey exceeds their phase's limit (zero for a
+  plan the audit accepted: the limit is a constraint; reported so a transport team sees it);
+- ``transport_cost_local`` (£) = pupils × (``cost_per_pupil`` + ``cost_per_km`` × km): the
+  ``transport`` column of costs_by_year.csv;
+- ``transport_cost_independent`` (£) = independent pupils × ``transport_cost_per_pupil``:
+  part of the ``independent`` column of costs_by_year.csv;
+- ``transport_cost`` = the sum of both, and ``discounted_transport_cost`` the same
+  discounted as in the objective.
+
+``transport_table`` stacks the plan, do nothing and the change (plan − do nothing);
+``travel_source`` says where the journeys came from (``travel.csv``, ``straight line``).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from sufficiency.outcome import PlanResult, RunResult
+from sufficiency.preprocess import geo
+from sufficiency.preprocess.dataset import Dataset
+from sufficiency.preprocess.schema import INDEPENDENT
+
+PLAN, DO_NOTHING, CHANGE = "plan", "do_nothing", "change"
+AREA, TOTAL = "area", "total"
+ALL_AREAS = "All areas"
+RING_MINUTES = (15, 30, 45)
+PUPILS_TOL = 1e-9
+LIMIT_TOL = 1e-9
+INDICATORS = ["pupils_local", "pupils_independent", "mean_minutes", "max_minutes", "pupil_km",
+              "pupils_over_limit", "transport_cost_local", "transport_cost_independent",
+              "transport_cost", "discounted_transport_cost"]
+NOT_ADDITIVE = ("mean_minutes", "max_minutes")
+TRANSPORT_COLUMNS = ["scenario", "level", "year", "area_id", "area_name", *INDICATORS,
+                     "travel_source"]
+DECIMALS = {"pupils_local": 4, "pupils_independent": 4, "mean_minutes": 2, "max_minutes": 2,
+            "pupil_km": 3, "pupils_over_limit": 4, "transport_cost_local": 2,
+            "transport_cost_independent": 2, "transport_cost": 2,
+            "discounted_transport_cost": 2}
+SOURCE_ORDER = (geo.TRAVEL_GIVEN, geo.TRAVEL_DERIVED)
+HORIZON_NAMES = {"pupils_local": "pupil_years_local",
+                 "pupils_independent": "pupil_years_independent",
+                 "pupils_over_limit": "pupil_years_over_limit"}  # pupils summed over years
+
+
+_MEMO: dict[tuple, pd.DataFrame] = {}  # views of live runs and plans, each computed once
+
+
+def _memoised(name: tuple, compute: Callable[[], pd.DataFrame], *owners: object) -> pd.DataFrame:
+    """``compute()`` once per ``name`` and live ``owners`` (by identity); a copy each call.
+
+    The outputs, map, GeoPackage and report each ask for the same views of a plan. An entry
+    is dropped as soon as any owner is garbage collected, so an identity is never taken for a
+    later object's; the owners (dataset, results) are not changed after a run.
+    """
+    key = (*name, *map(id, owners))
+    if key not in _MEMO:
+        _MEMO[key] = compute()
+        for owner in owners:
+            weakref.finalize(owner, _MEMO.pop, key, None)
+    return _MEMO[key].copy()
+
+
+def journeys(dataset: Dataset, result: PlanResult) -> pd.DataFrame:
+    """Local placements with site, journey source, phase limit and transport £ (one-way)."""
+    return _memoised(("journeys",), lambda: _journeys(dataset, result), dataset, result)
+
+
+def _journeys(dataset: Dataset, result: PlanResult) -> pd.DataFrame:
+    local = result.placements[result.placements["option_id"] != INDEPENDENT]
+    sites = dataset.options.set_index("option_id")["site_id"]
+    local = local.assign(site_id=local["option_id"].map(sites))
+    sources = dataset.travel[["area_id", "site_id", "travel_source"]]
+    local = local.merge(sources, on=["area_id", "site_id"], how="left")
+    t = dataset.config.transport
+    limit = local["phase"].map(dataset.config.travel_limit_minutes)
+    return local.assign(
+        limit_minutes=limit,
+        over_limit=local["minutes"] > limit + LIMIT_TOL,
+        pupil_km=local["pupils"] * local["km"],
+        pupil_minutes=local["pupils"] * local["minutes"],
+        transport_cost_local=local["pupils"] * (t.cost_per_pupil + t.cost_per_km * local["km"]),
+    )
+
+
+def _source_labels(local: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per group of ``keys``: the journey sources present, joined in SOURCE_ORDER."""
+    flags = pd.DataFrame({s: local["travel_source"].eq(s) for s in SOURCE_ORDER})
+    present = flags.groupby([local[k] for k in keys]).any()
+    labels = pd.Series("", index=present.index)
+    for source in SOURCE_ORDER:
+        labels = labels.where(~present[source],
+                              labels.where(labels == "", labels + " + ") + source)
+    return labels
+
+
+def _aggregate(dataset: Dataset, result: PlanResult, keys: list[str]) -> pd.DataFrame:
+    """Indicators grouped by ``keys`` (["year"] or ["year", "area_id"]), unrounded."""
+    return _memoised(("aggregate", *keys), lambda: _grouped(dataset, result, keys), dataset,
+                     result)
+
+
+def _grouped(dataset: Dataset, result: PlanResult, keys: list[str]) -> pd.DataFrame:
+    local = journeys(dataset, result)
+    local = local.assign(over_pupils=local["pupils"].where(local["over_limit"], 0.0))
+    grouped = local.groupby(keys)
+    table = pd.DataFrame({
+        "pupils_local": grouped["pupils"].sum(),
+        "pupil_minutes": grouped["pupil_minutes"].sum(),
+        "max_minutes": grouped["minutes"].max(),
+        "pupil_km": grouped["pupil_km"].sum(),
+        "pupils_over_limit": grouped["over_pupils"].sum(),
+        "transport_cost_local": grouped["transport_cost_local"].sum(),
+        "travel_source": _source_labels(local, keys),
+    })
+    placements = result.placements
+    indep = placements[placements["option_id"] == INDEPENDENT].groupby(keys)["pupils"].sum()
+    return table.join(indep.rename("pupils_independent"), how="outer")
+
+
+def _finish(table: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    """Fill the empty cells, derive means and £, in indicator order (unrounded)."""
+    config = dataset.config
+    for column in ("pupils_local", "pupil_minutes", "pupil_km", "pupils_over_limit",
+                   "transport_cost_local", "pupils_independent"):
+        table[column] = table[column].astype(float).fillna(0.0)
+    table["travel_source"] = table["travel_source"].fillna("")
+    has_local = table["pupils_local"] > PUPILS_TOL
+    table["mean_minutes"] = (table["pupil_minutes"] / table["pupils_local"]).where(has_local)
+    table["max_minutes"] = table["max_minutes"].astype(float).where(has_local)
+    table["transport_cost_independent"] = (table["pupils_independent"]
+                                           * config.independent.transport_cost_per_pupil)
+    table["transport_cost"] = table["transport_cost_local"] + table["transport_cost_independent"]
+    factor = table["year"].map(config.discount_factor)
+    table["discounted_transport_cost"] = table["transport_cost"] * factor
+    return table
+
+
+def area_indicators(dataset: Dataset, result: PlanResult) -> pd.DataFrame:
+    """One row per area and year of the horizon (every area, every year), unrounded."""
+    config = dataset.config
+    grid = dataset.areas[["area_id", "name"]].rename(columns={"name": "area_name"}).merge(
+        pd.DataFrame({"year": config.years}), how="cross")
+    table = _aggregate(dataset, result, ["year", "area_id"]).reset_index()
+    table = grid.merge(table, on=["year", "area_id"], how="left")
+    table = _finish(table, dataset).assign(level=AREA)
+    return table.sort_values(["year", "area_id"]).reset_index(drop=True)
+
+
+def year_totals(dataset: Dataset, result: PlanResult) -> pd.DataFrame:
+    """One row per year for all areas together, unrounded (means over all local pupils)."""
+    grid = pd.DataFrame({"year": dataset.config.years})
+    table = grid.merge(_aggregate(dataset, result, ["year"]).reset_index(), on="year",
+                       how="left")
+    table = _finish(table, dataset)
+    return table.assign(level=TOTAL, area_id="", area_name=ALL_AREAS)
+
+
+def scenario_indicators(dataset: Dataset, result: PlanResult, scenario: str) -> pd.DataFrame:
+    """Area rows and total rows of one plan, labelled ``scenario``, unrounded."""
+    table = pd.concat([area_indicators(dataset, result), year_totals(dataset, result)],
+                      ignore_index=True)
+    return table.assign(scenario=scenario)[TRANSPORT_COLUMNS]
+
+
+def change(plan: pd.DataFrame, do_nothing: pd.DataFrame) -> pd.DataFrame:
+    """Plan − do nothing for every indicator of matching (level, year, area) rows."""
+    keys = ["level", "year", "area_id"]
+    a = plan.set_index(keys)
+    b = do_nothing.set_index(keys).reindex(a.index)
+    out = a[INDICATORS] - b[INDICATORS]  # NaN where a mean or max is undefined on either side
+    out = out.assign(area_name=a["area_name"], travel_source="", scenario=CHANGE)
+    return out.reset_index()[TRANSPORT_COLUMNS]
+
+
+def _order(table: pd.DataFrame) -> pd.DataFrame:
+    scenario = table["scenario"].map({PLAN: 0, DO_NOTHING: 1, CHANGE: 2})
+    level = table["level"].map({AREA: 0, TOTAL: 1})
+    keyed = table.assign(_s=scenario, _l=level)
+    keyed = keyed.sort_values(["_s", "year", "_l", "area_id"], kind="stable")
+    return keyed.drop(columns=["_s", "_l"]).reset_index(drop=True)
+
+
+def round_indicators(table: pd.DataFrame) -> pd.DataFrame:
+    """Indicators rounded for output (pupils 4 dp, minutes and £ 2 dp, km 3 dp; no -0)."""
+    rounded = table.round(DECIMALS)
+    return rounded.assign(**{c: rounded[c] + 0.0 for c in DECIMALS if c in rounded})
+
+
+def transport_table(run: RunResult) -> pd.DataFrame:
+    """transport.csv: plan, do nothing and change, per area and year plus yearly totals.
+
+    Computed once per run (outputs, GeoPackage and report all use it) and returned as a copy.
+    """
+    return _memoised(("transport_table",), lambda: _transport_table(run), run)
+
+
+def _transport_table(run: RunResult) -> pd.DataFrame:
+    dataset = run.dataset
+    plan = scenario_indicators(dataset, run.optimal, PLAN)
+    parts = [plan]
+    if run.do_nothing is not None:
+        base = scenario_indicators(dataset, run.do_nothing, DO_NOTHING)
+        parts += [base, change(plan, base)]
+    return round_indicators(_order(pd.concat(parts, ignore_index=True)))
+
+
+def _horizon(local: pd.DataFrame, totals: pd.DataFrame) -> dict[str, float | None]:
+    """Indicators over the whole horizon: pupil-years, pupil-km, £; minutes over all years.
+
+    ``local``: :func:`journeys` of the plan; ``totals``: its :func:`year_totals`.
+    """
+    pupils = float(local["pupils"].sum())
+    sums = {c: round(float(totals[c].sum()), DECIMALS[c]) for c in INDICATORS
+            if c not in NOT_ADDITIVE}
+    mean = float(local["pupil_minutes"].sum()) / pupils if pupils > PUPILS_TOL else None
+    top = float(local["minutes"].max()) if pupils > PUPILS_TOL else None
+    sums |= {"mean_minutes": None if mean is None else round(mean, 2),
+             "max_minutes": None if top is None else round(top, 2)}
+    return {HORIZON_NAMES.get(key, key): sums[key] for key in INDICATORS}
+
+
+def _by_year(totals: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """Yearly totals (:func:`year_totals`), rounded, keyed by the year as text."""
+    return {str(row["year"]): {c: _number(row[c]) for c in INDICATORS}
+            for row in round_indicators(totals).to_dict("records")}
+
+
+def _scenario_summary(dataset: Dataset, result: PlanResult) -> dict[str, Any]:
+    totals = year_totals(dataset, result)
+    return {"by_year": _by_year(totals),
+            "horizon": _horizon(journeys(dataset, result), totals)}
+
+
+def _number(value: Any) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def _difference(a: dict, b: dict) -> dict:
+    out: dict[str, Any] = {}
+    for key, value in a.items():
+        if isinstance(value, dict):
+            out[key] = _difference(value, b.get(key, {}))
+        elif value is None or b.get(key) is None:
+            out[key] = None
+        else:
+            out[key] = round(value - b[key], DECIMALS.get(key, 4))
+    return out
+
+
+def journey_sources(run: RunResult) -> dict[str, Any]:
+    """How many journeys came from travel.csv and how many were derived (or filled)."""
+    travel = run.dataset.travel
+    counts = travel["travel_source"].value_counts()
+    arcs = run.sets.arcs[["area_id", "site_id"]].drop_duplicates().merge(
+        travel[["area_id", "site_id", "travel_source"]], on=["area_id", "site_id"])
+    usable = arcs["travel_source"].value_counts()
+    local = journeys(run.dataset, run.optimal)
+    placed = local.groupby("travel_source")["pupils"].sum()
+    return {
+        "fill_missing_travel": run.dataset.config.transport.fill_missing_travel,
+        "pairs": {s: int(counts.get(s, 0)) for s in SOURCE_ORDER},
+        "pairs_within_limits": {s: int(usable.get(s, 0)) for s in SOURCE_ORDER},
+        "plan_pupil_years": {s: round(float(placed.get(s, 0.0)), 4) for s in SOURCE_ORDER},
+    }
+
+
+def transport_warnings(run: RunResult) -> list[str]:
+    """Say when journeys the plan could use were filled in rather than taken from travel.csv."""
+    sources = journey_sources(run)
+    filled = sources["pairs_within_limits"][geo.TRAVEL_DERIVED]
+    if not sources["fill_missing_travel"] or not filled:
+        return []
+    usable = sum(sources["pairs_within_limits"].values())
+    pupils = sources["plan_pupil_years"][geo.TRAVEL_DERIVED]
+    return [f"travel.csv: {filled} of the {usable} journeys within the travel limits were "
+            f"filled from straight-line distance ([transport] fill_missing_travel = true); "
+            f"{pupils:,.1f} pupil-years of the plan travel on them"]
+
+
+def transport_summary(run: RunResult) -> dict[str, Any]:
+    """The "transport" section of summary.json: metric, sources, totals by year and horizon."""
+    dataset = run.dataset
+    plan = _scenario_summary(dataset, run.optimal)
+    base = None if run.do_nothing is None else _scenario_summary(dataset, run.do_nothing)
+    return {
+        "travel_metric": dataset.travel_metric,
+        "journeys": journey_sources(run),
+        "limits_minutes": dict(dataset.config.travel_limit_minutes),
+        "units": "pupils (pupil-years over the horizon); one-way minutes of local journeys "
+                 "(pupil-weighted mean, maximum); pupil_km = pupils × one-way road km; £ real "
+                 "terms, discounted_transport_cost as in the objective; independent journeys "
+                 "are not known, so minutes and km cover local placements only",
+        "plan": plan,
+        "do_nothing": base,
+        "change": None if base is None else _difference(plan, base),
+    }
+
+
+def flows(dataset: Dataset, result: PlanResult, scenario: str) -> pd.DataFrame:
+    """Pupils by year from each area to each site (local placements), with the journey."""
+    local = journeys(dataset, result)
+    columns = ["scenario", "year", "area_id", "site_id", "option_ids", "pupils", "minutes",
+               "km", "travel_source"]
+    if local.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = local.groupby(["year", "area_id", "site_id"], sort=True)
+    table = grouped.agg(pupils=("pupils", "sum"), minutes=("minutes", "first"),
+                        km=("km", "first"), travel_source=("travel_source", "first"),
+                        option_ids=("option_id", lambda s: ";".join(sorted(set(s)))))
+    table = table.reset_index().assign(scenario=scenario)
+    return table[table["pupils"] > PUPILS_TOL][columns].reset_index(drop=True)
+
+
+def flow_lines(dataset: Dataset, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Flows as lines from the area's demand point to the site (EPSG:27700)."""
+    areas = dataset.areas.set_index("area_id")
+    sites = dataset.sites.set_index("site_id")
+    geometry = geo.flow_lines(table["area_id"].map(areas["demand_x"]),
+                              table["area_id"].map(areas["demand_y"]),
+                              table["site_id"].map(sites.geometry.x),
+                              table["site_id"].map(sites.geometry.y))
+    named = table.assign(area_name=table["area_id"].map(areas["name"]),
+                         site_name=table["site_id"].map(sites["name"]))
+    return gpd.GeoDataFrame(named, geometry=geometry, crs=geo.BNG)
+
+
+def site_speeds(dataset: Dataset) -> pd.DataFrame:
+    """Straight-line km per journey minute reaching each site, and how it was found.
+
+    From travel.csv: the median, over the site's given journeys, of straight-line km from
+    the area's demand point ÷ minutes. Otherwise (derived journeys): speed ÷ circuity / 60.
+    """
+    t = dataset.config.transport
+    default = geo.ring_radius_km(1.0, t.speed_kmh, t.circuity)
+    out = pd.DataFrame({"site_id": dataset.sites["site_id"], "km_per_minute": default,
+                        "ring_method": f"straight line at {t.speed_kmh:g} km/h ÷ circuity "
+                                       f"{t.circuity:g}"})
+    given = dataset.travel[(dataset.travel["travel_source"] == geo.TRAVEL_GIVEN)
+                           & (dataset.travel["minutes"] > 0)]
+    if given.empty:
+        return out
+    straight = geo.straight_line_km(dataset.areas, dataset.sites)
+    given = given.merge(straight, on=["area_id", "site_id"])
+    given = given.assign(rate=given["straight_km"] / given["minutes"])
+    stats = given.groupby("site_id")["rate"].agg(["median", "size"])
+    known = out["site_id"].isin(stats.index)
+    out.loc[known, "km_per_minute"] = out.loc[known, "site_id"].map(stats["median"])
+    out.loc[known, "ring_method"] = [f"travel.csv: median straight-line speed of {n} journeys"
+                                     for n in out.loc[known, "site_id"].map(stats["size"])]
+    return out
+
+
+def journey_rings(dataset: Dataset, result: PlanResult,
+                  minutes: tuple[int, ...] = RING_MINUTES) -> gpd.GeoDataFrame:
+    """Journey-time rings (EPSG:27700 polygons) around each site where the plan opens places.
+
+    One ring per site and ``minutes``, from the site's first opening year; the radius is the
+    straight-line distance reached in that time (see :func:`site_speeds`).
+    """
+    plan = result.plan
+    columns = ["site_id", "site_name", "option_ids", "opening_year", "minutes", "radius_km",
+               "ring_method"]
+    if plan.empty:
+        return gpd.GeoDataFrame(columns=[*columns, "geometry"], geometry="geometry",
+                                crs=geo.BNG)
+    sites = plan.groupby("site_id").agg(
+        opening_year=("opening_year", "min"),
+        option_ids=("option_id", lambda s: ";".join(sorted(set(s))))).reset_index()
+    sites = sites.merge(site_speeds(dataset), on="site_id")
+    rings = sites.merge(pd.DataFrame({"minutes": list(minutes)}), how="cross")
+    rings["radius_km"] = (rings["minutes"] * rings["km_per_minute"]).round(3)
+    points = dataset.sites.set_index("site_id")
+    rings["site_name"] = rings["site_id"].map(points["name"])
+    centres = gpd.GeoSeries(list(rings["site_id"].map(points.geometry)), index=rings.index,
+                            crs=geo.BNG)
+    shapes = geo.journey_rings(centres, rings["radius_km"])
+    rings = rings.sort_values(["opening_year", "site_id", "minutes"])
+    return gpd.GeoDataFrame(rings[columns], geometry=shapes.loc[rings.index],
+                            crs=geo.BNG).reset_index(drop=True)
+

@@ -1,0 +1,1 @@
+"""Stage 3: every line that speaks HiGHS (options, status, backends, starts, cuts, prices)."""

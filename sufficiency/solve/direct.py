@@ -1,0 +1,251 @@
+"""Hand the Pyomo model to HiGHS in one call, as a matrix, and load the answer back.
+
+The model's constraints are Pyomo ``MatrixConstraint`` blocks built from CSR arrays
+(:func:`sufficiency.formulation.blocks.block_csr`); this module passes those same arrays,
+the Pyomo variables' current bounds, domains and fixings, and the objective vector to
+highspy in one ``passModel``. Pyomo's own HiGHS interface would instead walk every row's
+expression in Python (measured: 6 s of 9 s at scale L). Re-solving after fixing variables
+(do nothing) only updates column bounds. The result is cross-checked against Pyomo's own
+interface in the tests.
+"""
+
+from __future__ import annotations
+
+import time
+
+import highspy
+import numpy as np
+
+from sufficiency.formulation import PlanModel
+from sufficiency.formulation.blocks import Csr, block_csr
+from sufficiency.outcome import SolveReport
+from sufficiency.preprocess.config import SolverSettings
+from sufficiency.solve.highs import SOLUTION_FEASIBLE, _report, _status, highs_options, quiet_highs
+
+MIN_RUN_SECONDS = 1.0  # a run charged its whole time limit still gets this long
+OBJECTIVE_AGREEMENT = 1e-9  # relative: HiGHS's objective against its columns' cost
+_OPTIMAL = {highspy.HighsModelStatus.kOptimal}
+_STOPPED = {highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kIterationLimit,
+            highspy.HighsModelStatus.kSolutionLimit, highspy.HighsModelStatus.kInterrupt}
+_INFEASIBLE = {highspy.HighsModelStatus.kInfeasible,
+               highspy.HighsModelStatus.kUnboundedOrInfeasible}
+
+
+def column_bounds(columns: list) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of the Pyomo variables now (a fixed variable: its value)."""
+    lower = np.empty(len(columns))
+    upper = np.empty(len(columns))
+    for j, var in enumerate(columns):
+        if var.fixed:
+            lower[j] = upper[j] = var.value
+        else:
+            lb, ub = var.bounds
+            lower[j] = -highspy.kHighsInf if lb is None else lb
+            upper[j] = highspy.kHighsInf if ub is None else ub
+    return lower, upper
+
+
+def highs_lp(plan_model: PlanModel) -> highspy.HighsLp:
+    """The whole model as a highspy LP/MIP: row-wise matrix, bounds, costs, integrality."""
+    csrs = [block_csr(block, plan_model.offsets) for block in plan_model.blocks]
+    return matrix_lp(plan_model.columns, csrs, plan_model.objective_vector(),
+                     plan_model.costs.constant)
+
+
+def matrix_lp(columns: list, csrs: list[Csr], cost: np.ndarray,
+              offset: float) -> highspy.HighsLp:
+    """Any model given as CSR row blocks over its Pyomo columns, as a highspy LP/MIP.
+
+    ``cost`` (model money units per column) and ``offset`` (the constant) make the
+    objective; bounds, fixings and integrality come from the Pyomo variables. Composed
+    models (scenarios, alternatives) use this directly.
+    """
+    row_starts = np.cumsum([0] + [len(c.data) for c in csrs[:-1]])
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(columns)
+    lp.num_row_ = sum(len(c.lower) for c in csrs)
+    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.offset_ = float(offset)
+    lp.col_lower_, lp.col_upper_ = column_bounds(columns)
+    lp.row_lower_ = np.concatenate([np.where(np.isfinite(c.lower), c.lower, -highspy.kHighsInf)
+                                    for c in csrs])
+    lp.row_upper_ = np.concatenate([np.where(np.isfinite(c.upper), c.upper, highspy.kHighsInf)
+                                    for c in csrs])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.concatenate([c.indptr[:-1] + s for c, s in zip(csrs, row_starts,
+                                                                            strict=True)]
+                                         + [np.array([sum(len(c.data) for c in csrs)])])
+    lp.a_matrix_.index_ = np.concatenate([c.indices for c in csrs])
+    lp.a_matrix_.value_ = np.concatenate([c.data for c in csrs])
+    integer = [var.is_integer() for var in columns]
+    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                       for i in integer]
+    return lp
+
+
+class DirectHighs:
+    """A persistent highspy solver for one :class:`PlanModel` at a time."""
+
+    def __init__(self, settings: SolverSettings):
+        self.options = highs_options(settings)
+        self.highs: highspy.Highs | None = None
+        self.model_id: int | None = None
+        self._start: np.ndarray | None = None  # MIP start given to HiGHS just before it runs
+        self._charged_seconds = 0.0  # taken off the next run's time limit
+        self._known_bound: float | None = None  # £k, proven lower bound for the next run
+        self.discarded_starts = 0  # starts HiGHS misread, whose runs were repeated without
+
+    def _load(self, plan_model: PlanModel) -> None:
+        self.highs = quiet_highs()
+        for key, value in self.options.items():
+            self.highs.setOptionValue(key, value)
+        self.highs.passModel(self.lp(plan_model))
+        self.model_id = id(plan_model)
+
+    def lp(self, plan_model: PlanModel) -> highspy.HighsLp:
+        """The highspy model handed over; composed models override this."""
+        return highs_lp(plan_model)
+
+    def _sync(self, plan_model: PlanModel) -> None:
+        """Hand ``plan_model`` over (first time) or update HiGHS's column bounds to it."""
+        if self.model_id != id(plan_model):
+            self._load(plan_model)
+        else:
+            self._update_bounds(plan_model)
+
+    def _update_bounds(self, plan_model: PlanModel) -> None:
+        lower, upper = column_bounds(plan_model.columns)
+        self.highs.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32),
+                                    lower, upper)
+
+    def solve(self, plan_model: PlanModel) -> SolveReport:
+        """Solve, load the incumbent into the Pyomo variables, and report honestly."""
+        started = time.perf_counter()
+        self._sync(plan_model)
+        hand_over = time.perf_counter() - started
+        solve_started = time.perf_counter()
+        self.run()
+        solve_seconds = time.perf_counter() - solve_started
+        status = self.highs.getModelStatus()
+        info = self.highs.getInfo()
+        has_solution = info.primal_solution_status == SOLUTION_FEASIBLE
+        if has_solution:
+            values = self.highs.getSolution().col_value
+            for var, value in zip(plan_model.columns, values, strict=True):
+                var.set_value(value, skip_validation=True)
+        integer = plan_model.size["integer_variables"] > 0 and info.mip_node_count >= 0
+        objective = info.objective_function_value if has_solution else None
+        bound = info.mip_dual_bound if integer else None
+        known, self._known_bound = self._known_bound, None
+        if status in _STOPPED and objective is not None and known is not None:
+            bound = min(objective, max(known, bound if bound is not None else -np.inf))
+        return _report(
+            _status(status in _OPTIMAL, status in _STOPPED, status in _INFEASIBLE, has_solution),
+            self.highs.modelStatusToString(status), objective, bound,
+            integer, solve_seconds, hand_over, self.highs.version())
+
+    def use_start(self, plan_model: PlanModel) -> None:
+        """Give the Pyomo variables' current values (e.g. do nothing) as the next MIP start.
+
+        Do nothing is always feasible when independent placement is allowed, so a
+        time-limited solve always has an incumbent at least as good as doing nothing.
+        """
+        values = np.array([var.value or 0.0 for var in plan_model.columns])
+        self._sync(plan_model)
+        self.set_start(values)
+
+    def set_start(self, values: np.ndarray) -> None:
+        """Give ``values`` (one per column) as the next run's MIP start; bounds are left alone."""
+        self._start = values
+
+    def charge(self, seconds: float) -> None:
+        """Take ``seconds`` spent on the next run's behalf (its start) off its time limit.
+
+        So the run as a whole keeps the limit the planner set.
+        """
+        self._charged_seconds += seconds
+
+    def know_bound(self, bound: float) -> None:
+        """A proven lower bound (£k) on the next run's optimum, e.g. its LP relaxation.
+
+        Reported when HiGHS stops with a weaker bound of its own, as it does when the
+        time limit falls inside its root LP.
+        """
+        self._known_bound = bound
+
+    def run(self, time_limit_s: float | None = None) -> None:
+        """Run HiGHS on its model as it stands, from a cleared state, with the pending start.
+
+        ``time_limit_s``: this run's limit (default: the run TOML's), less the charge.
+        Every run starts with :meth:`highspy.Highs.clearSolver`: HiGHS otherwise takes the
+        previous run's solution as a MIP start (``Highs::callSolveMip`` keeps a valid
+        ``solution_`` as a "user solution"). The only state carried is the start given
+        through :meth:`set_start`, handed over last: HiGHS silently drops a solution it
+        was given when any bound changes afterwards. A start is checked after the run
+        (:meth:`_start_was_misread`) and, when HiGHS misread it, the run is repeated
+        without it.
+        """
+        limit = self.options["time_limit"]
+        charged, self._charged_seconds = self._charged_seconds, 0.0
+        this_run = (limit if time_limit_s is None else time_limit_s) - charged
+        start, self._start = self._start, None
+        started = time.perf_counter()
+        try:
+            self._run_cleared(this_run, start)
+            if start is not None and self._start_was_misread():
+                self.discarded_starts += 1
+                left = this_run - (time.perf_counter() - started)
+                self._run_cleared(left, None)
+        finally:
+            self.highs.setOptionValue("time_limit", limit)
+
+    def _run_cleared(self, time_limit_s: float, start: np.ndarray | None) -> None:
+        """One HiGHS run from a cleared solver state: no solution or basis of earlier runs."""
+        self.highs.clearSolver()
+        self.highs.setOptionValue("time_limit", max(time_limit_s, MIN_RUN_SECONDS))
+        if start is not None:
+            self.highs.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
+        self.highs.run()
+
+    def _start_was_misread(self) -> bool:
+        """Whether HiGHS's objective disagrees with the cost of the columns it returned.
+
+        HiGHS 1.16 maps a MIP start into its presolved space and takes the start's
+        objective there; when presolve made reductions the start does not satisfy (a
+        dual reduction keeps only *some* optimum), that objective is wrong. Measured on
+        OR-Library cap71: the do-nothing start (£582,680k) was read as £115.42k, below
+        the true optimum (£932.62k), so HiGHS pruned every node and returned the start
+        labelled optimal. The returned columns then cost more than the objective stated.
+        """
+        if self.highs.getInfo().primal_solution_status != SOLUTION_FEASIBLE:
+            return False
+        lp = self.highs.getLp()
+        values = np.asarray(self.highs.getSolution().col_value)
+        recomputed = float(np.dot(lp.col_cost_, values)) + lp.offset_
+        stated = self.highs.getInfo().objective_function_value
+        return abs(recomputed - stated) > OBJECTIVE_AGREEMENT * max(1.0, abs(recomputed))
+
+    def write_mps(self, path: str) -> None:
+        """Write the model HiGHS received."""
+        self.highs.writeModel(path)
+
+    def solve_lp_duals(self, plan_model: PlanModel) -> tuple[float, np.ndarray] | None:
+        """Solve the model as an LP at its variables' current bounds; return (objective, duals).
+
+        Integer variables are relaxed to continuous, so fix them first (their bounds then
+        pin them). The LP runs in a fresh highspy instance with the run's options, leaving
+        this solver's own model untouched. The objective is in £k; ``row_dual[r]`` is
+        d(objective £k) / d(bound of row r), rows in the order of ``plan_model.blocks``.
+        None when HiGHS proves no optimal LP with a dual solution.
+        """
+        lp = self.lp(plan_model)
+        lp.integrality_ = []
+        highs = quiet_highs()
+        for key, value in self.options.items():
+            highs.setOptionValue(key, value)
+        highs.passModel(lp)
+        highs.run()
+        info = highs.getInfo()
+        if highs.getModelStatus() not in _OPTIMAL or info.dual_solution_status != SOLUTION_FEASIBLE:
+            return None
+        return info.objective_function_value, np.asarray(highs.getSolution().row_dual)

@@ -1,0 +1,386 @@
+"""A first plan from the LP relaxation, handed to HiGHS as its MIP start.
+
+HiGHS's own heuristics find no plan within 0.5 % of the bound in two minutes at scale L
+(measured: README "Performance"). Two heuristics start from the LP relaxation instead
+(interior point, then crossover for a basis the later LPs start from):
+
+- rounding: round each option's modules open by each year up from a threshold, drop
+  modules until every capital budget year is kept, place the pupils by LP;
+- diving: fix the options the LP has (nearly) decided, most decided first, a batch at a
+  time, and solve the LP again after each batch, so the options still open adjust to
+  what has been fixed; an option that no longer fits a capital budget is opened a year
+  or two later, rounded down or left closed, whichever costs least.
+
+The cheapest plan is the start; the pipeline keeps do nothing when that is cheaper. A
+heuristic only: HiGHS still proves the optimum, and the plan reported is always HiGHS's.
+The relaxation, raised by residual-capacity cuts (:mod:`sufficiency.solve.cuts`), is also a
+proven lower bound, kept for when HiGHS stops before its own bound passes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pandas as pd
+
+from sufficiency.formulation import PlanModel
+from sufficiency.formulation.blocks import (
+    FIRST,
+    MODULES,
+    MONEY_SCALE,
+    OPENED,
+    first_slots,
+    opened_years,
+    soft_share,
+)
+from sufficiency.preprocess.config import RunConfig
+from sufficiency.solve.cuts import strengthen
+from sufficiency.solve.highs import quiet_highs, timed_run
+
+THRESHOLDS = (0.5, 0.35)  # round a fractional module up from this share (measured at L)
+RELAXATION_LIMIT_SHARE = 0.4  # of the run's time limit, at most, for the LP relaxation
+DIVE_LIMIT_SHARE = 0.2  # of the time limit for the dive's LPs; then it fixes all that is left
+CUT_LIMIT_SHARE = 0.1  # of the time limit for the cut rounds that raise the bound (cuts.py)
+DIVE_NEAR = 0.02  # an option this close to integral in every year is fixed at once
+DIVE_BATCH = 0.1  # share of the still fractional options fixed per dive round
+DIVE_DELAYS = (1, 2)  # years an option that does not fit its budget year may open later
+AUTO_MIN_NONZEROS = 200_000  # "auto" starts models this large (measured: see wants_start)
+_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class RoundedStart:
+    """A feasible plan: one value per column (model column order) and its cost (£k)."""
+
+    values: np.ndarray
+    objective: float
+    method: str  # "rounded at 0.5", "rounded at 0.35" or "dive"
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """What the start heuristics found, and what they proved.
+
+    ``plan``: the cheapest plan or None; ``bound``: the LP relaxation's optimum raised by
+    residual-capacity cuts (£k), a lower bound on the cost of every plan, None if the
+    relaxation was not solved; ``highs_seconds``: HiGHS's own seconds on the LPs.
+    """
+
+    plan: RoundedStart | None
+    bound: float | None
+    highs_seconds: float
+
+
+@dataclass(frozen=True)
+class Openings:
+    """Integer openings: modules per open slot, first (0/1) per fixed-capital slot."""
+
+    modules: np.ndarray
+    first: np.ndarray
+
+
+def _highs(lp: highspy.HighsLp, options: dict, extra: dict) -> highspy.Highs:
+    highs = quiet_highs()
+    for key, value in {**options, **extra}.items():
+        highs.setOptionValue(key, value)
+    highs.passModel(lp)
+    return highs
+
+
+def wants_start(setting: str, nonzeros: int) -> bool:
+    """Whether to find a start: "on", "off", or "auto": from :data:`AUTO_MIN_NONZEROS` up.
+
+    Measured (README "Performance"): at L (0.5 M nonzeros) and XL the start is the plan
+    HiGHS ends with; at M (85 k) HiGHS's own plans are better, and at S (7.6 k) the start
+    makes HiGHS's proof slower (solve 1.2 s without, 2.3 s with it).
+    """
+    return setting == "on" or (setting == "auto" and nonzeros >= AUTO_MIN_NONZEROS)
+
+
+def solved_relaxation(lp: highspy.HighsLp, options: dict,
+                      clock: list[float]) -> highspy.Highs | None:
+    """HiGHS holding the solved LP relaxation and its basis, or None if not solved in time.
+
+    Interior point, then crossover (measured at L: 18.6 s without, 20.6 s with it; dual
+    simplex from scratch took 37 s), so that every later LP starts from a basis.
+    """
+    limit = options.get("time_limit", np.inf) * RELAXATION_LIMIT_SHARE  # else no start
+    highs = _highs(lp, options, {"solver": "ipm", "run_crossover": "on", "time_limit": limit})
+    timed_run(highs, clock)
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    highs.setOptionValue("solver", "simplex")
+    highs.setOptionValue("time_limit", options.get("time_limit", np.inf))
+    return highs
+
+
+def _family(plan_model: PlanModel, values: np.ndarray, family: str) -> np.ndarray:
+    """The values of one variable family out of a full column vector."""
+    start = plan_model.offsets[family]
+    return values[start:start + len(plan_model.variables[family])]
+
+
+def _open_by_year(plan_model: PlanModel, opened: np.ndarray, threshold: float) -> pd.Series:
+    """Modules open by each (option, year) of :func:`opened_years`, rounded up from ``threshold``.
+
+    Never fewer than the year before, never more than the option's maximum.
+    """
+    grid = opened_years(plan_model.sets)
+    rounded = pd.Series(np.floor(opened + 1.0 - threshold + _TOLERANCE))
+    max_modules = plan_model.sets.options["max_modules"].to_numpy(float)
+    return rounded.groupby(grid["o"]).cummax().clip(upper=max_modules[grid["o"]])
+
+
+def rounded_openings(plan_model: PlanModel, opened: np.ndarray, threshold: float) -> Openings:
+    """Round modules open by each year up from ``threshold``; never fewer than the year before."""
+    open_by_year = _open_by_year(plan_model, opened, threshold)
+    return _with_first(plan_model, _new_per_slot(plan_model, open_by_year.to_numpy()))
+
+
+def _new_per_slot(plan_model: PlanModel, open_by_year: np.ndarray) -> np.ndarray:
+    """Modules opened in each open slot, from modules open by each (option, year)."""
+    grid = opened_years(plan_model.sets).assign(open=open_by_year)
+    grid["new"] = grid.groupby("o")["open"].diff().fillna(grid["open"])
+    slots = plan_model.sets.open_slots.merge(grid[["o", "year", "new"]], on=["o", "year"],
+                                             how="left")
+    return slots["new"].fillna(0.0).to_numpy()
+
+
+def _with_first(plan_model: PlanModel, modules: np.ndarray) -> Openings:
+    """The fixed capital goes with each option's first module."""
+    slots = plan_model.sets.open_slots
+    opening_year = slots[modules > 0].groupby("o")["year"].min()
+    firsts = first_slots(plan_model.sets)
+    first = (firsts["year"].to_numpy() == firsts["o"].map(opening_year).to_numpy())
+    return Openings(modules, first.astype(float))
+
+
+def _spend_by_year(plan_model: PlanModel, openings: Openings,
+                   budget_years: list[int]) -> np.ndarray:
+    """Capital (£k) spent in each budget year by ``openings``."""
+    sets = plan_model.sets
+    options = sets.options
+    slots, firsts = sets.open_slots, first_slots(sets)
+    year_index = pd.Index(budget_years)
+    per_module = options["capital_cost_per_module"].to_numpy(float)[slots["o"]] / MONEY_SCALE
+    fixed = options["fixed_capital_cost"].to_numpy(float)[firsts["o"]] / MONEY_SCALE
+    spend = np.zeros(len(budget_years))
+    for years, amounts in ((slots["capital_year"], per_module * openings.modules),
+                           (firsts["capital_year"], fixed * openings.first)):
+        where = year_index.get_indexer(years)
+        inside = where >= 0
+        np.add.at(spend, where[inside], amounts[inside])
+    return spend
+
+
+def keep_budget(plan_model: PlanModel, openings: Openings, support: np.ndarray,
+                budget_gbp: dict[int, float]) -> Openings:
+    """Drop modules, least supported by the LP first, until every budget year is kept.
+
+    ``support``: the LP's modules per slot. Dropping a first module moves the fixed
+    capital to the option's next module, so the loop checks every year again.
+    """
+    if not budget_gbp:
+        return openings
+    years = sorted(budget_gbp)
+    limit = np.array([budget_gbp[y] for y in years]) / MONEY_SCALE
+    capital_year = plan_model.sets.open_slots["capital_year"].to_numpy()
+    modules = openings.modules.copy()
+    while True:
+        over = np.flatnonzero(_spend_by_year(plan_model, openings, years) > limit + _TOLERANCE)
+        if not len(over):
+            return openings
+        candidates = np.flatnonzero((capital_year == years[over[0]]) & (modules > 0))
+        drop = candidates[np.lexsort((-candidates, support[candidates]))[0]]
+        modules[drop] -= 1
+        openings = _with_first(plan_model, modules.copy())
+
+
+def solve_with_openings(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray,
+                        upper: np.ndarray, openings: Openings, options_fixed: np.ndarray,
+                        clock: list[float]) -> tuple[float, np.ndarray] | None:
+    """The LP with the openings of ``options_fixed`` (mask over options) fixed, the rest free.
+
+    Returns (cost £k, column values), or None if no plan keeps every row (a budget).
+    """
+    lower, upper = lower.copy(), upper.copy()
+    columns, values = _opening_columns(plan_model, openings, options_fixed)
+    lower[columns] = upper[columns] = values
+    highs.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), lower, upper)
+    timed_run(highs, clock)
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return highs.getInfo().objective_function_value, np.asarray(highs.getSolution().col_value)
+
+
+def _opening_columns(plan_model: PlanModel, openings: Openings,
+                     options: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Modules and first-module columns of the ``options`` in a mask, with their values."""
+    sets = plan_model.sets
+    columns, values = [], []
+    for family, chosen, owner in ((MODULES, openings.modules, sets.open_slots["o"]),
+                                  (FIRST, openings.first, first_slots(sets)["o"])):
+        slots = np.flatnonzero(options[owner.to_numpy()])
+        columns.append(plan_model.offsets[family] + slots)
+        values.append(chosen[slots])
+    return np.concatenate(columns), np.concatenate(values)
+
+
+def place_pupils(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray,
+                 upper: np.ndarray, openings: Openings,
+                 clock: list[float]) -> tuple[float, np.ndarray] | None:
+    """Solve the LP with every opening fixed: (cost £k, column values), or None."""
+    every = np.ones(len(plan_model.sets.options), dtype=bool)
+    return solve_with_openings(highs, plan_model, lower, upper, openings, every, clock)
+
+
+def fractionality(plan_model: PlanModel, values: np.ndarray) -> pd.Series:
+    """How far each option's openings are from integral (0 = decided), by option.
+
+    The largest distance over its modules open by each year and its first-module binaries.
+    """
+    opened = _family(plan_model, values, OPENED)
+    first = _family(plan_model, values, FIRST)
+    distance = pd.concat([
+        pd.Series(np.abs(opened - np.round(opened)),
+                  index=opened_years(plan_model.sets)["o"].to_numpy()),
+        pd.Series(np.abs(first - np.round(first)),
+                  index=first_slots(plan_model.sets)["o"].to_numpy())])
+    return distance.groupby(level=0).max().reindex(
+        range(len(plan_model.sets.options)), fill_value=0.0)
+
+
+def delayed_openings(plan_model: PlanModel, opened: np.ndarray, years: int) -> Openings:
+    """The openings rounded at 0.5, each option's whole profile ``years`` later."""
+    options = opened_years(plan_model.sets)["o"]
+    shifted = _open_by_year(plan_model, opened, 0.5).groupby(options).shift(years).fillna(0.0)
+    return _with_first(plan_model, _new_per_slot(plan_model, shifted.to_numpy()))
+
+
+def _fallbacks(plan_model: PlanModel, opened: np.ndarray) -> list[Openings]:
+    """Openings to try for options being fixed: rounded, later, fewer, none."""
+    closed = Openings(np.zeros(len(plan_model.sets.open_slots)),
+                      np.zeros(len(first_slots(plan_model.sets))))
+    return [rounded_openings(plan_model, opened, 0.5),
+            *(delayed_openings(plan_model, opened, years) for years in DIVE_DELAYS),
+            rounded_openings(plan_model, opened, 1.0 - _TOLERANCE), closed]
+
+
+def _dive_batch(distance: pd.Series, fixed: np.ndarray, out_of_time: bool) -> np.ndarray:
+    """Options to fix this round: the nearly decided and the most decided fractional ones.
+
+    Ties go to the lower option index. Every free option once the dive is out of time,
+    or when none is fractional (they are fixed as they are).
+    """
+    free = distance[~fixed]
+    fractional = free[free > _TOLERANCE].sort_values(kind="stable")
+    if out_of_time or fractional.empty:
+        return free.index.to_numpy()
+    count = int(np.ceil(DIVE_BATCH * len(fractional)))
+    return np.union1d(free[free <= DIVE_NEAR].index.to_numpy(),
+                      fractional.index[:count].to_numpy())
+
+
+def dive(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray, upper: np.ndarray,
+         relaxed: np.ndarray, clock: list[float],
+         seconds: float) -> tuple[float, np.ndarray] | None:
+    """Fix options batch by batch, re-solving the LP between batches (see module doc).
+
+    A batch is fixed at its rounded openings. When that breaks a budget, only its most
+    decided option is fixed this round, at the cheapest of the :func:`_fallbacks` that
+    keeps every row. After ``seconds`` of LPs every free option is in the batch. Returns
+    (cost £k, column values) with integral openings, or None.
+    """
+    fixed = np.zeros(len(plan_model.sets.options), dtype=bool)
+    bounds, values = (lower.copy(), upper.copy()), relaxed
+    started = clock[0]
+    solved: tuple[float, np.ndarray] | None = None
+    while not fixed.all():
+        distance = fractionality(plan_model, values)
+        batch = _dive_batch(distance, fixed, clock[0] - started > seconds)
+        opened = _family(plan_model, values, OPENED)
+        solved = _fix(highs, plan_model, bounds, batch,
+                      [rounded_openings(plan_model, opened, 0.5)], clock)
+        if solved is None:
+            batch = batch[np.argsort(distance.to_numpy()[batch], kind="stable")[:1]]
+            solved = _fix(highs, plan_model, bounds, batch, _fallbacks(plan_model, opened),
+                          clock)
+        if solved is None:
+            return None
+        fixed[batch] = True
+        values = solved[1]
+    return solved
+
+
+def _fix(highs: highspy.Highs, plan_model: PlanModel, bounds: tuple[np.ndarray, np.ndarray],
+         batch: np.ndarray, candidates: list[Openings],
+         clock: list[float]) -> tuple[float, np.ndarray] | None:
+    """Fix ``batch``'s options at the cheapest candidate openings that keep every row.
+
+    ``bounds`` (column lower, upper) holds the options fixed so far and is updated in place.
+    Returns the LP's (cost £k, column values) with that fixing, or None if none is feasible.
+    """
+    mask = np.zeros(len(plan_model.sets.options), dtype=bool)
+    mask[batch] = True
+    best: tuple[float, np.ndarray, Openings] | None = None
+    for openings in candidates:
+        solved = solve_with_openings(highs, plan_model, *bounds, openings, mask, clock)
+        if solved is not None and (best is None or solved[0] < best[0] - _TOLERANCE):
+            best = (*solved, openings)
+    if best is None:
+        return None
+    columns, values = _opening_columns(plan_model, best[2], mask)
+    for side in bounds:
+        side[columns] = values
+    return best[0], best[1]
+
+
+def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
+                   config: RunConfig) -> StartResult:
+    """The cheapest plan of rounding and the dive, a proven bound, HiGHS's seconds.
+
+    Rounding is tried at each of :data:`THRESHOLDS`. The plan is None when neither gives
+    a feasible one. The bound is the LP relaxation's, raised by residual-capacity cuts
+    (:mod:`sufficiency.solve.cuts`) once the plans are found. ``lp``: the model as handed to
+    HiGHS with the openings free; ``options``: the run's HiGHS options (threads, seed,
+    time limit).
+    """
+    lp.integrality_ = []
+    clock = [0.0]
+    highs = solved_relaxation(lp, options, clock)
+    if highs is None:
+        return StartResult(None, None, clock[0])
+    bound = highs.getInfo().objective_function_value
+    basis = highs.getBasis()
+    relaxed = np.asarray(highs.getSolution().col_value)
+    opened = _family(plan_model, relaxed, OPENED)
+    lower, upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+    support = _new_per_slot(plan_model, opened)  # how strongly the LP wants each module
+    plans: list[RoundedStart] = []
+    limit = options.get("time_limit", np.inf)
+    dived = dive(highs, plan_model, lower, upper, relaxed, clock, limit * DIVE_LIMIT_SHARE)
+    if dived is not None:  # from the relaxation's basis: dive first
+        plans.append(RoundedStart(dived[1], dived[0], "dive"))
+    for threshold in THRESHOLDS:
+        openings = keep_budget(plan_model, rounded_openings(plan_model, opened, threshold),
+                               support, config.capital_budget)
+        placed = place_pupils(highs, plan_model, lower, upper, openings, clock)
+        if placed is not None:
+            plans.append(RoundedStart(placed[1], placed[0], f"rounded at {threshold}"))
+    best = min(plans, key=lambda plan: plan.objective, default=None)  # first of equals
+    raised = _raised_bound(highs, plan_model, config, (lower, upper), basis, clock,
+                           limit * CUT_LIMIT_SHARE)
+    return StartResult(best, bound if raised is None else max(bound, raised), clock[0])
+
+
+def _raised_bound(highs: highspy.Highs, plan_model: PlanModel, config: RunConfig,
+                  bounds: tuple[np.ndarray, np.ndarray], basis: highspy.HighsBasis,
+                  clock: list[float], seconds: float) -> float | None:
+    """The relaxation again (its bounds and basis restored), raised by cut rounds; or None."""
+    highs.changeColsBounds(len(bounds[0]), np.arange(len(bounds[0]), dtype=np.int32),
+                           *bounds)
+    highs.setBasis(basis)
+    timed_run(highs, clock)  # the relaxation's own basis: no pivots
+    return strengthen(highs, plan_model, soft_share(plan_model.sets, config), clock, seconds)

@@ -1,0 +1,32 @@
+"""Every numerical tolerance of the engine, named by what it compares (one table).
+
+Values differ on purpose: each is set by the arithmetic it guards (a solver's feasibility
+tolerance, float round-off in a sum, pennies in a report). Changing one changes results.
+"""
+
+# pupils
+PUPILS_EXTRACTED = 1e-6  # placements smaller than this are solver noise, not pupils
+PUPILS_AUDIT = 1e-5  # the audit's slack on demand placed and capacity (HiGHS feasibility 1e-6)
+PUPILS_VIEW = 1e-9  # transport views: a group with fewer pupils counts as empty
+PUPILS_CURRENT_OVER_DEMAND = 1e-9  # current_placements.csv against the start year's demand
+
+# journeys
+MINUTES_LIMIT = 1e-9  # a journey this much over its phase's limit still counts as within
+MINUTES_INPUT_AGREEMENT = 1e-6  # audit: a placement's minutes against travel.csv's
+
+# money
+MONEY_AUDIT_REL = 1e-6  # audit: cost tables against the solver's objective, relative
+BUDGET_AUDIT_REL = 1e-9  # audit: capital spent against a year's budget, relative (+ £0.01)
+OBJECTIVE_AGREEMENT_REL = 1e-9  # HiGHS's stated objective against its columns' cost
+DUAL_ZERO = 1e-9  # £k per unit: a smaller dual is reported as 0
+ALTERNATIVE_COST_REL = 1e-7  # near-optimal alternatives: slack on their ε cost bound
+
+# heuristics and cuts (model units)
+ROUNDING = 1e-6  # the start heuristics' rounding and "fractional" threshold
+CUT_MIN_GAIN_REL = 1e-7  # cut rounds stop when the bound gains less than this share
+CUT_SAFETY = 1e-7  # pupils added to each cut's right side against round-off in ⌈b / MP⌉
+CUT_CEILING = 1e-9  # round-off allowed when taking ⌈b / MP⌉ and testing b > 0
+
+# shares and scales
+SHARE = 1e-9  # a share this close to 0 or 1 is 0 or 1 (report wording)
+GAP_DENOMINATOR = 1e-9  # smallest |objective| a relative gap divides by
