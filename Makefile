@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine with Python 3.11 and pip:
 #   make demo   create .venv if needed, install, plan the embedded example
-#   make test   create .venv if needed, install, run ruff and the tests
+#   make test   create .venv if needed, install, run ruff, the import layers, mypy and the tests
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -29,7 +29,8 @@ browser:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
-test: $(STAMP)
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/python -m pytest -q

@@ -7,7 +7,13 @@ from pathlib import Path
 from sufficiency.outcome import Progress, RunResult
 from sufficiency.pipeline import run_plan
 from sufficiency.preprocess.config import load_run_config
-from sufficiency.report.outputs import OutputPaths, refuse_overwrite, write_outputs
+from sufficiency.report.outputs import (
+    OutputPaths,
+    check_writable,
+    refuse_overwrite,
+    write_outputs,
+)
+from sufficiency.report.runlock import run_lock
 
 
 def plan(toml_path: str | Path, *, output_root: str | Path = ".", force: bool = False,
@@ -18,12 +24,17 @@ def plan(toml_path: str | Path, *, output_root: str | Path = ".", force: bool = 
     Returns the run (``run.optimal.plan``, ``.placements``, ``.costs_by_year``, and the same
     for ``run.do_nothing``) and where its files went (None when ``write`` is False).
     """
-    if write:
-        config = load_run_config(toml_path)
-        refuse_overwrite(OutputPaths.for_run(Path(output_root), config.name), force)
-    run = run_plan(toml_path, progress=progress)
     if not write:
-        return run, None
-    with run.timer.stage("write", "Writing outputs and map"):
-        paths = write_outputs(run, Path(output_root), force=force)
+        return run_plan(toml_path, progress=progress), None
+    paths = OutputPaths.for_run(Path(output_root), load_run_config(toml_path).name)
+    notes: list[str] = []
+    with run_lock(paths.folder, notes):  # one writer per run name, for the whole run
+        for note in notes:
+            if progress:
+                progress(note)
+        refuse_overwrite(paths, force)
+        check_writable(paths)
+        run = run_plan(toml_path, progress=progress)
+        with run.timer.stage("write", "Writing outputs and map"):
+            write_outputs(run, Path(output_root), force=force)
     return run, paths

@@ -13,13 +13,20 @@ import pandas as pd
 from sufficiency.errors import AuditError
 from sufficiency.outcome import PlanResult
 from sufficiency.preprocess.dataset import Dataset
-from sufficiency.preprocess.schema import INDEPENDENT
+from sufficiency.preprocess.vocabulary import INDEPENDENT
+from sufficiency.tolerances import (
+    BUDGET_AUDIT_REL,
+    CAPITAL_AUDIT_ABS,
+    MINUTES_INPUT_AGREEMENT,
+    MINUTES_LIMIT,
+    MONEY_AUDIT_ABS,
+    MONEY_AUDIT_REL,
+    PUPILS_AUDIT,
+)
 
-PUPILS_TOL = 1e-5
 NUMERICAL_TROUBLE = ("This is numerical trouble in the solver or a bug, not a fault in the inputs: "
                      "nothing was written. Rerun with [solver] presolve = \"off\" (HiGHS presolve "
                      "has returned wrong answers), and report it with the inputs.")
-MONEY_REL_TOL = 1e-6
 
 
 def _placed_demand(dataset: Dataset, result: PlanResult) -> list[str]:
@@ -28,7 +35,7 @@ def _placed_demand(dataset: Dataset, result: PlanResult) -> list[str]:
     demand = dataset.demand.groupby(key)["pupils"].sum()
     diff = placed.reindex(demand.index, fill_value=0.0) - demand
     extra = placed.index.difference(demand.index)
-    bad = diff[diff.abs() > PUPILS_TOL]
+    bad = diff[diff.abs() > PUPILS_AUDIT]
     return ([f"demand {k}: placed {placed.get(k, 0):.6g} of {demand[k]:.6g} pupils"
              for k in bad.index[:10]]
             + [f"pupils placed for {k}, which has no demand" for k in extra[:10]])
@@ -55,7 +62,7 @@ def _capacity(dataset: Dataset, result: PlanResult) -> list[str]:
     allowance = places * soft.share * places.index.get_level_values(0).map(kind).isin(
         soft.kinds)
     limit = (usable + allowance).reindex(used.index, fill_value=0.0)
-    over = used[used > limit + PUPILS_TOL]
+    over = used[used > limit + PUPILS_AUDIT]
     return [f"option {o} in {y}: {used[(o, y)]:.6g} pupils in {limit[(o, y)]:.6g} usable places"
             for o, y in over.index[:10]]
 
@@ -89,13 +96,13 @@ def _sticky(dataset: Dataset, result: PlanResult) -> list[str]:
              / demand.reindex(levels.set_levels(levels.levels[-1] - 1, level="year")).to_numpy())
     natural = levels.get_level_values("phase").map(rules.retention).to_numpy()
     kept = both["before"].to_numpy() * np.minimum(natural, np.nan_to_num(ratio))
-    moved = both[both["now"].to_numpy() < kept - PUPILS_TOL]
+    moved = both[both["now"].to_numpy() < kept - PUPILS_AUDIT]
     problems = [f"{k}: {r.now:.6g} pupils left of {r.before:.6g} — moved mid-phase"
                 for k, r in moved.head(10).iterrows()]
     if dataset.current is not None:
         start = placed.xs(dataset.config.start_year, level="year")
         current = dataset.current.set_index([*key, "option_id"])["pupils"]
-        short = current[start.reindex(current.index, fill_value=0.0) < current - PUPILS_TOL]
+        short = current[start.reindex(current.index, fill_value=0.0) < current - PUPILS_AUDIT]
         problems += [f"{k}: fewer than the {v:g} pupils already placed there"
                      for k, v in short.head(10).items()]
     return problems
@@ -110,14 +117,14 @@ def _eligibility_and_journeys(dataset: Dataset, result: PlanResult) -> list[str]
     problems = [f"{o} does not serve {n} {p}" for o, n, p in checked.loc[
         checked["_merge"] == "left_only", ["option_id", "need", "phase"]].itertuples(index=False)]
     limits = local["phase"].map(dataset.config.travel_limit_minutes)
-    over = local[local["minutes"] > limits + 1e-9]
+    over = local[local["minutes"] > limits + MINUTES_LIMIT]
     problems += [f"{a} → {o}: {m:.1f} minutes, over the {p} limit"
                  for a, o, m, p in over[["area_id", "option_id", "minutes", "phase"]].itertuples(
                      index=False)]
     site = local["option_id"].map(options.set_index("option_id")["site_id"])
     journeys = local.assign(site_id=site).merge(dataset.travel, on=["area_id", "site_id"],
                                                 how="left", suffixes=("", "_input"))
-    mismatch = ~((journeys["minutes"] - journeys["minutes_input"]).abs() <= 1e-6)
+    mismatch = ~((journeys["minutes"] - journeys["minutes_input"]).abs() <= MINUTES_INPUT_AGREEMENT)
     problems += [f"journey minutes of {a} → {o} differ from the travel table"
                  for a, o in journeys.loc[mismatch, ["area_id", "option_id"]].itertuples(
                      index=False)]
@@ -140,7 +147,7 @@ def _openings(dataset: Dataset, result: PlanResult) -> list[str]:
     problems += [f"{o}: {r.modules} modules opened, max_modules is {r.max_modules}"
                  for o, r in per_option.iterrows() if r.modules > r.max_modules]
     expected = per_option["modules"] * per_option["per_module"] + per_option["fixed"]
-    wrong = (per_option["capital"] - expected).abs() > 0.01
+    wrong = (per_option["capital"] - expected).abs() > CAPITAL_AUDIT_ABS
     problems += [f"{o}: capital {per_option.loc[o, 'capital']:,.0f} ≠ modules × cost + fixed "
                  f"{expected[o]:,.0f}" for o in per_option.index[wrong]]
     return problems
@@ -150,7 +157,7 @@ def _budget(dataset: Dataset, result: PlanResult) -> list[str]:
     spent = result.plan.groupby("capital_year")["capital_cost"].sum()
     return [f"capital {spent[y]:,.0f} in {y} exceeds the budget {b:,.0f}"
             for y, b in dataset.config.capital_budget.items()
-            if spent.get(y, 0.0) > b * (1 + 1e-9) + 0.01]
+            if spent.get(y, 0.0) > b * (1 + BUDGET_AUDIT_REL) + CAPITAL_AUDIT_ABS]
 
 
 def _independent_allowed(dataset: Dataset, result: PlanResult) -> list[str]:
@@ -165,7 +172,7 @@ def _objective(result: PlanResult) -> list[str]:
     if solver is None:
         return []
     tables = result.total_cost
-    if abs(tables - solver) > MONEY_REL_TOL * max(abs(solver), 1.0) + 1.0:
+    if abs(tables - solver) > MONEY_AUDIT_REL * max(abs(solver), 1.0) + MONEY_AUDIT_ABS:
         return [f"costs_by_year adds up to £{tables:,.2f} but the solver's objective is "
                 f"£{solver:,.2f}"]
     return []
@@ -183,7 +190,7 @@ def _numerics(result: PlanResult) -> list[str]:
         numbers = table.select_dtypes("number").drop(columns=["minutes", "km"], errors="ignore")
         if not np.isfinite(numbers.to_numpy(dtype=float)).all():
             problems.append(f"numerical trouble: {name} holds NaN or infinite values")
-    if (result.placements["pupils"] < -PUPILS_TOL).any():
+    if (result.placements["pupils"] < -PUPILS_AUDIT).any():
         problems.append("numerical trouble: negative pupils in placements")
     return problems
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -16,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sufficiency.errors import SufficiencyError
+from sufficiency.errors import InputError, Issue, SufficiencyError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Optimal phasing of specialist SEND school places (Pyomo + HiGHS).")
@@ -55,6 +57,17 @@ def _fail(exc: BaseException) -> NoReturn:
     console.print(f"{type(exc).__name__}: {exc}\nrerun with --debug for the traceback, and "
                   "report it with the inputs", markup=False)
     raise typer.Exit(1)
+
+
+@contextmanager
+def errors_as_messages() -> Iterator[None]:
+    """Every error inside the block ends the command in one message and its exit code."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every error: one message
+        _fail(exc)
 
 
 def _money(value: float | None) -> str:
@@ -98,11 +111,9 @@ def _plan_with_progress(run: Path, output_root: Path, force: bool):
     from sufficiency.api import plan as plan_run
 
     started = time.perf_counter()
-    try:
+    with errors_as_messages():
         result = plan_run(run, output_root=output_root, force=force,
                           progress=_progress(started))
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every error: one message
-        _fail(exc)
     console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
     return result
 
@@ -127,15 +138,12 @@ def validate(run: RunArg) -> None:
     """Check a planning run and its dataset without solving."""
     from sufficiency.pipeline import validate_run
 
-    try:
+    with errors_as_messages():
         dataset, sets = validate_run(run)
         if dataset.config.scenarios:  # [scenarios.*]: checked here as well (extension)
             from sufficiency.preprocess.scenarios import load_scenarios
 
             load_scenarios(dataset)
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001
-        _fail(exc)
-        return
     for warning in dataset.warnings:
         console.print("[yellow]warning:[/yellow] ", end="")
         console.print(warning, markup=False)
@@ -153,11 +161,8 @@ def build_dataset(spec: Annotated[Path, typer.Argument(help="build spec, e.g. "
     from sufficiency.ingest.build import build_dataset as build
 
     started = time.perf_counter()
-    try:
+    with errors_as_messages():
         result = build(spec, force=force, progress=_progress(started))
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every error: one message
-        _fail(exc)
-        return
     console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
     log = result.log
     out.print(f"wrote {result.dataset_dir} ({result.areas} areas, "
@@ -180,11 +185,13 @@ def synth(folder: Annotated[Path, typer.Argument(metavar="OUT",
     """Write a seeded synthetic dataset and its run TOML at scale S, M, L or XL."""
     from sufficiency.ingest.synth import write_synthetic
 
-    try:
-        toml_path = write_synthetic(folder, scale.upper(), seed, overwrite=overwrite)
-    except (ValueError, FileExistsError) as exc:
-        console.print(f"error: {exc}", markup=False)
-        raise typer.Exit(2) from None
+    with errors_as_messages():
+        try:
+            toml_path = write_synthetic(folder, scale.upper(), seed, overwrite=overwrite)
+        except (ValueError, FileExistsError) as exc:
+            raise InputError([Issue("synth", None, "OUT", str(exc),
+                                    "see `sufficiency synth --help`",
+                                    column_label="argument")]) from None
     out.print(f"wrote {toml_path}")
 
 
@@ -200,12 +207,9 @@ def bench(runs: Annotated[list[Path] | None, typer.Argument(help="run TOMLs to m
 
     scales = [s.upper() for s in (scale or [])] or ([] if runs else ["S", "M"])
     started = time.perf_counter()
-    try:
+    with errors_as_messages():
         rows, exponents = run_bench(scales, list(runs or []), out_dir, seed,
                                     progress=_progress(started))
-    except Exception as exc:  # noqa: BLE001
-        _fail(exc)
-        return
     _print_bench(rows, exponents, out_dir / "bench.csv")
 
 
@@ -262,7 +266,8 @@ def _backend(scheduler: str | None, serial: bool):
 
 
 def _print_frame(title: str, frame, columns: list[str], money: tuple[str, ...] = ()) -> None:
-    """Selected columns of a result table, £ columns formatted."""
+    """Selected columns of a result table (those it has), £ columns formatted."""
+    columns = [column for column in columns if column in frame]
     table = Table(title=title)
     for column in columns:
         table.add_column(column, justify="left" if column in ("plan", "case", "status",
@@ -292,18 +297,15 @@ def scenarios(run: RunArg,
     from sufficiency.report.outputs import write_table_folder
 
     started = time.perf_counter()
-    try:
+    with errors_as_messages():
         folder = _analysis_folder(run, output_root, "scenarios", force)
         analysis = analyse_scenarios(run, objective, alpha, _backend(scheduler, serial))
         write_table_folder(folder, analysis.tables(), force)
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every error: one message
-        _fail(exc)
-        return
-    _written(folder, started)
-    _print_frame(f"Plans across scenarios (robust: {objective})", analysis.comparison,
-                 ["plan", "expected_cost", "worst_cost", "cvar", "worst_regret",
-                  "places_created", "capital"],
-                 money=("expected_cost", "worst_cost", "cvar", "worst_regret", "capital"))
+        _written(folder, started)
+        _print_frame(f"Plans across scenarios (robust: {objective})", analysis.comparison,
+                     ["plan", "expected_cost", "worst_cost", "cvar", "worst_regret",
+                      "places_created", "capital"],
+                     money=("expected_cost", "worst_cost", "cvar", "worst_regret", "capital"))
 
 
 @app.command()
@@ -317,18 +319,15 @@ def alternatives(run: RunArg,
     from sufficiency.report.outputs import write_table_folder
 
     started = time.perf_counter()
-    try:
+    with errors_as_messages():
         folder = _analysis_folder(run, output_root, "alternatives", force)
         result = find_alternatives(run, k, epsilon)
         write_table_folder(folder, result.tables(), force)
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001
-        _fail(exc)
-        return
-    _written(folder, started)
-    _print_frame(f"Alternatives within {epsilon:g} %", result.summary,
-                 ["plan", "total_cost", "extra_cost", "extra_percent", "sites"],
-                 money=("total_cost", "extra_cost"))
-    out.print(result.stopped, markup=False)
+        _written(folder, started)
+        _print_frame(f"Alternatives within {epsilon:g} %", result.summary,
+                     ["plan", "total_cost", "extra_cost", "extra_percent", "sites"],
+                     money=("total_cost", "extra_cost"))
+        out.print(result.stopped, markup=False)
 
 
 @app.command()
@@ -346,21 +345,18 @@ def sweep(run: RunArg,
     from sufficiency.report.outputs import write_table_folder
 
     started = time.perf_counter()
-    try:
+    with errors_as_messages():
         folder = _analysis_folder(run, output_root, "sweep", force)
         table = run_sweep(run, parameter, parse_values(values), _backend(scheduler, serial))
         write_table_folder(folder, {"sweep.csv": table}, force)
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001
-        _fail(exc)
-        return
-    _written(folder, started)
-    _print_frame(f"Sweep of {parameter}", table,
-                 ["value", "status", "objective", "savings", "places_created", "openings"],
-                 money=("objective", "savings"))
-    for message in table.get("message", []).fillna(""):
-        if message:
-            console.print("[yellow]warning:[/yellow] ", end="")
-            console.print(message, markup=False)
+        _written(folder, started)
+        _print_frame(f"Sweep of {parameter}", table,
+                     ["value", "status", "objective", "savings", "places_created", "openings"],
+                     money=("objective", "savings"))
+        for message in table.get("message", []).fillna(""):
+            if message:
+                console.print("[yellow]warning:[/yellow] ", end="")
+                console.print(message, markup=False)
 
 
 @app.command()
@@ -373,18 +369,15 @@ def slippage(run: RunArg,
     from sufficiency.report.outputs import write_table_folder
 
     started = time.perf_counter()
-    try:
+    with errors_as_messages():
         folder = _analysis_folder(run, output_root, "slippage", force)
         result = stress(run, kind or None)
         write_table_folder(folder, result.tables(), force)
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001
-        _fail(exc)
-        return
-    _written(folder, started)
-    _print_frame("Openings one year late", result.summary,
-                 ["case", "total_cost", "extra_cost", "independent_pupil_years",
-                  "extra_independent_pupil_years", "sunk_capital"],
-                 money=("total_cost", "extra_cost", "sunk_capital"))
+        _written(folder, started)
+        _print_frame("Openings one year late", result.summary,
+                     ["case", "total_cost", "extra_cost", "independent_pupil_years",
+                      "extra_independent_pupil_years", "sunk_capital"],
+                     money=("total_cost", "extra_cost", "sunk_capital"))
 
 
 def main() -> None:

@@ -11,13 +11,19 @@ from pathlib import Path
 
 from sufficiency.audit import audit
 from sufficiency.errors import AuditError
-from sufficiency.formulation import MONEY_SCALE, PlanModel, build_model
-from sufficiency.formulation.sets import ModelSets, build_sets
+from sufficiency.formulation import MONEY_SCALE, ModelSets, PlanModel, build_model, build_sets
 from sufficiency.outcome import PlanResult, Progress, RunResult, SolveStatus, StageTimer
 from sufficiency.preprocess.config import RunConfig, load_run_config
 from sufficiency.preprocess.dataset import Dataset, load_dataset
 from sufficiency.results import extract
-from sufficiency.solve.highs import highs_options, make_solver, require_plan, solve_model
+from sufficiency.solve import (
+    DirectHighs,
+    Solver,
+    highs_options,
+    make_solver,
+    require_plan,
+    solve_model,
+)
 from sufficiency.solve.rounding import rounding_start, wants_start
 from sufficiency.solve.shadow import budget_value_by_resolve, shadow_prices
 
@@ -36,7 +42,7 @@ def validate_run(toml_path: str | Path, timer: StageTimer | None = None) -> tupl
     return dataset, sets
 
 
-def _solve_and_check(plan_model: PlanModel, dataset: Dataset, solver, label: str,
+def _solve_and_check(plan_model: PlanModel, dataset: Dataset, solver: Solver, label: str,
                      timer: StageTimer, stage: str) -> PlanResult | None:
     with timer.stage(stage, f"Solving the {label} plan with HiGHS"):
         report = solve_model(plan_model, solver)
@@ -54,7 +60,7 @@ def _solve_and_check(plan_model: PlanModel, dataset: Dataset, solver, label: str
     return result
 
 
-def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver,
+def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver: Solver,
                          do_nothing: PlanResult | None, timer: StageTimer) -> None:
     """Give HiGHS a start from the LP relaxation (if cheaper than do nothing) and its bound.
 
@@ -64,7 +70,7 @@ def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver,
     residual-capacity cuts, is the bound.
     """
     settings = dataset.config.solver
-    if (not hasattr(solver, "set_start")
+    if (not isinstance(solver, DirectHighs)
             or not wants_start(settings.rounding_start, plan_model.size["nonzeros"])):
         return
     started = time.perf_counter()

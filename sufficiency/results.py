@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sufficiency.formulation import PlanModel
-from sufficiency.formulation.blocks import FIRST, MODULES, U, X, first_slots
+from sufficiency.formulation import FIRST, MODULES, PlanModel, U, X
 from sufficiency.outcome import (
     COST_COLUMNS,
     PLACEMENT_COLUMNS,
@@ -19,9 +18,10 @@ from sufficiency.outcome import (
     SolveReport,
 )
 from sufficiency.preprocess.dataset import Dataset
-from sufficiency.preprocess.schema import INDEPENDENT
+from sufficiency.preprocess.vocabulary import INDEPENDENT
+from sufficiency.tolerances import PUPILS_EXTRACTED
 
-PUPIL_TOLERANCE = 1e-6
+
 def _values(members: list) -> np.ndarray:
     return np.array([v.value if v.value is not None else 0.0 for v in members], dtype=float)
 
@@ -30,7 +30,7 @@ def extract_plan(plan_model: PlanModel, dataset: Dataset) -> pd.DataFrame:
     """Openings: modules > 0 per (option, year), with places and capital (£)."""
     sets = plan_model.sets
     slots = sets.open_slots.assign(modules=np.rint(_values(plan_model.variables[MODULES])))
-    firsts = first_slots(sets).assign(first=np.rint(_values(plan_model.variables[FIRST])))
+    firsts = sets.first_slots.assign(first=np.rint(_values(plan_model.variables[FIRST])))
     slots["pays_fixed"] = 0.0
     slots.loc[firsts.loc[firsts["first"] > 0, "slot"].to_numpy(), "pays_fixed"] = 1.0
     opened = slots[slots["modules"] > 0].merge(
@@ -62,10 +62,10 @@ def extract_placements(plan_model: PlanModel) -> pd.DataFrame:
     """Pupils placed locally (x > 0) and independently (u > 0), per need and phase."""
     sets = plan_model.sets
     local = sets.placements.assign(pupils=_values(plan_model.variables[X]))
-    local = local[local["pupils"] > PUPIL_TOLERANCE]
+    local = local[local["pupils"] > PUPILS_EXTRACTED]
     independent = sets.cells.assign(pupils=_values(plan_model.variables[U]),
                                     option_id=INDEPENDENT, minutes=np.nan, km=np.nan)
-    independent = independent[independent["pupils"] > PUPIL_TOLERANCE]
+    independent = independent[independent["pupils"] > PUPILS_EXTRACTED]
     table = pd.concat([_to_members(local, sets)[PLACEMENT_COLUMNS],
                        _to_members(independent, sets)[PLACEMENT_COLUMNS]], ignore_index=True)
     table["pupils"] = table["pupils"].round(6)

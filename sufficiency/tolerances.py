@@ -9,6 +9,7 @@ PUPILS_EXTRACTED = 1e-6  # placements smaller than this are solver noise, not pu
 PUPILS_AUDIT = 1e-5  # the audit's slack on demand placed and capacity (HiGHS feasibility 1e-6)
 PUPILS_VIEW = 1e-9  # transport views: a group with fewer pupils counts as empty
 PUPILS_CURRENT_OVER_DEMAND = 1e-9  # current_placements.csv against the start year's demand
+PUPILS_SEN2_AGE_ROWS = 0.5  # build: SEN2 age rows against a placement's total (else logged)
 
 # journeys
 MINUTES_LIMIT = 1e-9  # a journey this much over its phase's limit still counts as within
@@ -16,10 +17,13 @@ MINUTES_INPUT_AGREEMENT = 1e-6  # audit: a placement's minutes against travel.cs
 
 # money
 MONEY_AUDIT_REL = 1e-6  # audit: cost tables against the solver's objective, relative
+MONEY_AUDIT_ABS = 1.0  # audit: £ on top of MONEY_AUDIT_REL
 BUDGET_AUDIT_REL = 1e-9  # audit: capital spent against a year's budget, relative (+ £0.01)
+CAPITAL_AUDIT_ABS = 0.01  # audit: £ of an option's capital, and of a year's over its budget
 OBJECTIVE_AGREEMENT_REL = 1e-9  # HiGHS's stated objective against its columns' cost
 DUAL_ZERO = 1e-9  # £k per unit: a smaller dual is reported as 0
 ALTERNATIVE_COST_REL = 1e-7  # near-optimal alternatives: slack on their ε cost bound
+ALTERNATIVE_COST_ABS = 1.0  # near-optimal alternatives: £ on top of ALTERNATIVE_COST_REL
 
 # heuristics and cuts (model units)
 ROUNDING = 1e-6  # the start heuristics' rounding and "fractional" threshold
@@ -30,3 +34,6 @@ CUT_CEILING = 1e-9  # round-off allowed when taking ⌈b / MP⌉ and testing b >
 # shares and scales
 SHARE = 1e-9  # a share this close to 0 or 1 is 0 or 1 (report wording)
 GAP_DENOMINATOR = 1e-9  # smallest |objective| a relative gap divides by
+
+# geometry
+AREA_TILING_M2 = 1.0  # synthetic areas: m² by which the cells may miss tiling the region

@@ -32,7 +32,7 @@ from sufficiency.pipeline import run_plan
 from sufficiency.preprocess.config import load_run_config
 from sufficiency.preprocess.dataset import load_dataset
 from sufficiency.results import extract
-from sufficiency.solve.highs import make_solver, solve_model
+from sufficiency.solve import make_solver, solve_model
 
 EXAMPLES = int(os.environ.get("SUFFICIENCY_PROPERTY_EXAMPLES", "5"))
 BOUNDED = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,

@@ -12,14 +12,12 @@ import numpy as np
 import pandas as pd
 
 from sufficiency.audit import audit
-from sufficiency.formulation import PlanModel, build_model
-from sufficiency.formulation.blocks import FIRST, MODULES, first_slots
-from sufficiency.formulation.sets import ModelSets
+from sufficiency.formulation import FIRST, MODULES, ModelSets, PlanModel, build_model
 from sufficiency.outcome import PlanResult, SolveStatus
 from sufficiency.preprocess.dataset import Dataset
-from sufficiency.preprocess.schema import INDEPENDENT
+from sufficiency.preprocess.vocabulary import INDEPENDENT
 from sufficiency.results import extract
-from sufficiency.solve.highs import make_solver, require_plan, solve_model
+from sufficiency.solve import make_solver, require_plan, solve_model
 
 OPENING_COLUMNS = ["option_id", "opening_year", "modules"]
 
@@ -41,7 +39,7 @@ def opening_values(sets: ModelSets, plan: pd.DataFrame) -> tuple[np.ndarray, np.
     modules = np.zeros(len(slots))
     np.add.at(modules, keyed["slot"].astype("int64").to_numpy(), keyed["modules"].to_numpy(float))
     opening = plan[plan["modules"] > 0].groupby("option_id")["opening_year"].min()
-    firsts = first_slots(sets)
+    firsts = sets.first_slots
     first = (firsts["year"].to_numpy() == firsts["option_id"].map(opening).to_numpy()
              ).astype(float)
     return modules, first

@@ -3,7 +3,7 @@ r"""Near-optimal alternatives: plans within ε % of the optimum that open other 
 Modelling to generate alternatives (MGA), in its classic Hop-Skip-Jump form: the cabinet
 can choose between good plans on grounds the model does not see. After the optimal plan
 (cost C*, £), each alternative solves the plan model (one copy, composed as in
-:mod:`sufficiency.solve.composed`) with a site indicator and three kinds of extra rows:
+:mod:`sufficiency.formulation.composed`) with a site indicator and three kinds of extra rows:
 
     z_s ∈ {0, 1}         site s opens something (every site with an expandable option)
     opened[o, T] − max_modules_o · z_{site(o)} ≤ 0      z_s = 1 if any module opens at s
@@ -37,16 +37,25 @@ from sufficiency.analyses.evaluate import (
     opened_sites,
 )
 from sufficiency.errors import AuditError, InputError, Issue
-from sufficiency.formulation import MONEY_SCALE, PlanModel, build_model
-from sufficiency.formulation.blocks import FIRST, MODULES, OPENED, opened_years
+from sufficiency.formulation import (
+    FIRST,
+    MODULES,
+    MONEY_SCALE,
+    OPENED,
+    ComposedModel,
+    PlanModel,
+    build_model,
+    dense_rows,
+    sparse_rows,
+)
 from sufficiency.outcome import PLAN_COLUMNS, PlanResult, RunResult, SolveStatus
 from sufficiency.pipeline import run_plan
 from sufficiency.preprocess.config import SolverSettings
 from sufficiency.results import extract_plan
-from sufficiency.solve.composed import ComposedHighs, ComposedModel, dense_rows, sparse_rows
+from sufficiency.solve import DirectHighs
+from sufficiency.tolerances import ALTERNATIVE_COST_ABS, ALTERNATIVE_COST_REL, GAP_DENOMINATOR
 
 TIE_BREAK = 0.5  # λ: weight of cost / C* in the objective (see the module docstring)
-COST_TOLERANCE = 1e-7  # relative slack when checking an alternative against its ε bound
 
 
 @dataclass
@@ -65,7 +74,7 @@ class MgaModel:
 def _last_opened(template: PlanModel) -> pd.DataFrame:
     """(k, o, site_id, max_modules): the ``opened`` variable of each option in the last year."""
     sets = template.sets
-    grid = opened_years(sets).reset_index(names="k")
+    grid = sets.opened_years.reset_index(names="k")
     last = grid[grid["year"] == sets.years[-1]].reset_index(drop=True)
     return last.assign(site_id=sets.options["site_id"].to_numpy()[last["o"]],
                        max_modules=sets.options["max_modules"].to_numpy(float)[last["o"]])
@@ -119,7 +128,7 @@ def add_new_sites_cut(model: MgaModel, index: int, sites: frozenset[str]) -> Non
 
 def set_distance_objective(model: MgaModel, used: set[str]) -> None:
     """Objective: Σ_{s used before} z_s + λ · cost / C* (Hop-Skip-Jump weights)."""
-    cost = TIE_BREAK * model.cost / max(model.optimum_k, 1e-9)
+    cost = TIE_BREAK * model.cost / max(model.optimum_k, GAP_DENOMINATOR)
     weights = np.array([1.0 if s in used else 0.0 for s in model.sites])
     cost[model.z_start:model.z_start + len(model.sites)] = weights
     model.composed.cost = cost
@@ -142,7 +151,7 @@ def distance_settings(settings: SolverSettings, epsilon: float) -> SolverSetting
 def solve_alternative(model: MgaModel, dataset, epsilon: float) -> tuple[str, pd.DataFrame | None]:
     """Solve the current alternatives model; its status and openings (None without a plan)."""
     settings = distance_settings(dataset.config.solver, epsilon)
-    report = ComposedHighs(settings).solve(model.composed)
+    report = DirectHighs(settings).solve(model.composed)
     if report.status not in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT):
         return report.status, None
     for family in (MODULES, FIRST):
@@ -157,7 +166,7 @@ def verify(result: PlanResult, optimum: float, epsilon: float,
            earlier: list[frozenset[str]]) -> None:
     """An alternative must cost at most (1 + ε/100) · C* and open a new set of sites."""
     bound = (1.0 + epsilon / 100.0) * optimum
-    if result.total_cost > bound * (1.0 + COST_TOLERANCE) + 1.0:
+    if result.total_cost > bound * (1.0 + ALTERNATIVE_COST_REL) + ALTERNATIVE_COST_ABS:
         raise AuditError(f"{result.label} costs £{result.total_cost:,.2f}, above the ε bound "
                          f"£{bound:,.2f}")
     if opened_sites(result.plan) in earlier:

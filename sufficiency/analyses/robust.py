@@ -5,7 +5,7 @@ w_k, Σ w_k = 1, see :mod:`sufficiency.preprocess.scenarios`) gets its own place
 ``u_k``). Options, years and open slots do not depend on demand, so the opening families
 are the same in every scenario's plan model and are shared; every constraint family of the
 plan model is kept for each scenario at its own column offsets
-(:mod:`sufficiency.solve.composed`). With cost_k the plan model's objective (£, discounted,
+(:mod:`sufficiency.formulation.composed`). With cost_k the plan model's objective (£, discounted,
 constant included) on scenario k's demand:
 
     expected   min Σ_k w_k cost_k
@@ -36,9 +36,19 @@ import pyomo.core as pyo  # not pyomo.environ: its solver plugins cost 0.2 s of 
 from sufficiency.analyses.distributed import Backend, run_tasks
 from sufficiency.analyses.evaluate import describe_openings, evaluate_plan, independent_pupil_years
 from sufficiency.errors import InputError, Issue
-from sufficiency.formulation import MONEY_SCALE, PlanModel, build_model
-from sufficiency.formulation.blocks import FIRST, MODULES, RowBlock
-from sufficiency.formulation.sets import ModelSets, build_sets
+from sufficiency.formulation import (
+    FIRST,
+    MODULES,
+    MONEY_SCALE,
+    OPENINGS,
+    ComposedModel,
+    ModelSets,
+    PlanModel,
+    RowBlock,
+    build_model,
+    build_sets,
+    dense_rows,
+)
 from sufficiency.outcome import PLAN_COLUMNS, SolveReport
 from sufficiency.pipeline import plan_dataset
 from sufficiency.preprocess.config import load_run_config
@@ -50,8 +60,7 @@ from sufficiency.preprocess.scenarios import (
     scenario_table,
 )
 from sufficiency.results import extract_plan
-from sufficiency.solve.composed import OPENINGS, ComposedHighs, ComposedModel, dense_rows
-from sufficiency.solve.highs import highs_options, require_plan
+from sufficiency.solve import DirectHighs, highs_options, require_plan
 
 OBJECTIVES = ("expected", "regret", "cvar")
 ROBUST = "robust"
@@ -194,7 +203,7 @@ def solve_robust(models: list[ScenarioModel], objective: str, alpha: float,
     """Build and solve the two-stage model; the robust openings (plan.csv rows), report, size."""
     robust = build_robust_model(models, objective, alpha, optima)
     config = models[0].scenario.dataset.config
-    report = ComposedHighs(config.solver).solve(robust.composed)
+    report = DirectHighs(config.solver).solve(robust.composed)
     require_plan(report, f"the robust ({objective}) plan")
     for family in (MODULES, FIRST):
         variables = robust.template.variables[family]

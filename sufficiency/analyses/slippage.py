@@ -27,7 +27,7 @@ from sufficiency.formulation.sets import build_sets
 from sufficiency.outcome import PLAN_COLUMNS, PlanResult, RunResult
 from sufficiency.pipeline import run_plan
 from sufficiency.preprocess.dataset import Dataset
-from sufficiency.preprocess.schema import KINDS
+from sufficiency.preprocess.vocabulary import KINDS
 
 
 @dataclass(frozen=True)

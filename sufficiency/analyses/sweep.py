@@ -37,9 +37,9 @@ from sufficiency.errors import InputError, Issue, SufficiencyError
 from sufficiency.formulation.sets import build_sets
 from sufficiency.outcome import RunResult
 from sufficiency.pipeline import plan_dataset
-from sufficiency.preprocess.config import PHASES, RunConfig, load_run_config
+from sufficiency.preprocess.config import RunConfig, load_run_config
 from sufficiency.preprocess.dataset import Dataset, load_dataset
-from sufficiency.preprocess.schema import KINDS
+from sufficiency.preprocess.vocabulary import KINDS, PHASES
 from sufficiency.solve.highs import highs_options
 
 COST_COLUMNS = ("annual_cost_per_place", "annual_cost_per_commissioned_place",

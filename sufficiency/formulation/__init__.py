@@ -16,7 +16,7 @@ Variables
     over[o, t] ≥ 0      pupils above usable places (soft capacity kinds only)   (``over``)
     first[f] ∈ {0, 1}   option o's first module opens in year y(f)             (``first``)
 
-Constraints (in :mod:`sufficiency.formulation.blocks`)
+Constraints (one function each in :mod:`sufficiency.formulation.constraints`)
     demand_balance       Σ_{i: c(i)=c} x[i] + u[c] = d_c                            ∀ c
     opened_definition    opened[o, t] − Σ_{s=(o,y): y ≤ t} modules[s] = 0
     capacity             Σ_{i: o(i)=o, t(i)=t} x[i] − mp_o opened[o, t]
@@ -43,13 +43,45 @@ Constraints (in :mod:`sufficiency.formulation.blocks`)
                          + Σ_{f: y(f) − lead_o = b} FC_o first[f] ≤ budget_b      ∀ b ∈ B
     (u[c] = 0 when [independent] available = false)
 
-Objective (£k; δ_t = 1 / (1 + r)^(t − start))
+Objective (£k; δ_t = 1 / (1 + r)^(t − start); :mod:`sufficiency.formulation.objective`)
     min Σ_i δ_t (cost_place_o + transport_pupil + transport_km · km_i) x[i]
       + Σ_c δ_t (independent_place + independent_transport) u[c]
       + Σ_s [δ_{y−lead} K_o + commissioned_o · mp_o · Σ_{t ≥ y} δ_t] modules[s]
       + Σ_f δ_{y−lead} FC_o first[f]
       + Σ_(o,t) δ_t premium over[o, t]
       + Σ_o commissioned_o · existing_o · Σ_t δ_t                   (constant)
+
+Where each symbol lives (``sets``: :class:`~sufficiency.formulation.sets.ModelSets`;
+``config``: the run's :class:`~sufficiency.preprocess.config.RunConfig`)
+    c, d_c               ``sets.cells`` row c: area_id, commodity (n, p merged), year; pupils
+    i, c(i), o(i), km_i  ``sets.placements`` row i: cell, o, year, area_id, minutes, km
+    o and its data       ``sets.options`` row o: existing_places (existing_o), module_places
+                         (mp_o), max_modules, capital_cost_per_module (K_o),
+                         fixed_capital_cost (FC_o), annual_cost_per_place (cost_place_o),
+                         annual_cost_per_commissioned_place (commissioned_o),
+                         lead_time_years (lead_o), earliest_year, kind (k)
+    limit_p              ``sets.members.limit_minutes`` (one row per need × phase)
+    s ∈ S                ``sets.open_slots`` row s: o, year (y), capital_year (y − lead_o)
+    f ∈ F                ``sets.first_slots`` row f: slot (its s), o, year, capital_year
+    opened[o, t]         ``sets.opened_years`` row: o, year
+    capacity (o, t)      ``sets.capacity_rows`` row: o, year
+    over[o, t]           ``sets.over_rows(soft)`` row: row (its capacity row), o, year
+    share, premium       ``config.placement_rules.soft_capacity``; per option
+                         ``sets.soft_share(soft)``
+    ramp1_k, ramp2_k     ``config.placement_rules.ramp(k)``: first_year, second_year
+    ρ_c, j, c − 1        ``sets.cohorts.carry`` (i, j, retention) and
+                         ``sets.cohorts.carry_independent`` (cell, prev, retention)
+    already placed       ``sets.cohorts.current`` (i, pupils), ``.current_independent``
+    B, budget_b          ``config.capital_budget`` (£ by capital year)
+    δ_t                  ``config.discount_factor(t)``
+
+Files
+    sets.py         the index sets and the tables derived from them (above)
+    constraints.py  one function per constraint family, as term tables (RowBlock)
+    objective.py    the cost of one unit of each variable (ObjectiveCoefficients), MONEY_SCALE
+    matrix.py       variable families and column order, RowBlock → CSR, the MatrixModel base
+    composed.py     ComposedModel: several plan models' blocks at column offsets, extra rows
+    __init__.py     PlanModel and build_model (this face)
 
 "Do nothing" is this model with every modules[s] and first[f] fixed to 0. HiGHS starts
 from the cheapest of do nothing and plans rounded or dived from the LP relaxation
@@ -62,58 +94,52 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyomo.core as pyo  # not pyomo.environ: its solver plugins cost 0.2 s of import
-from pyomo.core.base.matrix_constraint import MatrixConstraint
+from pyomo.core.base.var import VarData
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from sufficiency.formulation.blocks import (
+from sufficiency.formulation.composed import OPENINGS, ComposedModel
+from sufficiency.formulation.constraints import constraint_blocks
+from sufficiency.formulation.matrix import (
+    FAMILIES,
     FIRST,
     MODULES,
-    MONEY_SCALE,
     OPENED,
     OVER,
-    ObjectiveCoefficients,
+    Csr,
+    MatrixModel,
     RowBlock,
     U,
     X,
     block_csr,
-    constraint_blocks,
-    first_slots,
-    objective_coefficients,
-    opened_years,
-    over_rows,
+    dense_rows,
+    finite_or_none,
+    sparse_rows,
 )
-from sufficiency.formulation.sets import ModelSets
+from sufficiency.formulation.objective import (
+    MONEY_SCALE,
+    ObjectiveCoefficients,
+    objective_coefficients,
+)
+from sufficiency.formulation.sets import ModelSets, build_sets
 from sufficiency.preprocess.config import RunConfig
 
-__all__ = ["PlanModel", "build_model", "MONEY_SCALE", "FAMILIES"]
-FAMILIES = (X, U, MODULES, FIRST, OPENED, OVER)  # column order of the matrix handed to HiGHS
+__all__ = ["FAMILIES", "FIRST", "MODULES", "MONEY_SCALE", "OPENED", "OPENINGS", "OVER", "U",
+           "X", "ComposedModel", "Csr", "MatrixModel", "ModelSets", "PlanModel", "RowBlock",
+           "build_model", "build_sets", "dense_rows", "sparse_rows"]
 
 
-@dataclass
-class PlanModel:
-    """A built Pyomo model with its variables as flat lists aligned with the sets' tables."""
+@dataclass(kw_only=True)
+class PlanModel(MatrixModel):
+    """A built plan model: its variables as flat lists aligned with the sets' tables."""
 
-    model: pyo.ConcreteModel
     sets: ModelSets
-    variables: dict[str, list]
+    variables: dict[str, list[VarData]]
     blocks: list[RowBlock]
     costs: ObjectiveCoefficients
 
-    @property
-    def size(self) -> dict[str, int]:
-        """Variables, integer variables, constraints and nonzeros handed to the solver."""
-        n_int = len(self.variables[MODULES]) + len(self.variables[FIRST])
-        return {
-            "variables": sum(len(v) for v in self.variables.values()),
-            "integer_variables": n_int,
-            "constraints": sum(b.rows for b in self.blocks),
-            "nonzeros": sum(len(b.terms) for b in self.blocks),
-        }
-
-    @property
-    def columns(self) -> list:
-        """Every variable, in the column order of the matrix (see FAMILIES)."""
-        return [var for family in FAMILIES for var in self.variables[family]]
+    def integer_count(self) -> int:
+        """Integer columns: the ``modules`` and ``first`` families (no scan of the columns)."""
+        return len(self.variables[MODULES]) + len(self.variables[FIRST])
 
     @property
     def offsets(self) -> dict[str, int]:
@@ -122,11 +148,8 @@ class PlanModel:
         return dict(zip(FAMILIES, np.cumsum([0, *sizes[:-1]]).tolist(), strict=True))
 
     def objective_vector(self) -> np.ndarray:
-        """Objective coefficient (£k) of every column, in column order."""
-        costs = {X: self.costs.x, U: self.costs.u, MODULES: self.costs.modules,
-                 FIRST: self.costs.first, OVER: self.costs.over}
-        return np.concatenate([costs.get(f, np.zeros(len(self.variables[f])))
-                               for f in FAMILIES])
+        """Objective coefficient (£k) of every column, in column order (a new array)."""
+        return self.costs.vector({f: len(self.variables[f]) for f in FAMILIES})
 
     def fix_openings(self, value: float | None) -> None:
         """Fix every opening decision to ``value`` (do nothing: 0), or free them (None)."""
@@ -137,23 +160,26 @@ class PlanModel:
                 var.fix(value)
 
 
-def _add_variables(model: pyo.ConcreteModel, sets: ModelSets, config: RunConfig) -> dict:
+def _add_variables(model: pyo.ConcreteModel, sets: ModelSets,
+                   config: RunConfig) -> dict[str, list[VarData]]:
+    """Every variable family, sized by its table in ``sets``; u fixed at 0 without independents."""
     max_mod = sets.options["max_modules"].to_numpy()[sets.open_slots["o"].to_numpy()]
-    n_first = len(first_slots(sets))
     model.x = pyo.Var(range(len(sets.placements)), domain=pyo.NonNegativeReals)
     u_bounds = (0, None) if config.independent.available else (0, 0)
     model.u = pyo.Var(range(len(sets.cells)), domain=pyo.NonNegativeReals, bounds=u_bounds)
     model.modules = pyo.Var(range(len(max_mod)), domain=pyo.NonNegativeIntegers,
                             bounds=lambda _, s: (0, int(max_mod[s])))
-    model.first = pyo.Var(range(n_first), domain=pyo.Binary)
-    model.opened = pyo.Var(range(len(opened_years(sets))), domain=pyo.NonNegativeReals)
-    model.over = pyo.Var(range(len(over_rows(sets, config))), domain=pyo.NonNegativeReals)
+    model.first = pyo.Var(range(len(sets.first_slots)), domain=pyo.Binary)
+    model.opened = pyo.Var(range(len(sets.opened_years)), domain=pyo.NonNegativeReals)
+    soft = config.placement_rules.soft_capacity
+    model.over = pyo.Var(range(len(sets.over_rows(soft))), domain=pyo.NonNegativeReals)
     return {X: list(model.x.values()), U: list(model.u.values()),
             MODULES: list(model.modules.values()), FIRST: list(model.first.values()),
             OPENED: list(model.opened.values()), OVER: list(model.over.values())}
 
 
-def _row_expressions(block: RowBlock, variables: dict[str, list]) -> list[LinearExpression]:
+def _row_expressions(block: RowBlock,
+                     variables: dict[str, list[VarData]]) -> list[LinearExpression]:
     """One LinearExpression per row, built from the block's sorted term table."""
     terms = block.terms
     var_objects = np.empty(len(terms), dtype=object)
@@ -169,29 +195,21 @@ def _row_expressions(block: RowBlock, variables: dict[str, list]) -> list[Linear
             for a, b in zip(starts[:-1], starts[1:], strict=True)]
 
 
-def _add_matrix_constraints(model: pyo.ConcreteModel, block: RowBlock,
-                            columns: list, offsets: dict[str, int]) -> None:
-    """The block as one Pyomo MatrixConstraint (CSR): no expression objects per row."""
-    csr = block_csr(block, offsets)
-    lower = [None if not np.isfinite(v) else float(v) for v in csr.lower]
-    upper = [None if not np.isfinite(v) else float(v) for v in csr.upper]
-    setattr(model, block.name, MatrixConstraint(csr.data.tolist(), csr.indices.tolist(),
-                                                csr.indptr.tolist(), lower, upper, columns))
-
-
-def _add_constraints(model: pyo.ConcreteModel, block: RowBlock, variables: dict) -> None:
+def _add_expressions(model: pyo.ConcreteModel, block: RowBlock,
+                     variables: dict[str, list[VarData]]) -> None:
+    """The block as Pyomo expression rows (what Pyomo's own HiGHS interface walks)."""
     expressions = _row_expressions(block, variables)
-    lower = [None if not np.isfinite(v) else float(v) for v in block.lower]
-    upper = [None if not np.isfinite(v) else float(v) for v in block.upper]
+    lower, upper = finite_or_none(block.lower), finite_or_none(block.upper)
     rule = lambda _, r: (lower[r], expressions[r], upper[r])  # noqa: E731
     setattr(model, block.name, pyo.Constraint(range(block.rows), rule=rule))
 
 
 def _add_objective(model: pyo.ConcreteModel, costs: ObjectiveCoefficients,
-                   variables: dict) -> None:
-    coefs, members = [], []
-    for family, values in ((X, costs.x), (U, costs.u), (MODULES, costs.modules),
-                           (FIRST, costs.first), (OVER, costs.over)):
+                   variables: dict[str, list[VarData]]) -> None:
+    """Minimise the discounted total: every costed family's terms, then the constant."""
+    coefs: list[float] = []
+    members: list[VarData] = []
+    for family, values in costs.by_family.items():
         coefs.extend(values.tolist())
         members.extend(variables[family])
     expr = LinearExpression(constant=costs.constant, linear_coefs=coefs, linear_vars=members)
@@ -202,15 +220,19 @@ def build_model(sets: ModelSets, config: RunConfig) -> PlanModel:
     """Build the MILP: variables, each constraint family, the objective (see module doc)."""
     model = pyo.ConcreteModel(name="sufficiency")
     variables = _add_variables(model, sets, config)
-    columns = [var for family in FAMILIES for var in variables[family]]
-    sizes = [len(variables[f]) for f in FAMILIES]
-    offsets = dict(zip(FAMILIES, np.cumsum([0, *sizes[:-1]]).tolist(), strict=True))
     blocks = constraint_blocks(sets, config)
-    for block in blocks:
-        if config.formulation.matrix_constraints:
-            _add_matrix_constraints(model, block, columns, offsets)
-        else:
-            _add_constraints(model, block, variables)
     costs = objective_coefficients(sets, config)
+    plan = PlanModel(model, [var for family in FAMILIES for var in variables[family]],
+                     cost=costs.vector({f: len(variables[f]) for f in FAMILIES}),
+                     constant=costs.constant, sets=sets, variables=variables, blocks=blocks,
+                     costs=costs)
+    offsets = plan.offsets
+    for block in blocks:
+        csr = block_csr(block, offsets)
+        if config.formulation.matrix_constraints:
+            plan.add_rows(block.name, csr)
+        else:
+            _add_expressions(model, block, variables)
+            plan.rows.append(csr)
     _add_objective(model, costs, variables)
-    return PlanModel(model, sets, variables, blocks, costs)
+    return plan

@@ -10,19 +10,29 @@
 - ``OPEN_SLOTS``: (option, year) in which a module may open: max_modules > 0,
   year ≥ earliest_year, year − lead_time_years ≥ start_year.
 - ``CAPACITY_ROWS``: (option, year) pairs that receive pupils, where capacity binds.
+
+Derived once per :class:`ModelSets` (the constraints, objective, start heuristics, cuts and
+results all read them):
+
+- ``first_slots``: OPEN_SLOTS of options with a fixed capital cost (``first`` lives there).
+- ``opened_years``: (option, year) from its first open slot on (``opened`` lives there).
+- ``over_rows(soft)``: CAPACITY_ROWS of the soft-capacity kinds (``over`` lives there).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from sufficiency.errors import InputError, Issue
 from sufficiency.preprocess.dataset import Dataset
+from sufficiency.preprocess.placement_rules import SoftCapacity
 from sufficiency.preprocess.readers import ROW
-from sufficiency.preprocess.schema import INDEPENDENT
+from sufficiency.preprocess.vocabulary import INDEPENDENT
+from sufficiency.tolerances import MINUTES_LIMIT
 
 MAX_LISTED = 20
 
@@ -41,12 +51,69 @@ class ModelSets:
     open_slots: pd.DataFrame  # o, option_id, year, capital_year
     capacity_rows: pd.DataFrame  # o, year
     cohorts: Cohorts | None = None  # sticky placements only
+    _over_rows: dict[SoftCapacity, pd.DataFrame] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def cartesian_size(self) -> int:
         """Assignment variables a dense areas × options × needs × phases × years model needs."""
         counts = [self.member_demand[c].nunique() for c in ("area_id", "need", "phase")]
         return counts[0] * len(self.options) * counts[1] * counts[2] * len(self.years)
+
+    @cached_property
+    def first_slots(self) -> pd.DataFrame:
+        """Open slots of options with a fixed capital cost, where a 'first module' binary lives.
+
+        Columns: ``slot`` (index into OPEN_SLOTS), o, option_id, year, capital_year; the row
+        position is the index of the ``first`` variable.
+        """
+        fixed = self.options["fixed_capital_cost"].to_numpy()[self.open_slots["o"].to_numpy()]
+        slots = self.open_slots.reset_index(names="slot")
+        return slots.loc[np.asarray(fixed > 0, dtype=bool)].reset_index(drop=True)
+
+    @cached_property
+    def opened_years(self) -> pd.DataFrame:
+        """(o, year) from an option's first open slot to the horizon's end: where ``opened`` lives.
+
+        The row position is the index of the ``opened`` variable (modules open by that year).
+        """
+        first = self.open_slots.groupby("o")["year"].min()
+        grid = pd.DataFrame({"o": first.index}).merge(pd.DataFrame({"year": self.years}),
+                                                      how="cross")
+        return grid[grid["year"] >= grid["o"].map(first)].reset_index(drop=True)
+
+    @cached_property
+    def _opened_by_key(self) -> pd.Series:
+        """Index of the ``opened`` variable, keyed by (o, year)."""
+        return self.opened_years.reset_index(names="k").set_index(["o", "year"])["k"]
+
+    def opened_index(self, frame: pd.DataFrame) -> pd.Series:
+        """Index of the ``opened`` variable of each (o, year) row of ``frame`` (−1 if none)."""
+        keys = pd.MultiIndex.from_arrays([frame["o"], frame["year"]])
+        return pd.Series(self._opened_by_key.reindex(keys).fillna(-1).astype("int64").to_numpy(),
+                         index=frame.index)
+
+    def over_rows(self, soft: SoftCapacity) -> pd.DataFrame:
+        """(o, year) capacity rows that may go over capacity (soft capacity): ``over`` lives here.
+
+        Computed once per soft-capacity setting (the model reads it four times per build).
+        """
+        if soft not in self._over_rows:
+            self._over_rows[soft] = self._soft_rows(soft)
+        return self._over_rows[soft]
+
+    def _soft_rows(self, soft: SoftCapacity) -> pd.DataFrame:
+        """Capacity rows of the soft-capacity kinds, numbered by their capacity row."""
+        if soft.share <= 0:
+            return self.capacity_rows.iloc[:0].reset_index(names="row")
+        kinds = self.options["kind"].to_numpy()[self.capacity_rows["o"].to_numpy()]
+        rows = self.capacity_rows.reset_index(names="row")
+        return rows[np.isin(kinds, soft.kinds)].reset_index(drop=True)
+
+    def soft_share(self, soft: SoftCapacity) -> np.ndarray:
+        """Share of its places each option may go over (soft capacity), 0 for the other kinds."""
+        kinds = self.options["kind"].to_numpy()
+        return np.where(np.isin(kinds, soft.kinds), max(soft.share, 0.0), 0.0)
 
 
 def eligibility(options: pd.DataFrame) -> pd.DataFrame:
@@ -75,15 +142,15 @@ def commodities(dataset: Dataset, aggregate: bool) -> pd.DataFrame:
         pairs["signature"] = pairs["signature"] + "@" + pairs["limit_minutes"].astype(str)
     else:
         pairs["signature"] = pairs["need"] + "/" + pairs["phase"]
-    names = pairs.groupby("signature").apply(_commodity_name, include_groups=False)
+    grouped = pairs.groupby("signature")
+    names = grouped["need"].agg(_joined) + "/" + grouped["phase"].agg(_joined)
     pairs["commodity"] = pairs["signature"].map(names)
     return pairs[["need", "phase", "commodity", "limit_minutes"]].reset_index(drop=True)
 
 
-def _commodity_name(group: pd.DataFrame) -> str:
-    needs = "+".join(sorted(group["need"].unique()))
-    phases = "+".join(sorted(group["phase"].unique()))
-    return f"{needs}/{phases}"
+def _joined(values: pd.Series) -> str:
+    """Distinct values, sorted and joined by '+': a commodity's needs, or its phases."""
+    return "+".join(sorted(values.unique()))
 
 
 def demand_by_member(dataset: Dataset, members: pd.DataFrame) -> pd.DataFrame:
@@ -96,9 +163,8 @@ def demand_by_member(dataset: Dataset, members: pd.DataFrame) -> pd.DataFrame:
 
 def demand_cells(member_demand: pd.DataFrame) -> pd.DataFrame:
     """CELLS: pupils per (area, commodity, year), in a stable order."""
-    cells = member_demand.groupby(["area_id", "commodity", "year"], as_index=False,
-                                  sort=True)["pupils"].sum()
-    return cells.reset_index(drop=True)
+    cells = member_demand.groupby(["area_id", "commodity", "year"], sort=True)["pupils"].sum()
+    return cells.reset_index()
 
 
 def candidate_arcs(dataset: Dataset, cells: pd.DataFrame,
@@ -120,6 +186,7 @@ def candidate_arcs(dataset: Dataset, cells: pd.DataFrame,
 
 
 def _missing_travel(arcs: pd.DataFrame) -> list[Issue]:
+    """One issue listing the journeys the arcs need that travel.csv lacks (none: [])."""
     missing = arcs.loc[arcs["minutes"].isna(), ["area_id", "site_id"]].drop_duplicates()
     if missing.empty:
         return []
@@ -138,7 +205,7 @@ def allowed_arcs(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame) -
     issues = _missing_travel(arcs)
     if issues:
         raise InputError(issues)
-    arcs = arcs[arcs["minutes"] <= arcs["limit_minutes"] + 1e-9]
+    arcs = arcs[arcs["minutes"] <= arcs["limit_minutes"] + MINUTES_LIMIT]
     index = pd.Series(range(len(dataset.options)), index=dataset.options["option_id"])
     arcs = arcs.assign(o=arcs["option_id"].map(index))
     order = ["area_id", "commodity", "o"]
@@ -217,11 +284,12 @@ def cell_retention(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame)
     return linked[["cell", "prev", "retention"]]
 
 
-def _current_cells(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame,
+def _current_cells(dataset: Dataset, current: pd.DataFrame, cells: pd.DataFrame,
+                   members: pd.DataFrame,
                    placements: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    current = dataset.current.merge(members[["need", "phase", "commodity"]])
-    current = current.groupby(["area_id", "commodity", "option_id"], as_index=False)[
-        "pupils"].sum()
+    """Start-year pupils already placed locally (by placement) and independently (by cell)."""
+    current = current.merge(members[["need", "phase", "commodity"]])
+    current = current.groupby(["area_id", "commodity", "option_id"])["pupils"].sum().reset_index()
     current["year"] = dataset.config.start_year
     independent = current[current["option_id"] == INDEPENDENT].merge(
         cells.reset_index(names="cell"), on=["area_id", "commodity", "year"],
@@ -252,7 +320,8 @@ def build_cohorts(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame,
         empty = pd.DataFrame({"i": pd.Series(dtype="int64"), "pupils": pd.Series(dtype=float)})
         current, independent = empty, empty.rename(columns={"i": "cell"})
     else:
-        current, independent = _current_cells(dataset, cells, members, placements)
+        current, independent = _current_cells(dataset, dataset.current, cells, members,
+                                              placements)
     return Cohorts(carry.sort_values("i").reset_index(drop=True),
                    retention.sort_values("cell").reset_index(drop=True),
                    current.sort_values("i").reset_index(drop=True),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +23,11 @@ from sufficiency.ingest.demand import DemandResult
 from sufficiency.ingest.log import BuildLog
 from sufficiency.ingest.provision import Provision, code_list, provision_table
 from sufficiency.ingest.spec import BuildSpec
-from sufficiency.preprocess.config import PHASES
-from sufficiency.preprocess.schema import NEEDS
+from sufficiency.preprocess.paths import MARKER, marker_text
+from sufficiency.preprocess.vocabulary import NEEDS, PHASES
 
 CRS_MEMBER = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}
+BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -90,34 +92,49 @@ def _toml_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}"
+                               for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def _toml_key(key: str) -> str:
+    """A key as TOML needs it: bare when it can be, else quoted (so no key can add a line)."""
+    return key if BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _one_line(text: str) -> str:
+    """Text for a TOML comment: line breaks and runs of spaces become one space."""
+    return " ".join(str(text).split())
 
 
 def _toml_line(key: str, value: Any, comment: str | None) -> str:
     """One ``key = value`` line, with its source as a comment when known."""
-    text = f"{key} = {_toml_value(value)}"
-    return f"{text:<34}# {comment}" if comment else text
+    text = f"{_toml_key(key)} = {_toml_value(value)}"
+    return f"{text:<34}# {_one_line(comment)}" if comment else text
 
 
 def run_toml_text(spec: BuildSpec, inputs: str) -> str:
     """The run TOML: the spec's [run] table, with [run.sources] texts as comments."""
     notes = spec.run_sources
-    lines = [f"# Run of the {spec.title} worked example. Written by `sufficiency build-dataset "
-             f"{spec.spec_path.name}`:", "# change the spec and rebuild rather than editing "
+    lines = [_one_line(f"# Run of the {spec.title} worked example. Written by `sufficiency "
+                       f"build-dataset {spec.spec_path.name}`:"),
+             "# change the spec and rebuild rather than editing "
              "this file. Sources of every figure: the dataset's README.md.", "",
              _toml_line("name", spec.name, None), _toml_line("inputs", inputs, None)]
-    tables = []
+    tables: list[tuple[tuple[str, ...], dict[str, Any]]] = []
     for key, value in spec.run.items():
         if isinstance(value, dict):
-            tables.append((key, value))
+            tables.append(((key,), value))
         else:
             lines.append(_toml_line(key, value, notes.get(key)))
     while tables:
-        name, table = tables.pop(0)
-        lines += ["", f"[{name}]"]
+        path, table = tables.pop(0)
+        name = ".".join(path)
+        lines += ["", "[" + ".".join(_toml_key(part) for part in path) + "]"]
         for key, value in table.items():
             if isinstance(value, dict):
-                tables.insert(0, (f"{name}.{key}", value))
+                tables.insert(0, ((*path, key), value))
             else:
                 lines.append(_toml_line(key, value, notes.get(f"{name}.{key}")))
     return "\n".join(lines) + "\n"
@@ -365,6 +382,7 @@ def assemble(spec: BuildSpec, areas: Areas, provision: Provision, demand: Demand
     """Every file's text (the run TOML names the dataset relative to its own folder)."""
     inputs = os.path.relpath(dataset_dir, os.path.dirname(run_path)).replace(os.sep, "/")
     files = {
+        MARKER: marker_text(f"build-dataset {spec.spec_path.name}"),  # first: see build.py
         "areas.geojson": areas_geojson(areas.frame, demand.points),
         "sites.csv": csv_text(sites_table(provision.sites)),
         "provision.csv": csv_text(provision_table(provision.options)),

@@ -10,8 +10,12 @@ and then, in one direction:
 
 Every dropped, changed or unmatched source row is counted in the build log (:mod:`.log`).
 The result is checked by the engine's own validation before anything is written; the
-dataset folder and the run TOML are then published together, and an earlier build is only
-replaced with ``force``. docs/build-dataset.md describes the spec.
+dataset folder and the run TOML are then published together. An earlier build is replaced
+only with ``force``, and only what a build wrote: a dataset folder holding the marker file
+(:data:`~sufficiency.preprocess.paths.MARKER`), a run TOML starting with the builder's
+header line. Anything else in the way stops the build with an :class:`InputError` naming the
+spec key (``--force`` cannot help: the spec points at something that is not its output), and
+nothing is deleted. docs/build-dataset.md describes the spec.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import tomllib
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,6 +36,7 @@ from sufficiency.ingest.establishments import read_establishments
 from sufficiency.ingest.log import BuildLog
 from sufficiency.ingest.provision import Provision, build_provision
 from sufficiency.ingest.spec import BuildSpec, load_spec
+from sufficiency.preprocess.paths import MARKER, first_line, written_by_sufficiency
 
 Progress = Callable[[str], None]
 
@@ -49,8 +55,32 @@ class BuildResult:
     areas: int
 
 
+RUN_HEADER = "Written by `sufficiency build-dataset "  # in the run TOML's first line
+
+
+def _not_ours(spec: BuildSpec) -> list[Issue]:
+    """Whatever is at the dataset folder or run TOML path that no build wrote."""
+    issues = []
+    folder, run = spec.dataset_dir, spec.run_path
+    if os.path.lexists(folder) and not written_by_sufficiency(folder):
+        issues.append(Issue(spec.spec_path.name, None, "build.dataset", f"{folder} exists and "
+                            f"was not written by build-dataset (it has no {MARKER} file); "
+                            "nothing was replaced or deleted", "name a new folder in "
+                            "build.dataset, or move the existing one away", column_label="key"))
+    if os.path.lexists(run) and (run.is_symlink() or RUN_HEADER not in first_line(run)):
+        issues.append(Issue(spec.spec_path.name, None, "build.run_toml", f"{run} exists and "
+                            "was not written by build-dataset (its first line is not the "
+                            "builder's header); it was not replaced", "name a new file in "
+                            "build.run_toml, or move the existing one away",
+                            column_label="key"))
+    return issues
+
+
 def _refuse_overwrite(spec: BuildSpec, force: bool) -> None:
-    """An earlier build (dataset folder or run TOML) is only replaced with ``force``."""
+    """Replace only an earlier build, and only with ``force``; never anything else."""
+    issues = _not_ours(spec)
+    if issues:
+        raise InputError(issues)
     existing = [p for p in (spec.dataset_dir, spec.run_path) if p.exists()]
     if existing and not force:
         raise OutputExistsError(f"{existing[0]} already exists; rerun with --force to replace "
@@ -92,41 +122,59 @@ def _validate(staging: Path, run_text: str, spec: BuildSpec) -> tuple[str, ...]:
 def _publish(files: Assembled, spec: BuildSpec) -> tuple[str, ...]:
     """Stage every file, validate, then move the folder and the run TOML into place.
 
+    The staging folder has a fresh name and holds the marker from its first moment, so no
+    existing file is ever overwritten by it and a leftover is recognisably the builder's.
     Returns the engine's warnings about the dataset (e.g. a site outside its own area).
     """
     target = spec.dataset_dir
     target.parent.mkdir(parents=True, exist_ok=True)
     spec.run_path.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.building"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    staging = _fresh(target, "building")
+    staging.mkdir()  # a new name: fails rather than reuse anything that exists
     try:
-        for name, text in files.files.items():
+        for name, text in files.files.items():  # the marker first
             (staging / name).write_text(text, encoding="utf-8", newline="\n")
         warnings = _validate(staging, files.run_toml, spec)
-        old = target.parent / f".{target.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
+        _refuse_overwrite(spec, force=True)  # nothing else appeared meanwhile
+        old = _fresh(target, "old")
         if target.exists():
             os.replace(target, old)
         os.replace(staging, target)
         shutil.rmtree(old, ignore_errors=True)
-        run_tmp = spec.run_path.with_name(f".{spec.run_path.name}.tmp")
-        run_tmp.write_text(files.run_toml, encoding="utf-8", newline="\n")
-        os.replace(run_tmp, spec.run_path)
+        _write_run(spec.run_path, files.run_toml)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return warnings
 
 
+def _fresh(path: Path, purpose: str) -> Path:
+    """A hidden name beside ``path`` that nothing has (random, so never an existing file)."""
+    return path.with_name(f".{path.name}.{purpose}-{uuid.uuid4().hex[:12]}")
+
+
+def _write_run(path: Path, text: str) -> None:
+    """Write the run TOML through a new temporary file beside it, then move it into place."""
+    tmp = _fresh(path, "tmp")
+    try:
+        with tmp.open("x", encoding="utf-8", newline="\n") as out:  # "x": never overwrite
+            out.write(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def build_dataset(spec_path: str | Path, *, force: bool = False,
                   dataset_dir: str | Path | None = None, run_path: str | Path | None = None,
+                  project: str | Path | None = None,
                   progress: Progress | None = None) -> BuildResult:
     """Build the dataset and run TOML a spec describes; refuse to overwrite without ``force``.
 
     ``dataset_dir`` / ``run_path`` write elsewhere than the spec says (the tests rebuild the
-    committed York dataset into a temporary folder).
+    committed York dataset into a temporary folder): the caller's own choice, so they are not
+    held to the project folder, but they too replace only an earlier build. ``project``
+    names the project folder (default: the parent of the spec's folder).
     """
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, project=project)
     if dataset_dir is not None:
         spec = replace(spec, dataset_dir=Path(dataset_dir).resolve())
     if run_path is not None:

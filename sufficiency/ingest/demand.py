@@ -30,9 +30,9 @@ from sufficiency.ingest.log import BuildLog
 from sufficiency.ingest.sources import find_column, numbers, read_source_csv, require_column
 from sufficiency.ingest.spec import DemandSpec, ShareSpec, Source
 from sufficiency.preprocess import geo
-from sufficiency.preprocess.config import PHASES
 from sufficiency.preprocess.readers import ROW
-from sufficiency.preprocess.schema import NEEDS
+from sufficiency.preprocess.vocabulary import NEEDS, PHASES
+from sufficiency.tolerances import PUPILS_SEN2_AGE_ROWS
 
 STAGE = "demand"
 ALL_PLANS = "all ehc plans"
@@ -173,7 +173,7 @@ def _age_shares(spec: DemandSpec, rows: pd.DataFrame, columns: dict[str, str],
         column_total = by_phase[p].sum()
         if column_total > 0:
             shares[p] = by_phase[p] / column_total
-            if abs(column_total - totals[p]) > 0.5:
+            if abs(column_total - totals[p]) > PUPILS_SEN2_AGE_ROWS:
                 log.count(STAGE, label, "changed", f"{p}: age rows add up to "
                           f"{column_total:g}, not the total {totals[p]:g}; phase shares "
                           "rescaled to the total", 1)

@@ -25,9 +25,8 @@ from sufficiency.ingest.sources import (
     require_column,
 )
 from sufficiency.ingest.spec import ESTABLISHMENT_FIELDS, EstablishmentSpec, Source
-from sufficiency.preprocess.config import PHASES
 from sufficiency.preprocess.readers import ROW
-from sufficiency.preprocess.schema import NEEDS
+from sufficiency.preprocess.vocabulary import NEEDS, PHASES
 
 STAGE = "establishments"
 REQUIRED = ("urn", "name", "type")

@@ -24,8 +24,7 @@ from sufficiency.ingest.establishments import Establishments, read_postcodes, se
 from sufficiency.ingest.log import BuildLog
 from sufficiency.ingest.spec import BuildSpec, GivenProvision, ProvisionDefaults
 from sufficiency.preprocess import geo
-from sufficiency.preprocess.config import PHASES
-from sufficiency.preprocess.schema import NEEDS
+from sufficiency.preprocess.vocabulary import NEEDS, PHASES
 
 STAGE = "provision"
 OPTION_COLUMNS = ["option_id", "site_id", "kind", "needs", "phases", "existing_places",

@@ -3,20 +3,23 @@
 A spec names the source files a council already holds (establishments, boundaries, the
 SEN2 return, population projections) and the rules that turn them into a contract dataset.
 Unknown keys are rejected with a suggestion; paths are resolved against the spec's folder
-(``build.sources`` for source files). docs/build-dataset.md describes every key.
+(``build.sources`` for source files). The dataset folder and the run TOML it writes must lie
+inside the project folder (:func:`sufficiency.preprocess.paths.project_folder`), and the
+dataset folder may not hold the spec. docs/build-dataset.md describes every key.
 """
 
 from __future__ import annotations
 
-import tomllib
+import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sufficiency.errors import InputError, Issue
-from sufficiency.preprocess.config import PHASES, parse_run_config
-from sufficiency.preprocess.schema import KINDS, NEEDS
-from sufficiency.preprocess.tomlread import MISSING, SpecReader
+from sufficiency.preprocess.config import parse_run_config
+from sufficiency.preprocess.paths import UnusablePath, inside, project_folder, resolve
+from sufficiency.preprocess.tomlread import REQUIRED, TomlReader, read_toml
+from sufficiency.preprocess.vocabulary import KINDS, NEEDS, PHASES
 
 PLACES_FROM = ("capacity", "pupils")
 SHARE_METHODS = ("school_headcount", "table", "equal")
@@ -277,20 +280,44 @@ _PROVISION_KEYS = {"needs", "phases", "module_places", "max_modules", "capital_c
 class _Spec:
     """Reads the sections of one parsed spec, resolving paths against the spec folder."""
 
-    def __init__(self, path: Path, data: dict[str, Any]):
+    def __init__(self, path: Path, data: dict[str, Any], project: Path | None = None):
         """Start reading; source paths resolve against the spec folder until [build] is read."""
         self.path = path
         self.data = data
-        self.r = SpecReader(path.name)
+        self.r = TomlReader(path.name)
         self.sources_dir = path.parent
+        self.project = project_folder(path, project)
+
+    def path_at(self, base: Path, text: str, key: str) -> Path | None:
+        """``base / text`` resolved; None (with an issue at ``key``) for a NUL or a loop."""
+        try:
+            return resolve(base / text)
+        except UnusablePath as exc:
+            self.r.problem(key, f"{text!r} is not a usable path: {exc}",
+                           "write a plain path relative to the spec")
+            return None
+
+    def output(self, table: dict[str, Any], key: str, default: str) -> Path | None:
+        """``build.dataset`` / ``build.run_toml``: inside the project folder, not it."""
+        text = self.r.text(table, key, "build.", default)
+        path = self.path_at(self.path.parent, text, "build." + key) if text else None
+        if path is not None and (path == self.project or not inside(path, self.project)):
+            self.r.problem("build." + key, f"{text!r} leads outside the project folder "
+                           f"{self.project}", "write inside the project folder (the parent of "
+                           "the spec's folder; symbolic links are followed before checking), "
+                           f'e.g. {key} = "{default}"')
+            return None
+        return path
 
     def source(self, table: dict[str, Any], key: str, prefix: str, *, required: bool = True,
                attribution_key: str | None = None, encoding: str = "utf-8") -> Source | None:
         """A source file named in the spec; it must exist in the sources folder."""
-        name = self.r.text(table, key, prefix, MISSING if required else None)
+        name = self.r.text(table, key, prefix, REQUIRED if required else None)
         if name is None:
             return None
-        path = (self.sources_dir / name).resolve()
+        path = self.path_at(self.sources_dir, name, prefix + key)
+        if path is None:
+            return None
         if not path.is_file():
             self.r.problem(prefix + key, f"source file {path} does not exist",
                            "check the name; it is relative to build.sources")
@@ -299,11 +326,7 @@ class _Spec:
 
     def where(self, table: dict[str, Any], prefix: str) -> dict[str, tuple[str, ...]]:
         """``where = { column = value | [values] }``: keep rows whose cell is a listed value."""
-        sub = table.get("where", {})
-        if not isinstance(sub, dict):
-            self.r.problem(prefix + "where", "must be a table",
-                           'write where = { column = "value" }')
-            return {}
+        sub = self.r.table(table, "where", prefix, None, fix='write where = { column = "value" }')
         return {column: self.r.texts(sub, column, prefix + "where.") for column in sub}
 
     def provision_defaults(self, table: dict[str, Any], prefix: str,
@@ -342,22 +365,41 @@ def _read_build(s: _Spec) -> dict[str, Any]:
     name = r.text(t, "name", "build.") or "invalid"
     folder = s.path.parent
     sources_text = r.text(t, "sources", "build.", ".")
-    sources = (folder / sources_text).resolve()
-    if not sources.is_dir():
+    sources = s.path_at(folder, sources_text, "build.sources") if sources_text else None
+    if sources is not None and not sources.is_dir():
         r.problem("build.sources", f"source folder {sources} does not exist",
                   "point it at the folder holding the raw extracts (relative to the spec)")
-    s.sources_dir = sources
+    s.sources_dir = sources or folder
+    dataset = s.output(t, "dataset", name)
+    run_path = s.output(t, "run_toml", f"../models/{name}.toml")
+    if dataset is not None:
+        _check_dataset_folder(s, dataset, sources, run_path)
     return {
         "name": name,
         "title": r.text(t, "title", "build.", name),
-        "dataset_dir": (folder / r.text(t, "dataset", "build.", name)).resolve(),
-        "run_path": (folder / r.text(t, "run_toml", "build.", f"../models/{name}.toml")
-                     ).resolve(),
+        "dataset_dir": dataset or folder / "invalid",
+        "run_path": run_path or folder / "invalid.toml",
         "precision_m": float(r.number(t, "coordinate_precision_m", "build.", 1.0,
                                       minimum=0.001, maximum=100.0)),
         "notes": r.texts(t, "notes", "build."),
         "sources_text": sources_text,
     }
+
+
+def _check_dataset_folder(s: _Spec, dataset: Path, sources: Path | None,
+                          run_path: Path | None) -> None:
+    """The dataset folder is replaced whole by a rebuild: it may hold no spec or source."""
+    holds = "the spec" if inside(s.path, dataset) else (
+        "the source folder" if sources is not None and inside(sources, dataset) else None)
+    if holds:
+        s.r.problem("build.dataset", f"{str(dataset)!r} holds {holds}, and a rebuild "
+                    "replaces the whole dataset folder",
+                    'name a folder of its own, e.g. dataset = "<name>" (inputs/<name>/)')
+    elif run_path is not None and not inside(dataset, project_folder(run_path)):
+        s.r.problem("build.run_toml", f"the run it writes could not read the dataset "
+                    f"{dataset}: a run reads only inside the parent of its own folder",
+                    'put the run next to the datasets\' folder, e.g. run_toml = '
+                    '"../models/<name>.toml"')
 
 
 def _read_areas(s: _Spec) -> AreaSpec:
@@ -441,7 +483,7 @@ def _read_given(s: _Spec, key: str) -> tuple[GivenProvision, ...]:
         phases = r.phases(t, "phases", p) if "phases" in t else None
         out.append(GivenProvision(
             label=label, urn=r.text(t, "urn", p) or "", needs=needs, phases=phases,
-            places=r.number(t, "places", p, None if key == "special" else MISSING,
+            places=r.number(t, "places", p, None if key == "special" else REQUIRED,
                             integer=True, maximum=10_000),
             module_places=r.number(t, "module_places", p, None, integer=True, minimum=1),
             max_modules=r.number(t, "max_modules", p, None, integer=True, maximum=100),
@@ -502,7 +544,7 @@ def _read_share(s: _Spec, t: dict[str, Any]) -> ShareSpec:
     r, p = s.r, "demand.share."
     sub = r.table(t, "share", "demand.", {"method", "headcount_phase", "file", "code_column",
                                           "weight_column", "phase_column"}, required=True)
-    method = r.text(sub, "method", p, MISSING, SHARE_METHODS) or "equal"
+    method = r.text(sub, "method", p, REQUIRED, SHARE_METHODS) or "equal"
     headcount = r.text(sub, "headcount_phase", p, None, PHASES)
     if method != "table":
         return ShareSpec(method, headcount_phase=headcount)
@@ -523,9 +565,16 @@ def _read_growth(s: _Spec, t: dict[str, Any]) -> GrowthSpec:
     if default == "trend" and trend_from is None:
         r.problem(p + "trend_from", "default = \"trend\" needs the first period of the trend",
                   'add trend_from = "201819" (a time_period of the caseload file)')
-    cells = r.rates(sub, "cells", p, tuple(f"{n}.{ph}" for n in NEEDS for ph in PHASES))
-    return GrowthSpec(default, trend_from, r.rates(sub, "needs", p, NEEDS),
-                      r.rates(sub, "phases", p, PHASES), cells)
+    cells = _rates(r, sub, "cells", p, tuple(f"{n}.{ph}" for n in NEEDS for ph in PHASES))
+    return GrowthSpec(default, trend_from, _rates(r, sub, "needs", p, NEEDS),
+                      _rates(r, sub, "phases", p, PHASES), cells)
+
+
+def _rates(r: TomlReader, table: dict[str, Any], key: str, prefix: str,
+           names: tuple[str, ...]) -> dict[str, float]:
+    """A table of named rates (e.g. growth per need), each between -1 and 1."""
+    return r.number_table(table, key, prefix, f"write {key} = {{ NAME = 0.05 }}",
+                          minimum=-1.0, maximum=1.0, names=names)
 
 
 def _read_housing(s: _Spec, t: dict[str, Any]) -> HousingSpec | None:
@@ -535,26 +584,23 @@ def _read_housing(s: _Spec, t: dict[str, Any]) -> HousingSpec | None:
         return None
     sub = r.table(t, "housing", "demand.", {"pupil_yield", "specialist_rate", "sites",
                                             "source"})
-    pupil_yield = r.rates(sub, "pupil_yield", p, PHASES)
-    rate = None if sub.get("specialist_rate", "derived") == "derived" else r.rates(
-        sub, "specialist_rate", p, PHASES)
+    pupil_yield = _rates(r, sub, "pupil_yield", p, PHASES)
+    rate = None if sub.get("specialist_rate", "derived") == "derived" else _rates(
+        r, sub, "specialist_rate", p, PHASES)
     sites = []
     for label, site in r.tables(sub, "sites", p, {"area", "homes", "source"}):
-        homes_table = site.get("homes", {})
-        homes = {}
-        if not isinstance(homes_table, dict):
-            r.problem(label + ".homes", "must be a table", "write homes = { 2027 = 120 }")
-            homes_table = {}
-        for year, _ in homes_table.items():
-            if not str(year).isdigit():
-                r.problem(f"{label}.homes.{year}", "not an academic year", "use e.g. 2027")
-                continue
-            value = r.number(homes_table, year, f"{label}.homes.", maximum=1e6)
-            if value is not None:
-                homes[int(year)] = float(value)
+        homes_table = r.table(site, "homes", label + ".", None,
+                              fix="write homes = { 2027 = 120 }")
+        homes = r.year_numbers(homes_table, f"{label}.homes.", _academic_year_problem,
+                               maximum=1e6)
         sites.append(HousingSite(label, r.text(site, "area", label + ".") or "", homes,
                                  r.text(site, "source", label + ".", "")))
     return HousingSpec(pupil_yield, rate, tuple(sites), r.text(sub, "source", p, ""))
+
+
+def _academic_year_problem(key: str) -> tuple[str, str] | None:
+    """(message, fix) when a ``homes`` key is not written as an academic year."""
+    return None if key.isdigit() else ("not an academic year", "use e.g. 2027")
 
 
 def _read_demand(s: _Spec, authority: dict[str, str]) -> DemandSpec:
@@ -620,6 +666,14 @@ def _read_run(s: _Spec, build: dict[str, Any]) -> tuple[dict[str, Any], dict[str
     """The run TOML's settings; checked by the engine's own run reader before anything runs."""
     t = s.r.table(s.data, "run", "", None, required=True)
     run = {k: v for k, v in t.items() if k != "sources"}
+    for key in ("name", "inputs"):
+        if key in run:
+            s.r.problem(f"run.{key}", "is set by the builder (from build.name and "
+                        "build.dataset)", f"delete run.{key}")
+            del run[key]
+    for key in _unwritable(run, "run."):
+        s.r.problem(key, "a date or time cannot be written to the run TOML",
+                    "write the value as a number or text")
     sources = t.get("sources", {})
     if not isinstance(sources, dict) or not all(isinstance(v, str) for v in sources.values()):
         s.r.problem("run.sources", "must be a table of texts",
@@ -635,9 +689,22 @@ def _read_run(s: _Spec, build: dict[str, Any]) -> tuple[dict[str, Any], dict[str
     return run, dict(sources)
 
 
-def parse_spec(path: Path, data: dict[str, Any]) -> BuildSpec:
-    """Check the parsed spec ``data`` and turn it into a :class:`BuildSpec`."""
-    s = _Spec(path, data)
+def _unwritable(value: Any, key: str) -> list[str]:
+    """Dotted keys of the TOML dates and times in ``value`` (a run table has no use for them)."""
+    if isinstance(value, dict):
+        return [k for name, v in value.items() for k in _unwritable(v, f"{key}{name}.")]
+    if isinstance(value, list):
+        return [k for v in value for k in _unwritable(v, key)]
+    return [key.rstrip(".")] if isinstance(value, datetime.date | datetime.time) else []
+
+
+def parse_spec(path: Path, data: dict[str, Any], *, project: Path | None = None) -> BuildSpec:
+    """Check the parsed spec ``data`` and turn it into a :class:`BuildSpec`.
+
+    ``project``: the project folder, when named on the command line (default: the parent of
+    the spec's folder).
+    """
+    s = _Spec(path, data, project)
     s.r.check_keys(data, _TOP, "")
     build = _read_build(s)
     authority = _read_authority(s)
@@ -654,23 +721,22 @@ def parse_spec(path: Path, data: dict[str, Any]) -> BuildSpec:
         candidates=_read_candidates(s, kinds), new_schools=_read_new_schools(s, kinds),
         demand=_read_demand(s, authority), run=run, run_sources=run_sources,
         notes=build["notes"])
-    if s.r.issues:
-        raise InputError(s.r.issues)
+    s.r.raise_issues()
     return spec
 
 
-def load_spec(path: str | Path) -> BuildSpec:
+def load_spec(path: str | Path, *, project: str | Path | None = None) -> BuildSpec:
     """Read and check a build spec; raise :class:`InputError` naming the key and the fix."""
-    spec_path = Path(path).resolve()
+    try:
+        spec_path = resolve(path)
+        project_dir = None if project is None else resolve(project)
+    except UnusablePath as exc:
+        raise InputError(Issue(repr(str(path)), None, None, f"not a usable path: {exc}",
+                               "give the path of an inputs/<name>.build.toml file")) from None
     if not spec_path.is_file():
         raise InputError(Issue(str(path), None, None, "build spec not found",
                                "give the path of an inputs/<name>.build.toml file"))
-    try:
-        data = tomllib.loads(spec_path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(Issue(spec_path.name, None, None, "the file is not UTF-8 text",
-                               "save it as UTF-8")) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(Issue(spec_path.name, None, None, f"not valid TOML ({exc})",
-                               "fix the syntax at the line shown")) from None
-    return parse_spec(spec_path, data)
+    if project_dir is not None and not project_dir.is_dir():
+        raise InputError(Issue(str(project), None, None, "project folder not found",
+                               "name an existing folder holding the spec's outputs"))
+    return parse_spec(spec_path, read_toml(spec_path), project=project_dir)

@@ -19,9 +19,13 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPoint, Polygon, box
 
+from sufficiency.preprocess.vocabulary import PHASES
+from sufficiency.tolerances import AREA_TILING_M2
+
 START_YEAR = 2026
+# The SEN2 needs in the order the generator draws them (not vocabulary.NEEDS's order:
+# reordering would change every synthetic dataset).
 ALL_NEEDS = ("ASD", "SEMH", "SLCN", "MLD", "SLD", "PMLD", "PD", "SPLD", "HI", "VI", "MSI", "OTH")
-PHASES = ("primary", "secondary", "post16")
 CRS_EPSG = 27700
 
 KM2_PER_SITE = 30.0  # region km² per site: a 100-site county is 60 × 50 km
@@ -271,7 +275,7 @@ def _check_tiling(areas: gpd.GeoDataFrame, region: Polygon) -> None:
     if not all(g.geom_type == "Polygon" and g.is_valid and not g.is_empty for g in geoms):
         raise RuntimeError("synthetic areas: a cell is not a valid polygon")
     total_m2, union_m2 = float(geoms.area.sum()), shapely.union_all(geoms.values).area
-    if abs(total_m2 - region.area) > 1.0 or abs(union_m2 - region.area) > 1.0:
+    if abs(total_m2 - region.area) > AREA_TILING_M2 or abs(union_m2 - region.area) > AREA_TILING_M2:
         raise RuntimeError("synthetic areas: cells leave gaps or overlap")
 
 

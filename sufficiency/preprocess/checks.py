@@ -16,20 +16,19 @@ import pandas as pd
 
 from sufficiency.errors import Issue
 from sufficiency.preprocess import geo
-from sufficiency.preprocess.config import PHASES, RunConfig
+from sufficiency.preprocess.config import RunConfig
 from sufficiency.preprocess.readers import ROW, declared_crs
 from sufficiency.preprocess.schema import (
     AREA_COLUMNS,
     DEMAND_COLUMNS,
-    INDEPENDENT,
-    KINDS,
-    NEEDS,
     PROVISION_COLUMNS,
     SITE_COLUMNS,
     TRAVEL_COLUMNS,
     required_columns,
 )
 from sufficiency.preprocess.textcells import CellParser
+from sufficiency.preprocess.vocabulary import INDEPENDENT, KINDS, NEEDS, PHASES
+from sufficiency.tolerances import PUPILS_CURRENT_OVER_DEMAND
 
 POLYGONAL = {"Polygon", "MultiPolygon"}
 # Sanity limits far beyond any real value: a cell past them is a typo (and would swamp
@@ -355,7 +354,7 @@ def check_current_within_demand(current: pd.DataFrame, demand: pd.DataFrame,
     key = ["area_id", "need", "phase"]
     placed = current.groupby(key)["pupils"].sum()
     first = demand[demand["year"] == start_year].groupby(key)["pupils"].sum()
-    over = placed[placed > first.reindex(placed.index, fill_value=0.0) + 1e-9]
+    over = placed[placed > first.reindex(placed.index, fill_value=0.0) + PUPILS_CURRENT_OVER_DEMAND]
     return [Issue(file, None, "pupils",
                   f"{placed[k]:g} pupils placed for {' '.join(k)} but demand.csv has "
                   f"{first.get(k, 0.0):g} in {start_year}",

@@ -17,6 +17,7 @@ from sufficiency.errors import InputError, Issue
 from sufficiency.preprocess import checks, geo
 from sufficiency.preprocess.config import RunConfig, load_run_config
 from sufficiency.preprocess.readers import ROW, read_csv_table, read_geo_table
+from sufficiency.preprocess.vocabulary import INDEPENDENT
 
 AREA_FILES = ("areas.geojson", "areas.gpkg", "areas.shp")
 CURRENT_FILE = "current_placements.csv"
@@ -130,7 +131,7 @@ def _current_references(data: dict[str, pd.DataFrame], config: RunConfig) -> lis
     current = data["current"]
     cells = CellParser(current, CURRENT_FILE)
     cells.references("area_id", current["area_id"], set(data["areas"]["area_id"]), "areas")
-    local = current[current["option_id"] != "independent"]
+    local = current[current["option_id"] != INDEPENDENT]
     local_cells = CellParser(local, CURRENT_FILE)
     local_cells.references("option_id", local["option_id"], set(data["options"]["option_id"]),
                            "provision.csv")

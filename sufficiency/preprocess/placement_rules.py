@@ -23,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sufficiency.preprocess.schema import KINDS
+from sufficiency.preprocess.tomlread import TomlReader
+from sufficiency.preprocess.vocabulary import KINDS
 
 PHASE_YEARS = {"primary": 7.0, "secondary": 5.0, "post16": 4.0}
 MODELS = ("v1", "sticky")
@@ -65,59 +66,44 @@ class PlacementRules:
         return self.ramp_up.get(kind, RampUp())
 
 
-def _share(reader, table: dict, key: str, default: float, prefix: str) -> float:
-    return float(reader.number(table, key, default, prefix=prefix, maximum=1.0))
+def _share(reader: TomlReader, table: dict[str, Any], key: str, default: float,
+           prefix: str) -> float:
+    """A share between 0 and 1."""
+    return float(reader.number(table, key, prefix, default, maximum=1.0))
 
 
-def read_placement_rules(reader, data: dict[str, Any]) -> PlacementRules:
+def read_placement_rules(reader: TomlReader, data: dict[str, Any]) -> PlacementRules:
     """Read [placements], [ramp_up.<kind>] and [soft_capacity]; problems go to ``reader``."""
-    placements = _sub_table(reader, data, "placements",
-                            {"model", "phase_years", "plan_cease_rate"})
-    model = placements.get("model")
-    if model is not None and model not in MODELS:
-        reader.problem("placements.model", f"{model!r} is not one of {', '.join(MODELS)}",
-                       'write model = "sticky" or model = "v1"')
-        model = None
-    years = placements.get("phase_years", {})
-    if not isinstance(years, dict):
-        reader.problem("placements.phase_years", "must be a table",
-                       "write phase_years = { primary = 7, secondary = 5, post16 = 4 }")
-        years = {}
-    reader.check_keys(years, set(PHASE_YEARS), "placements.phase_years.")
-    phase_years = {phase: float(reader.number(years, phase, default, minimum=1.0, maximum=25.0,
-                                              prefix="placements.phase_years."))
+    placements = reader.table(data, "placements", "",
+                              {"model", "phase_years", "plan_cease_rate"})
+    model = reader.choice(placements, "model", "placements.", None, MODELS,
+                          'write model = "sticky" or model = "v1"')
+    years = reader.table(placements, "phase_years", "placements.", set(PHASE_YEARS),
+                         fix="write phase_years = { primary = 7, secondary = 5, post16 = 4 }")
+    phase_years = {phase: float(reader.number(years, phase, "placements.phase_years.", default,
+                                              minimum=1.0, maximum=25.0))
                    for phase, default in PHASE_YEARS.items()}
     cease = _share(reader, placements, "plan_cease_rate", 0.0, "placements.")
     return PlacementRules(model, phase_years, cease, _read_ramp_up(reader, data),
                           _read_soft_capacity(reader, data))
 
 
-def _sub_table(reader, data: dict, key: str, allowed: set[str]) -> dict:
-    table = data.get(key, {})
-    if not isinstance(table, dict):
-        reader.problem(key, "must be a table", f"write it as a [{key}] section")
-        return {}
-    reader.check_keys(table, allowed, f"{key}.")
-    return table
-
-
-def _read_ramp_up(reader, data: dict) -> dict[str, RampUp]:
-    table = _sub_table(reader, data, "ramp_up", set(KINDS))
+def _read_ramp_up(reader: TomlReader, data: dict[str, Any]) -> dict[str, RampUp]:
+    """``[ramp_up.<kind>]``: the usable share of a new module's places in its first years."""
+    table = reader.table(data, "ramp_up", "", set(KINDS))
     ramps = {}
-    for kind, values in sorted(table.items()):
+    for kind in sorted(table):
         prefix = f"ramp_up.{kind}."
-        if not isinstance(values, dict):
-            reader.problem(f"ramp_up.{kind}", "must be a table",
-                           f"write [ramp_up.{kind}] with first_year and second_year")
-            continue
-        reader.check_keys(values, {"first_year", "second_year"}, prefix)
+        values = reader.table(table, kind, "ramp_up.", {"first_year", "second_year"},
+                              fix=f"write [ramp_up.{kind}] with first_year and second_year")
         ramps[kind] = RampUp(_share(reader, values, "first_year", 1.0, prefix),
                              _share(reader, values, "second_year", 1.0, prefix))
     return ramps
 
 
-def _read_soft_capacity(reader, data: dict) -> SoftCapacity:
-    table = _sub_table(reader, data, "soft_capacity", {"share", "premium_per_pupil", "kinds"})
+def _read_soft_capacity(reader: TomlReader, data: dict[str, Any]) -> SoftCapacity:
+    """``[soft_capacity]``: admissions above places, their share, premium and kinds."""
+    table = reader.table(data, "soft_capacity", "", {"share", "premium_per_pupil", "kinds"})
     default = SoftCapacity()
     kinds = table.get("kinds", list(default.kinds))
     if not isinstance(kinds, list) or any(k not in KINDS for k in kinds):
@@ -126,7 +112,6 @@ def _read_soft_capacity(reader, data: dict) -> SoftCapacity:
         kinds = list(default.kinds)
     return SoftCapacity(
         share=_share(reader, table, "share", default.share, "soft_capacity."),
-        premium_per_pupil=float(reader.number(table, "premium_per_pupil",
-                                              default.premium_per_pupil,
-                                              prefix="soft_capacity.")),
+        premium_per_pupil=float(reader.number(table, "premium_per_pupil", "soft_capacity.",
+                                              default.premium_per_pupil)),
         kinds=tuple(kinds))

@@ -19,7 +19,8 @@ as the dataset's ``demand.csv`` (or a whole other demand file) times multipliers
 
     [scenarios.housing]
     demand_file = "demand_housing.csv"  # relative to the dataset folder; same columns and
-                                        # checks as demand.csv; multipliers apply on top
+                                        # checks as demand.csv; multipliers apply on top;
+                                        # inside the dataset or project folder
 
 Multipliers multiply together; pupils may become fractional (the model places fractions).
 The **central** scenario (the plan a council would make without scenarios) is the one
@@ -38,10 +39,12 @@ import pandas as pd
 
 from sufficiency.errors import InputError, Issue
 from sufficiency.preprocess.checks import check_current_within_demand, check_demand
-from sufficiency.preprocess.config import RUN_NAME_PATTERN, RunConfig, _TomlReader
+from sufficiency.preprocess.config import RUN_NAME_PATTERN, RunConfig
 from sufficiency.preprocess.dataset import CURRENT_FILE, Dataset
+from sufficiency.preprocess.paths import UnusablePath, inside, resolve
 from sufficiency.preprocess.readers import ROW, read_csv_table
-from sufficiency.preprocess.schema import NEEDS
+from sufficiency.preprocess.tomlread import TomlReader
+from sufficiency.preprocess.vocabulary import NEEDS, need_code
 
 CENTRAL = "central"
 SCENARIO_KEYS = {"weight", "demand_file", "demand_multiplier", "growth_per_year",
@@ -89,92 +92,91 @@ class Scenario:
         return self.spec.name
 
 
-class _ScenarioReader:
-    """Reads the ``[scenarios.*]`` tables, collecting every problem with its TOML key."""
+def _multipliers(reader: TomlReader, table: dict[str, Any], key: str,
+                 prefix: str) -> dict[str, float]:
+    """A ``{key = multiplier}`` inline table, sorted by key; values 0 … 100."""
+    values = reader.number_table(table, key, prefix, f"write e.g. {key} = {{ X = 1.1 }}",
+                                 maximum=MAX_MULTIPLIER)
+    return dict(sorted(values.items()))
 
-    def __init__(self, config: RunConfig):
-        self.config = config
-        self.reader = _TomlReader(config.toml_path.name, {})
 
-    def problem(self, key: str, message: str, fix: str) -> None:
-        self.reader.problem(key, message, fix)
+def _need_multipliers(reader: TomlReader, table: dict[str, Any],
+                      prefix: str) -> dict[str, float]:
+    """Need multipliers with their codes checked (any case, stored upper case)."""
+    values = _multipliers(reader, table, "need_multipliers", prefix)
+    for code in values:
+        if need_code(code) is None:
+            reader.problem(f"{prefix}need_multipliers.{code}", "is not an SEN2 need code",
+                           f"use one of {', '.join(NEEDS)}")
+    return {code.upper(): value for code, value in values.items()}
 
-    def multipliers(self, table: dict[str, Any], key: str, prefix: str) -> dict[str, float]:
-        """A ``{key = multiplier}`` inline table; values 0 … 100."""
-        raw = table.get(key, {})
-        if not isinstance(raw, dict):
-            self.problem(prefix + key, "must be a table", f"write e.g. {key} = {{ X = 1.1 }}")
-            return {}
-        values = {}
-        for name in raw:
-            value = self.reader.number(raw, name, None, prefix=f"{prefix}{key}.",
-                                       maximum=MAX_MULTIPLIER)
-            if value is not None:
-                values[str(name)] = float(value)
-        return dict(sorted(values.items()))
 
-    def needs(self, table: dict[str, Any], prefix: str) -> dict[str, float]:
-        """Need multipliers with their codes checked (any case, stored upper case)."""
-        values = self.multipliers(table, "need_multipliers", prefix)
-        for code in values:
-            if code.upper() not in NEEDS:
-                self.problem(f"{prefix}need_multipliers.{code}", "is not an SEN2 need code",
-                             f"use one of {', '.join(NEEDS)}")
-        return {code.upper(): value for code, value in values.items()}
+def _year_multipliers(reader: TomlReader, table: dict[str, Any], prefix: str,
+                      years: list[int]) -> dict[int, float]:
+    """Year multipliers; every key must be an academic year of the horizon."""
+    values = _multipliers(reader, table, "year_multipliers", prefix)
+    out = {}
+    for key, value in values.items():
+        if not key.isdigit() or int(key) not in years:
+            reader.problem(f"{prefix}year_multipliers.{key}", "is not a year of the horizon",
+                           f"use academic years {years[0]}..{years[-1]}")
+        else:
+            out[int(key)] = value
+    return out
 
-    def years(self, table: dict[str, Any], prefix: str) -> dict[int, float]:
-        """Year multipliers; every key must be an academic year of the horizon."""
-        values = self.multipliers(table, "year_multipliers", prefix)
-        years = self.config.years
-        out = {}
-        for key, value in values.items():
-            if not key.isdigit() or int(key) not in years:
-                self.problem(f"{prefix}year_multipliers.{key}", "is not a year of the horizon",
-                             f"use academic years {years[0]}..{years[-1]}")
-            else:
-                out[int(key)] = value
-        return out
 
-    def demand_file(self, table: dict[str, Any], prefix: str) -> Path | None:
-        """The scenario's own demand file, relative to the dataset folder; it must exist."""
-        name = table.get("demand_file")
-        if name is None:
-            return None
-        if not isinstance(name, str) or not name.strip():
-            self.problem(prefix + "demand_file", f"{name!r} is not a file name",
-                         'write e.g. demand_file = "demand_high.csv"')
-            return None
-        path = (self.config.inputs_dir / name).resolve()
-        if not path.is_file():
-            self.problem(prefix + "demand_file", f"file {path} does not exist",
-                         "the path is relative to the dataset folder named by `inputs`")
-            return None
-        return path
+def _demand_file(reader: TomlReader, table: dict[str, Any], prefix: str,
+                 config: RunConfig) -> Path | None:
+    """The scenario's own demand file, relative to the dataset folder; it must exist.
 
-    def spec(self, name: str, table: Any) -> ScenarioSpec | None:
-        """One scenario table, checked key by key."""
-        prefix = f"scenarios.{name}."
-        if not RUN_NAME_PATTERN.match(name):
-            self.problem(f"scenarios.{name}", "is not a usable scenario name",
-                         "use letters, digits, '-', '_' or '.', e.g. [scenarios.high]")
-        if not isinstance(table, dict):
-            self.problem(f"scenarios.{name}", "must be a table",
-                         f"write it as a [scenarios.{name}] section")
-            return None
-        self.reader.check_keys(table, SCENARIO_KEYS, prefix)
-        number = self.reader.number
-        return ScenarioSpec(
-            name=name,
-            weight=float(number(table, "weight", 1.0, prefix=prefix, maximum=1e6)),
-            demand_file=self.demand_file(table, prefix),
-            demand_multiplier=float(number(table, "demand_multiplier", 1.0, prefix=prefix,
-                                           maximum=MAX_MULTIPLIER)),
-            growth_per_year=float(number(table, "growth_per_year", 0.0, prefix=prefix,
-                                         minimum=-0.5, maximum=1.0)),
-            need_multipliers=self.needs(table, prefix),
-            area_multipliers=self.multipliers(table, "area_multipliers", prefix),
-            year_multipliers=self.years(table, prefix),
-        )
+    It must lie (symbolic links resolved) inside the dataset folder or the project folder:
+    a run file from elsewhere may not read, and echo in messages, any other file.
+    """
+    name = table.get("demand_file")
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip():
+        reader.problem(prefix + "demand_file", f"{name!r} is not a file name",
+                       'write e.g. demand_file = "demand_high.csv"')
+        return None
+    try:
+        path = resolve(config.inputs_dir / name)
+    except UnusablePath as exc:
+        reader.problem(prefix + "demand_file", f"{name!r} is not a usable path: {exc}",
+                       'write a file name, e.g. demand_file = "demand_high.csv"')
+        return None
+    if not (inside(path, resolve(config.inputs_dir)) or inside(path, config.project)):
+        reader.problem(prefix + "demand_file", f"{name!r} leads outside the dataset and "
+                       "project folders; it was not read",
+                       "put the file in the dataset folder (symbolic links are followed "
+                       'before checking) and write e.g. demand_file = "demand_high.csv"')
+        return None
+    if not path.is_file():
+        reader.problem(prefix + "demand_file", f"file {path} does not exist",
+                       "the path is relative to the dataset folder named by `inputs`")
+        return None
+    return path
+
+
+def _read_spec(reader: TomlReader, config: RunConfig, name: str) -> ScenarioSpec:
+    """One ``[scenarios.<name>]`` table, checked key by key."""
+    prefix = f"scenarios.{name}."
+    if not RUN_NAME_PATTERN.match(name):
+        reader.problem(f"scenarios.{name}", "is not a usable scenario name",
+                       "use letters, digits, '-', '_' or '.', e.g. [scenarios.high]")
+    table = reader.table(config.scenarios, name, "scenarios.", SCENARIO_KEYS)
+    return ScenarioSpec(
+        name=name,
+        weight=float(reader.number(table, "weight", prefix, 1.0, maximum=1e6)),
+        demand_file=_demand_file(reader, table, prefix, config),
+        demand_multiplier=float(reader.number(table, "demand_multiplier", prefix, 1.0,
+                                              maximum=MAX_MULTIPLIER)),
+        growth_per_year=float(reader.number(table, "growth_per_year", prefix, 0.0,
+                                            minimum=-0.5, maximum=1.0)),
+        need_multipliers=_need_multipliers(reader, table, prefix),
+        area_multipliers=_multipliers(reader, table, "area_multipliers", prefix),
+        year_multipliers=_year_multipliers(reader, table, prefix, config.years),
+    )
 
 
 def parse_scenarios(config: RunConfig) -> list[ScenarioSpec]:
@@ -183,18 +185,16 @@ def parse_scenarios(config: RunConfig) -> list[ScenarioSpec]:
     Raises :class:`InputError` naming every wrong key; a run without scenarios is one too,
     since the scenario commands need them.
     """
-    reader = _ScenarioReader(config)
+    reader = TomlReader(config.toml_path.name)
     if not config.scenarios:
         reader.problem("scenarios", "the run names no scenarios",
                        "add [scenarios.<name>] tables, e.g. [scenarios.high] "
                        "demand_multiplier = 1.2 (see docs/scenarios.md)")
-    specs = [reader.spec(name, table) for name, table in sorted(config.scenarios.items())]
-    specs = [spec for spec in specs if spec is not None]
-    if specs and not reader.reader.issues and sum(s.weight for s in specs) <= 0:
+    specs = [_read_spec(reader, config, name) for name in sorted(config.scenarios)]
+    if specs and not reader.issues and sum(s.weight for s in specs) <= 0:
         reader.problem("scenarios", "every scenario has weight 0",
                        "give at least one scenario a positive weight")
-    if reader.reader.issues:
-        raise InputError(reader.reader.issues)
+    reader.raise_issues()
     return specs
 
 

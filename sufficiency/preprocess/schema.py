@@ -1,17 +1,14 @@
 """Every input column: its type, unit, whether it is required and its meaning.
 
 The checks take their required columns from these tables; docs/inputs.md describes the
-same columns for people (keep the two in step).
+same columns for people (keep the two in step). The codes a cell may hold (needs, phases,
+kinds) are in :mod:`sufficiency.preprocess.vocabulary`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
-
-NEEDS = ("ASD", "SEMH", "SLCN", "MLD", "SLD", "PMLD", "SPLD", "HI", "VI", "MSI", "PD", "OTH")
-KINDS = ("special", "resourced", "satellite", "new_special")
-INDEPENDENT = "independent"
 
 ColumnKind = Literal["id", "text", "int", "number", "need", "phase", "kind", "needs", "phases"]
 

@@ -31,13 +31,13 @@ import xlsxwriter
 
 from sufficiency.outcome import METHOD, PLACEMENT_COLUMNS, RunResult
 from sufficiency.report.assumptions import fy_label, option_assumptions_long
+from sufficiency.report.escaping import formula_safe
 from sufficiency.report.figures import CabinetFigures, cabinet_figures
 from sufficiency.report.webmap import ay_label
 from sufficiency.report.why import CAPITAL_METHOD
 
 GBP, GBP_PENCE = '"£"#,##0', '"£"#,##0.00'
 PLACES, PUPILS, ONE_DP, PERCENT, YEAR = "#,##0", "#,##0.00", "#,##0.0", "0.00%", "0"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")  # not in XML 1.0
 MAX_TEXT = 32_767  # characters Excel keeps in one cell
 FIXED_TIME = dt.datetime(2000, 1, 1)
@@ -50,7 +50,7 @@ WORKBOOK_OPTIONS = {"in_memory": True, "strings_to_formulas": False,
 def safe_text(value: str) -> str:
     """Text that a spreadsheet shows as written: never a formula, never an illegal char."""
     value = ILLEGAL_CHARACTERS.sub("\ufffd", value)
-    return ("'" + value if value.startswith(FORMULA_START) else value)[:MAX_TEXT]
+    return formula_safe(value)[:MAX_TEXT]
 
 
 @dataclass

@@ -72,12 +72,12 @@ def by_year(run: RunResult) -> pd.DataFrame:
     if run.do_nothing is None:
         missing = [c for c in YEAR_COLUMNS if c not in plan.columns]
         return plan.assign(**dict.fromkeys(missing, np.nan))[YEAR_COLUMNS]
-    base = run.do_nothing.costs_by_year
-    plan["do_nothing_total"] = base["total"].to_numpy()
-    plan["do_nothing_discounted_total"] = base["discounted_total"].to_numpy()
+    do_nothing = run.do_nothing.costs_by_year
+    plan["do_nothing_total"] = do_nothing["total"].to_numpy()
+    plan["do_nothing_discounted_total"] = do_nothing["discounted_total"].to_numpy()
     plan["saving"] = plan["do_nothing_total"] - plan["total"]
     plan["saving_discounted"] = plan["do_nothing_discounted_total"] - plan["discounted_total"]
-    plan["do_nothing_independent_pupils"] = base["pupils_independent"].to_numpy()
+    plan["do_nothing_independent_pupils"] = do_nothing["pupils_independent"].to_numpy()
     plan["independent_avoided"] = (plan["do_nothing_independent_pupils"]
                                    - plan["independent_pupils"])
     money = [c for c in YEAR_COLUMNS if "pupils" not in c and c not in ("year",
@@ -130,15 +130,15 @@ def headline(run: RunResult, years: pd.DataFrame) -> dict[str, Any]:
     """The one-line figures: status, costs, savings, capital, places, independent pupils."""
     optimal, do_nothing = run.optimal, run.do_nothing
     report = optimal.report
-    base_cost = None if do_nothing is None else do_nothing.total_cost
+    do_nothing_cost = None if do_nothing is None else do_nothing.total_cost
     return {
         "run": run.dataset.config.name,
         "status": report.status,
         "mip_gap": report.mip_gap,
         "objective": optimal.total_cost,
-        "baseline_objective": base_cost,
+        "baseline_objective": do_nothing_cost,
         "savings": run.savings,
-        "savings_share": None if not base_cost else run.savings / base_cost,
+        "savings_share": None if not do_nothing_cost else run.savings / do_nothing_cost,
         "savings_undiscounted": None if do_nothing is None else float(years["saving"].sum()),
         "capital_total": float(optimal.plan["capital_cost"].sum()),
         "places_created": int(optimal.plan["places"].sum()),

@@ -28,7 +28,8 @@ import pyogrio
 from sufficiency.outcome import RunResult
 from sufficiency.preprocess import geo
 from sufficiency.report import transport
-from sufficiency.report.transport import CHANGE, DO_NOTHING, INDICATORS, PLAN, PUPILS_TOL
+from sufficiency.report.transport import CHANGE, DO_NOTHING, INDICATORS, PLAN
+from sufficiency.tolerances import PUPILS_VIEW
 
 FIXED_TIMESTAMP = "2000-01-01T00:00:00.000Z"
 GEOMETRY_TYPES = {"areas": "MultiPolygon", "area_years": "MultiPolygon", "sites": "Point",
@@ -76,7 +77,7 @@ def _horizon_by_area(run: RunResult) -> dict[str, pd.DataFrame]:
         table = grouped[SUMMED].sum()
         pupils = table["pupils_local"]
         table["mean_minutes"] = (grouped["pupil_minutes"].sum() / pupils).where(
-            pupils > PUPILS_TOL)
+            pupils > PUPILS_VIEW)
         table["max_minutes"] = grouped["max_minutes"].max()
         out[scenario] = table[INDICATORS].round(transport.DECIMALS)
     if DO_NOTHING in out:

@@ -60,8 +60,8 @@ def transport_view(run: RunResult) -> TransportView:
     areas = transport.area_indicators(dataset, run.optimal)[keys + AREA_YEAR_COLUMNS]
     flows = [transport.flows(dataset, run.optimal, transport.PLAN)]
     if run.do_nothing is not None:
-        base = transport.area_indicators(dataset, run.do_nothing)[keys + AREA_YEAR_COLUMNS]
-        areas = areas.merge(base, on=keys, how="left", suffixes=("", "_do_nothing"))
+        do_nothing = transport.area_indicators(dataset, run.do_nothing)[keys + AREA_YEAR_COLUMNS]
+        areas = areas.merge(do_nothing, on=keys, how="left", suffixes=("", "_do_nothing"))
         flows.append(transport.flows(dataset, run.do_nothing, transport.DO_NOTHING))
     lines = transport.flow_lines(dataset, pd.concat(flows, ignore_index=True))
     return TransportView(years=dataset.config.years, areas=areas, flows=lines,

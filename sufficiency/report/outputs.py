@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import pandas as pd
 from sufficiency.errors import OutputExistsError
 from sufficiency.outcome import COST_COLUMNS, PLACEMENT_COLUMNS, PLAN_COLUMNS, RunResult
 from sufficiency.report.cabinet import write_reports
+from sufficiency.report.escaping import formula_safe_frame
 from sufficiency.report.geopackage import write_geopackage
 from sufficiency.report.layers import plan_map_html
 from sufficiency.report.summary import build_summary
@@ -38,7 +40,8 @@ class OutputPaths:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, lineterminator="\n")
+    """One CSV table; text a spreadsheet would evaluate gets a leading apostrophe."""
+    formula_safe_frame(frame).to_csv(path, index=False, lineterminator="\n")
 
 
 def write_tables(run: RunResult, folder: Path) -> None:
@@ -71,6 +74,29 @@ def refuse_overwrite(paths: OutputPaths, force: bool) -> None:
             "rerun with --force to replace them, or change `name` in the run TOML")
 
 
+MIN_FREE_BYTES = 20_000_000  # refuse to start a run with less free disk than this (bytes)
+
+
+def check_writable(paths: OutputPaths) -> None:
+    """Refuse before solving when the output folders cannot be written or the disk is full."""
+    for folder in (paths.folder.parent, paths.map_file.parent):
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise OutputExistsError(f"cannot write to {existing}: choose another "
+                                    "--output-root, or ask for write access to it")
+        free = shutil.disk_usage(existing).free
+        if free < MIN_FREE_BYTES:
+            raise OutputExistsError(f"only {free / 1e6:.1f} MB free at {existing}: free some "
+                                    "space or choose another --output-root")
+
+
+def _follow_umask(folder: Path) -> None:
+    """Give a staged folder (``mkdtemp``: owner only) the permissions the umask asks for."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+
+
 def write_outputs(run: RunResult, root: Path, force: bool = False) -> OutputPaths:
     """Write every output of ``run`` under ``root``, atomically; return where they went."""
     paths = OutputPaths.for_run(root, run.dataset.config.name)
@@ -80,6 +106,7 @@ def write_outputs(run: RunResult, root: Path, force: bool = False) -> OutputPath
     paths.folder.parent.mkdir(parents=True, exist_ok=True)
     paths.map_file.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{paths.folder.name}.", dir=paths.folder.parent))
+    _follow_umask(staging)
     try:
         write_tables(run, staging)
         write_reports(run, staging)
@@ -147,6 +174,7 @@ def write_table_folder(folder: Path, tables: dict[str, pd.DataFrame], force: boo
                                 "replace it, or change `name` in the run TOML")
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    _follow_umask(staging)
     try:
         for name, frame in tables.items():
             _write_csv(frame, staging / name)

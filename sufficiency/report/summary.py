@@ -6,7 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from sufficiency.outcome import PlanResult, RunResult, SolveStatus
-from sufficiency.preprocess.schema import INDEPENDENT
+from sufficiency.preprocess.vocabulary import INDEPENDENT
 from sufficiency.report.transport import transport_summary, transport_warnings
 
 
@@ -74,7 +74,7 @@ def build_summary(run: RunResult) -> dict[str, Any]:
     optimal, do_nothing = run.optimal, run.do_nothing
     config = run.dataset.config
     savings = run.savings
-    baseline_cost = None if do_nothing is None else do_nothing.total_cost
+    do_nothing_cost = None if do_nothing is None else do_nothing.total_cost
     report = optimal.report
     return {
         "run": config.name,
@@ -83,12 +83,12 @@ def build_summary(run: RunResult) -> dict[str, Any]:
         "objective": _money(optimal.total_cost),
         "mip_gap": None if report.mip_gap is None else round(report.mip_gap, 8),
         "solve_seconds": round(report.solve_seconds, 3),
-        "baseline_objective": _money(baseline_cost),
+        "baseline_objective": _money(do_nothing_cost),
         "baseline_status": "infeasible: existing places cannot take every pupil and independent "
                            "placement is switched off" if do_nothing is None
                            else do_nothing.report.status,
         "savings": _money(savings),
-        "savings_share": round(savings / baseline_cost, 6) if baseline_cost else None,
+        "savings_share": round(savings / do_nothing_cost, 6) if do_nothing_cost else None,
         "gap_pounds": None if report.bound is None or report.objective is None
         else _money(report.objective - report.bound),
         "termination": report.termination,

@@ -34,14 +34,13 @@ import pandas as pd
 from sufficiency.outcome import PlanResult, RunResult
 from sufficiency.preprocess import geo
 from sufficiency.preprocess.dataset import Dataset
-from sufficiency.preprocess.schema import INDEPENDENT
+from sufficiency.preprocess.vocabulary import INDEPENDENT
+from sufficiency.tolerances import MINUTES_LIMIT, PUPILS_VIEW
 
 PLAN, DO_NOTHING, CHANGE = "plan", "do_nothing", "change"
 AREA, TOTAL = "area", "total"
 ALL_AREAS = "All areas"
 RING_MINUTES = (15, 30, 45)
-PUPILS_TOL = 1e-9
-LIMIT_TOL = 1e-9
 INDICATORS = ["pupils_local", "pupils_independent", "mean_minutes", "max_minutes", "pupil_km",
               "pupils_over_limit", "transport_cost_local", "transport_cost_independent",
               "transport_cost", "discounted_transport_cost"]
@@ -91,7 +90,7 @@ def _journeys(dataset: Dataset, result: PlanResult) -> pd.DataFrame:
     limit = local["phase"].map(dataset.config.travel_limit_minutes)
     return local.assign(
         limit_minutes=limit,
-        over_limit=local["minutes"] > limit + LIMIT_TOL,
+        over_limit=local["minutes"] > limit + MINUTES_LIMIT,
         pupil_km=local["pupils"] * local["km"],
         pupil_minutes=local["pupils"] * local["minutes"],
         transport_cost_local=local["pupils"] * (t.cost_per_pupil + t.cost_per_km * local["km"]),
@@ -140,7 +139,7 @@ def _finish(table: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
                    "transport_cost_local", "pupils_independent"):
         table[column] = table[column].astype(float).fillna(0.0)
     table["travel_source"] = table["travel_source"].fillna("")
-    has_local = table["pupils_local"] > PUPILS_TOL
+    has_local = table["pupils_local"] > PUPILS_VIEW
     table["mean_minutes"] = (table["pupil_minutes"] / table["pupils_local"]).where(has_local)
     table["max_minutes"] = table["max_minutes"].astype(float).where(has_local)
     table["transport_cost_independent"] = (table["pupils_independent"]
@@ -215,8 +214,8 @@ def _transport_table(run: RunResult) -> pd.DataFrame:
     plan = scenario_indicators(dataset, run.optimal, PLAN)
     parts = [plan]
     if run.do_nothing is not None:
-        base = scenario_indicators(dataset, run.do_nothing, DO_NOTHING)
-        parts += [base, change(plan, base)]
+        do_nothing = scenario_indicators(dataset, run.do_nothing, DO_NOTHING)
+        parts += [do_nothing, change(plan, do_nothing)]
     return round_indicators(_order(pd.concat(parts, ignore_index=True)))
 
 
@@ -228,8 +227,8 @@ def _horizon(local: pd.DataFrame, totals: pd.DataFrame) -> dict[str, float | Non
     pupils = float(local["pupils"].sum())
     sums = {c: round(float(totals[c].sum()), DECIMALS[c]) for c in INDICATORS
             if c not in NOT_ADDITIVE}
-    mean = float(local["pupil_minutes"].sum()) / pupils if pupils > PUPILS_TOL else None
-    top = float(local["minutes"].max()) if pupils > PUPILS_TOL else None
+    mean = float(local["pupil_minutes"].sum()) / pupils if pupils > PUPILS_VIEW else None
+    top = float(local["minutes"].max()) if pupils > PUPILS_VIEW else None
     sums |= {"mean_minutes": None if mean is None else round(mean, 2),
              "max_minutes": None if top is None else round(top, 2)}
     return {HORIZON_NAMES.get(key, key): sums[key] for key in INDICATORS}
@@ -297,7 +296,7 @@ def transport_summary(run: RunResult) -> dict[str, Any]:
     """The "transport" section of summary.json: metric, sources, totals by year and horizon."""
     dataset = run.dataset
     plan = _scenario_summary(dataset, run.optimal)
-    base = None if run.do_nothing is None else _scenario_summary(dataset, run.do_nothing)
+    do_nothing = None if run.do_nothing is None else _scenario_summary(dataset, run.do_nothing)
     return {
         "travel_metric": dataset.travel_metric,
         "journeys": journey_sources(run),
@@ -307,8 +306,8 @@ def transport_summary(run: RunResult) -> dict[str, Any]:
                  "terms, discounted_transport_cost as in the objective; independent journeys "
                  "are not known, so minutes and km cover local placements only",
         "plan": plan,
-        "do_nothing": base,
-        "change": None if base is None else _difference(plan, base),
+        "do_nothing": do_nothing,
+        "change": None if do_nothing is None else _difference(plan, do_nothing),
     }
 
 
@@ -324,7 +323,7 @@ def flows(dataset: Dataset, result: PlanResult, scenario: str) -> pd.DataFrame:
                         km=("km", "first"), travel_source=("travel_source", "first"),
                         option_ids=("option_id", lambda s: ";".join(sorted(set(s)))))
     table = table.reset_index().assign(scenario=scenario)
-    return table[table["pupils"] > PUPILS_TOL][columns].reset_index(drop=True)
+    return table[table["pupils"] > PUPILS_VIEW][columns].reset_index(drop=True)
 
 
 def flow_lines(dataset: Dataset, table: pd.DataFrame) -> gpd.GeoDataFrame:

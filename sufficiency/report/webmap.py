@@ -504,6 +504,11 @@ def _flow_groups(flows: gpd.GeoDataFrame, scenario: str, years: list[int], large
     return parent, children
 
 
+def _template_text(name: str) -> str:
+    """A template shipped in ``sufficiency/report/templates`` (the map's JavaScript)."""
+    return (Path(__file__).parent / "templates" / name).read_text(encoding="utf-8")
+
+
 class YearControl(MacroElement):
     """A Leaflet control stepping through the academic years (◀ slider ▶ and a label).
 
@@ -512,97 +517,7 @@ class YearControl(MacroElement):
     is built with text nodes only; all data reach it through ``tojson``.
     """
 
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function () {
-          var map = {{ this._parent.get_name() }};
-          var years = {{ this.years|tojson }};
-          var labels = {{ this.labels|tojson }};
-          var journeys = {{ this.journeys }};
-          var rings = {{ this.rings }};
-          var front = [{{ this.front|join(", ") }}];
-          var yearly = [
-            {%- for parent, children in this.groups %}
-            {parent: {{ parent }}, byYear: {
-              {%- for year, child in children %}{{ year|tojson }}: {{ child }}, {% endfor -%}
-            }},
-            {%- endfor %}
-          ];
-          var current = years[0];
-          var hidden = {opacity: 0, fillOpacity: 0};
-          var label, slider;
-          function raise() {
-            front.forEach(function (g) { if (map.hasLayer(g)) { g.bringToFront(); } });
-          }
-          function show(year) {
-            current = year;
-            yearly.forEach(function (g) {
-              Object.keys(g.byYear).forEach(function (y) {
-                if (Number(y) === year) { g.parent.addLayer(g.byYear[y]); }
-                else { g.parent.removeLayer(g.byYear[y]); }
-              });
-            });
-            journeys.setStyle(function (f) {
-              return Object.assign({}, f.properties.style,
-                                   {fillColor: f.properties.fills[String(year)]});
-            });
-            rings.setStyle(function (f) {
-              return f.properties.opening_year === year ? f.properties.style : hidden;
-            });
-            label.textContent = labels[String(year)];
-            slider.value = String(years.indexOf(year));
-            raise();
-          }
-          journeys.eachLayer(function (l) {
-            l.bindTooltip(function () { return l.feature.properties.tips[String(current)]; },
-                          {sticky: true});
-            l.bindPopup(l.feature.properties.popup, {maxWidth: 420});
-          });
-          yearly.forEach(function (g) {
-            Object.keys(g.byYear).forEach(function (y) {
-              g.byYear[y].eachLayer(function (geo) {
-                geo.eachLayer(function (l) {
-                  l.bindTooltip(l.feature.properties.tip, {sticky: true});
-                });
-              });
-            });
-          });
-          function button(parent, text, css, step) {
-            var b = L.DomUtil.create('button', css, parent);
-            b.type = 'button';
-            b.textContent = text;
-            L.DomEvent.on(b, 'click', function () {
-              var i = Math.min(Math.max(years.indexOf(current) + step, 0), years.length - 1);
-              show(years[i]);
-            });
-            return b;
-          }
-          var control = L.control({position: 'topleft'});
-          control.onAdd = function () {
-            var div = L.DomUtil.create('div', 'leaflet-control plan-box year-control');
-            div.style.position = 'relative';
-            var title = L.DomUtil.create('div', '', div);
-            title.textContent = 'Year shown (flows, journey minutes, rings)';
-            button(div, '\\u25c0', 'year-prev', -1);
-            slider = L.DomUtil.create('input', 'year-slider', div);
-            slider.type = 'range';
-            slider.min = '0';
-            slider.max = String(years.length - 1);
-            slider.step = '1';
-            L.DomEvent.on(slider, 'input', function () { show(years[Number(slider.value)]); });
-            button(div, '\\u25b6', 'year-next', 1);
-            label = L.DomUtil.create('b', 'year-label', div);
-            L.DomEvent.disableClickPropagation(div);
-            L.DomEvent.disableScrollPropagation(div);
-            return div;
-          };
-          control.addTo(map);
-          map.on('baselayerchange', function (e) { e.layer.bringToBack(); });
-          map.on('overlayadd', raise);
-          show(current);
-        })();
-        {% endmacro %}
-        """)
+    _template = Template(_template_text("year_control.js.j2"))
 
     def __init__(self, years: list[int], parts: TransportParts,
                  front: list[folium.FeatureGroup]):

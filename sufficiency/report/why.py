@@ -28,7 +28,8 @@ import pandas as pd
 
 from sufficiency.outcome import PlanResult
 from sufficiency.preprocess.dataset import Dataset
-from sufficiency.preprocess.schema import INDEPENDENT
+from sufficiency.preprocess.vocabulary import INDEPENDENT
+from sufficiency.tolerances import SHARE
 
 GROUP = ["year", "area_id", "need", "phase"]
 WHY_COLUMNS = ["option_id", "site_id", "kind", "new_places", "capital", "added_pupil_years",
@@ -136,9 +137,9 @@ def alternative_label(share: float) -> str:
     """Words for where the added pupils would be under do nothing."""
     if np.isnan(share):
         return "not available"
-    if share >= 1 - 1e-9:
+    if share >= 1 - SHARE:
         return "independent"
-    if share <= 1e-9:
+    if share <= SHARE:
         return "a dearer existing local place"
     return f"independent for {share:.0%}, otherwise a dearer existing local place"
 

@@ -29,13 +29,11 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from sufficiency.formulation import PlanModel
-from sufficiency.formulation.blocks import OPENED, X, opened_index
-from sufficiency.solve.highs import timed_run
+from sufficiency.formulation import OPENED, PlanModel, X
+from sufficiency.solve.highs import HighsClock
+from sufficiency.tolerances import CUT_CEILING, CUT_MIN_GAIN_REL, CUT_SAFETY
 
 MIN_VIOLATION = 1e-4  # pupils: weaker violations are not worth a row
-MIN_GAIN = 1e-7  # relative bound gain below which the rounds stop
-SAFETY = 1e-7  # pupils added to each cut's right side against rounding in ⌈b / MP⌉
 MAX_ROUNDS = 20
 
 
@@ -63,7 +61,7 @@ def cut_candidates(plan_model: PlanModel, soft_share: np.ndarray) -> pd.DataFram
     """
     sets = plan_model.sets
     p = sets.placements.reset_index(names="i")[["i", "o", "year", "cell"]]
-    p = p.assign(k=opened_index(sets, p))
+    p = p.assign(k=sets.opened_index(p))
     p = p[p["k"] >= 0]
     share = 1.0 + soft_share[p["o"]]
     options = sets.options
@@ -87,10 +85,10 @@ def separate(candidates: pd.DataFrame, placed: np.ndarray, opened: np.ndarray,
     group = c.groupby("k", sort=False)
     demand, used = group["d"].cumsum(), group["x"].cumsum()
     b = demand - c["places"]
-    eta = np.ceil(b / c["module"] - 1e-9)
+    eta = np.ceil(b / c["module"] - CUT_CEILING)
     r = np.minimum(b - c["module"] * (eta - 1), c["module"])
-    violation = (used - r * c["y"] - (demand - r * eta)).where(b > 1e-9, -np.inf)
-    c = c.assign(violation=violation, r=r, rhs=demand - r * eta + SAFETY,
+    violation = (used - r * c["y"] - (demand - r * eta)).where(b > CUT_CEILING, -np.inf)
+    c = c.assign(violation=violation, r=r, rhs=demand - r * eta + CUT_SAFETY,
                  position=group.cumcount())
     best = c.loc[c.groupby("k", sort=False)["violation"].idxmax()]
     best = best[best["violation"] > MIN_VIOLATION].sort_values("k")
@@ -110,13 +108,13 @@ def separate(candidates: pd.DataFrame, placed: np.ndarray, opened: np.ndarray,
 
 
 def strengthen(highs: highspy.Highs, plan_model: PlanModel, soft_share: np.ndarray,
-               clock: list[float], seconds: float) -> float | None:
+               clock: HighsClock, seconds: float) -> float | None:
     """Add cut rounds to the solved LP in ``highs``; return the raised bound (£k) or None.
 
     ``highs`` holds the LP relaxation, solved. Rounds stop when none is violated, the gain
     is negligible, or ``seconds`` of LP are spent (each round's HiGHS time limit is what is
     left); the bound returned is the last LP solved to optimality (valid even if a later
-    round ran out of time). ``clock[0]`` gets HiGHS's seconds. None if ``highs`` does not
+    round ran out of time). ``clock`` gets HiGHS's seconds. None if ``highs`` does not
     hold an optimal LP.
     """
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -126,22 +124,22 @@ def strengthen(highs: highspy.Highs, plan_model: PlanModel, soft_share: np.ndarr
     offsets = plan_model.offsets
     n_placed = len(plan_model.variables[X])
     n_opened = len(plan_model.variables[OPENED])
-    started = clock[0]
+    started = clock.seconds
     for _ in range(MAX_ROUNDS):
         values = np.asarray(highs.getSolution().col_value)
         cuts = separate(candidates, values[offsets[X]:offsets[X] + n_placed],
                         values[offsets[OPENED]:offsets[OPENED] + n_opened], offsets)
-        if not cuts.count or clock[0] - started > seconds:
+        if not cuts.count or clock.seconds - started > seconds:
             break
         highs.addRows(cuts.count, np.full(cuts.count, -highspy.kHighsInf), cuts.upper,
                       len(cuts.index), cuts.starts, cuts.index, cuts.value)
-        left = max(seconds - (clock[0] - started), 1.0)  # an LP re-solve checks the limit
+        left = max(seconds - (clock.seconds - started), 1.0)  # an LP re-solve checks the limit
         highs.setOptionValue("time_limit", highs.getRunTime() + left)  # on all runs so far
-        timed_run(highs, clock)
+        clock.run(highs)
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             break
         raised = highs.getInfo().objective_function_value
         gain, bound = raised - bound, max(bound, raised)
-        if gain <= MIN_GAIN * abs(bound):
+        if gain <= CUT_MIN_GAIN_REL * abs(bound):
             break
     return bound

@@ -37,12 +37,19 @@ def shortfalls(dataset: Dataset, sets: ModelSets) -> pd.DataFrame:
     return cells[cells["pupils"] > cells["reachable_places"]]
 
 
+def _academic_year(year: int) -> str:
+    """An academic year as planners write it: 2026 → 2026/27."""
+    return f"{year}/{(year + 1) % 100:02d}"
+
+
 def explain_infeasible(dataset: Dataset, sets: ModelSets) -> None:
     """Raise :class:`SolveError` naming the demand that cannot be placed, and what to change."""
-    short = shortfalls(dataset, sets)
-    lines = [f"{r.area_id} {r.commodity} AY {r.year}/{(r.year + 1) % 100:02d}: "
-             f"{r.pupils:g} pupils, at most {r.reachable_places:g} places within reach"
-             for r in short.head(MAX_LISTED).itertuples(index=False)]
+    short = shortfalls(dataset, sets).head(MAX_LISTED)
+    lines = [f"{area} {commodity} AY {_academic_year(year)}: "
+             f"{pupils:g} pupils, at most {places:g} places within reach"
+             for area, commodity, year, pupils, places in zip(
+                 short["area_id"], short["commodity"], short["year"].astype(int).tolist(),
+                 short["pupils"], short["reachable_places"], strict=True)]
     if not lines:
         lines = ["no single demand group exceeds the places within its reach, so the places "
                  "are contested between groups or the capital budget cannot open enough"]

@@ -1,12 +1,13 @@
-"""Hand the Pyomo model to HiGHS in one call, as a matrix, and load the answer back.
+"""Hand a matrix model to HiGHS in one call, and load the answer back.
 
-The model's constraints are Pyomo ``MatrixConstraint`` blocks built from CSR arrays
-(:func:`sufficiency.formulation.blocks.block_csr`); this module passes those same arrays,
-the Pyomo variables' current bounds, domains and fixings, and the objective vector to
-highspy in one ``passModel``. Pyomo's own HiGHS interface would instead walk every row's
-expression in Python (measured: 6 s of 9 s at scale L). Re-solving after fixing variables
-(do nothing) only updates column bounds. The result is cross-checked against Pyomo's own
-interface in the tests.
+A :class:`~sufficiency.formulation.MatrixModel` (the plan model, or a model composed from
+its blocks) holds its constraints as CSR row blocks over its Pyomo columns
+(:func:`sufficiency.formulation.matrix.block_csr`); this module passes those same arrays,
+the Pyomo variables' current bounds, domains and fixings, and the cost vector to highspy
+in one ``passModel``. Pyomo's own HiGHS interface (:mod:`sufficiency.solve.reference`)
+would instead walk every row's expression in Python (measured: 6 s of 9 s at scale L).
+Re-solving after fixing variables (do nothing) only updates column bounds. The result is
+cross-checked against Pyomo's own interface in the tests.
 """
 
 from __future__ import annotations
@@ -15,15 +16,21 @@ import time
 
 import highspy
 import numpy as np
+from pyomo.core.base.var import VarData
 
-from sufficiency.formulation import PlanModel
-from sufficiency.formulation.blocks import Csr, block_csr
+from sufficiency.formulation import MatrixModel
 from sufficiency.outcome import SolveReport
 from sufficiency.preprocess.config import SolverSettings
-from sufficiency.solve.highs import SOLUTION_FEASIBLE, _report, _status, highs_options, quiet_highs
+from sufficiency.solve.highs import (
+    SOLUTION_FEASIBLE,
+    highs_options,
+    quiet_highs,
+    solve_report,
+    solve_status,
+)
+from sufficiency.tolerances import OBJECTIVE_AGREEMENT_REL
 
 MIN_RUN_SECONDS = 1.0  # a run charged its whole time limit still gets this long
-OBJECTIVE_AGREEMENT = 1e-9  # relative: HiGHS's objective against its columns' cost
 _OPTIMAL = {highspy.HighsModelStatus.kOptimal}
 _STOPPED = {highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kIterationLimit,
             highspy.HighsModelStatus.kSolutionLimit, highspy.HighsModelStatus.kInterrupt}
@@ -31,7 +38,7 @@ _INFEASIBLE = {highspy.HighsModelStatus.kInfeasible,
                highspy.HighsModelStatus.kUnboundedOrInfeasible}
 
 
-def column_bounds(columns: list) -> tuple[np.ndarray, np.ndarray]:
+def column_bounds(columns: list[VarData]) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bounds of the Pyomo variables now (a fixed variable: its value)."""
     lower = np.empty(len(columns))
     upper = np.empty(len(columns))
@@ -45,27 +52,19 @@ def column_bounds(columns: list) -> tuple[np.ndarray, np.ndarray]:
     return lower, upper
 
 
-def highs_lp(plan_model: PlanModel) -> highspy.HighsLp:
-    """The whole model as a highspy LP/MIP: row-wise matrix, bounds, costs, integrality."""
-    csrs = [block_csr(block, plan_model.offsets) for block in plan_model.blocks]
-    return matrix_lp(plan_model.columns, csrs, plan_model.objective_vector(),
-                     plan_model.costs.constant)
+def highs_lp(model: MatrixModel) -> highspy.HighsLp:
+    """The whole model as a highspy LP/MIP: row-wise matrix, bounds, costs, integrality.
 
-
-def matrix_lp(columns: list, csrs: list[Csr], cost: np.ndarray,
-              offset: float) -> highspy.HighsLp:
-    """Any model given as CSR row blocks over its Pyomo columns, as a highspy LP/MIP.
-
-    ``cost`` (model money units per column) and ``offset`` (the constant) make the
-    objective; bounds, fixings and integrality come from the Pyomo variables. Composed
-    models (scenarios, alternatives) use this directly.
+    ``model.cost`` (model money units per column) and ``model.constant`` make the
+    objective; bounds, fixings and integrality come from the Pyomo variables.
     """
+    csrs, columns = model.rows, model.columns
     row_starts = np.cumsum([0] + [len(c.data) for c in csrs[:-1]])
     lp = highspy.HighsLp()
     lp.num_col_ = len(columns)
     lp.num_row_ = sum(len(c.lower) for c in csrs)
-    lp.col_cost_ = np.asarray(cost, dtype=float)
-    lp.offset_ = float(offset)
+    lp.col_cost_ = np.asarray(model.cost, dtype=float)
+    lp.offset_ = float(model.constant)
     lp.col_lower_, lp.col_upper_ = column_bounds(columns)
     lp.row_lower_ = np.concatenate([np.where(np.isfinite(c.lower), c.lower, -highspy.kHighsInf)
                                     for c in csrs])
@@ -84,9 +83,10 @@ def matrix_lp(columns: list, csrs: list[Csr], cost: np.ndarray,
 
 
 class DirectHighs:
-    """A persistent highspy solver for one :class:`PlanModel` at a time."""
+    """A persistent highspy solver for one matrix model (plan or composed) at a time."""
 
     def __init__(self, settings: SolverSettings):
+        """A solver with the run's checked options; no model handed over yet."""
         self.options = highs_options(settings)
         self.highs: highspy.Highs | None = None
         self.model_id: int | None = None
@@ -95,63 +95,74 @@ class DirectHighs:
         self._known_bound: float | None = None  # £k, proven lower bound for the next run
         self.discarded_starts = 0  # starts HiGHS misread, whose runs were repeated without
 
-    def _load(self, plan_model: PlanModel) -> None:
+    @property
+    def loaded(self) -> highspy.Highs:
+        """The highspy instance holding the model handed over."""
+        if self.highs is None:
+            raise RuntimeError("no model has been handed to HiGHS yet")
+        return self.highs
+
+    def _load(self, model: MatrixModel) -> None:
+        """A fresh highspy instance with the run's options, holding ``model``."""
         self.highs = quiet_highs()
         for key, value in self.options.items():
             self.highs.setOptionValue(key, value)
-        self.highs.passModel(self.lp(plan_model))
-        self.model_id = id(plan_model)
+        self.highs.passModel(self.lp(model))
+        self.model_id = id(model)
 
-    def lp(self, plan_model: PlanModel) -> highspy.HighsLp:
-        """The highspy model handed over; composed models override this."""
-        return highs_lp(plan_model)
+    def lp(self, model: MatrixModel) -> highspy.HighsLp:
+        """The highspy model handed over for ``model``."""
+        return highs_lp(model)
 
-    def _sync(self, plan_model: PlanModel) -> None:
-        """Hand ``plan_model`` over (first time) or update HiGHS's column bounds to it."""
-        if self.model_id != id(plan_model):
-            self._load(plan_model)
+    def _sync(self, model: MatrixModel) -> None:
+        """Hand ``model`` over (first time) or update HiGHS's column bounds to it."""
+        if self.model_id != id(model):
+            self._load(model)
         else:
-            self._update_bounds(plan_model)
+            self._update_bounds(model)
 
-    def _update_bounds(self, plan_model: PlanModel) -> None:
-        lower, upper = column_bounds(plan_model.columns)
-        self.highs.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32),
+    def _update_bounds(self, model: MatrixModel) -> None:
+        """Set HiGHS's column bounds to the Pyomo variables' bounds and fixings now."""
+        lower, upper = column_bounds(model.columns)
+        self.loaded.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32),
                                     lower, upper)
 
-    def solve(self, plan_model: PlanModel) -> SolveReport:
+    def solve(self, model: MatrixModel) -> SolveReport:
         """Solve, load the incumbent into the Pyomo variables, and report honestly."""
         started = time.perf_counter()
-        self._sync(plan_model)
+        self._sync(model)
         hand_over = time.perf_counter() - started
         solve_started = time.perf_counter()
         self.run()
         solve_seconds = time.perf_counter() - solve_started
-        status = self.highs.getModelStatus()
-        info = self.highs.getInfo()
+        highs = self.loaded
+        status = highs.getModelStatus()
+        info = highs.getInfo()
         has_solution = info.primal_solution_status == SOLUTION_FEASIBLE
         if has_solution:
-            values = self.highs.getSolution().col_value
-            for var, value in zip(plan_model.columns, values, strict=True):
+            values = highs.getSolution().col_value
+            for var, value in zip(model.columns, values, strict=True):
                 var.set_value(value, skip_validation=True)
-        integer = plan_model.size["integer_variables"] > 0 and info.mip_node_count >= 0
+        integer = model.size["integer_variables"] > 0 and info.mip_node_count >= 0
         objective = info.objective_function_value if has_solution else None
         bound = info.mip_dual_bound if integer else None
         known, self._known_bound = self._known_bound, None
         if status in _STOPPED and objective is not None and known is not None:
             bound = min(objective, max(known, bound if bound is not None else -np.inf))
-        return _report(
-            _status(status in _OPTIMAL, status in _STOPPED, status in _INFEASIBLE, has_solution),
-            self.highs.modelStatusToString(status), objective, bound,
-            integer, solve_seconds, hand_over, self.highs.version())
+        return solve_report(
+            solve_status(status in _OPTIMAL, status in _STOPPED, status in _INFEASIBLE,
+                         has_solution),
+            highs.modelStatusToString(status), objective, bound,
+            integer, solve_seconds, hand_over, highs.version())
 
-    def use_start(self, plan_model: PlanModel) -> None:
+    def use_start(self, model: MatrixModel) -> None:
         """Give the Pyomo variables' current values (e.g. do nothing) as the next MIP start.
 
         Do nothing is always feasible when independent placement is allowed, so a
         time-limited solve always has an incumbent at least as good as doing nothing.
         """
-        values = np.array([var.value or 0.0 for var in plan_model.columns])
-        self._sync(plan_model)
+        values = np.array([var.value or 0.0 for var in model.columns])
+        self._sync(model)
         self.set_start(values)
 
     def set_start(self, values: np.ndarray) -> None:
@@ -197,15 +208,16 @@ class DirectHighs:
                 left = this_run - (time.perf_counter() - started)
                 self._run_cleared(left, None)
         finally:
-            self.highs.setOptionValue("time_limit", limit)
+            self.loaded.setOptionValue("time_limit", limit)
 
     def _run_cleared(self, time_limit_s: float, start: np.ndarray | None) -> None:
         """One HiGHS run from a cleared solver state: no solution or basis of earlier runs."""
-        self.highs.clearSolver()
-        self.highs.setOptionValue("time_limit", max(time_limit_s, MIN_RUN_SECONDS))
+        highs = self.loaded
+        highs.clearSolver()
+        highs.setOptionValue("time_limit", max(time_limit_s, MIN_RUN_SECONDS))
         if start is not None:
-            self.highs.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
-        self.highs.run()
+            highs.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
+        highs.run()
 
     def _start_was_misread(self) -> bool:
         """Whether HiGHS's objective disagrees with the cost of the columns it returned.
@@ -217,28 +229,29 @@ class DirectHighs:
         the true optimum (£932.62k), so HiGHS pruned every node and returned the start
         labelled optimal. The returned columns then cost more than the objective stated.
         """
-        if self.highs.getInfo().primal_solution_status != SOLUTION_FEASIBLE:
+        highs = self.loaded
+        if highs.getInfo().primal_solution_status != SOLUTION_FEASIBLE:
             return False
-        lp = self.highs.getLp()
-        values = np.asarray(self.highs.getSolution().col_value)
+        lp = highs.getLp()
+        values = np.asarray(highs.getSolution().col_value)
         recomputed = float(np.dot(lp.col_cost_, values)) + lp.offset_
-        stated = self.highs.getInfo().objective_function_value
-        return abs(recomputed - stated) > OBJECTIVE_AGREEMENT * max(1.0, abs(recomputed))
+        stated = highs.getInfo().objective_function_value
+        return abs(recomputed - stated) > OBJECTIVE_AGREEMENT_REL * max(1.0, abs(recomputed))
 
     def write_mps(self, path: str) -> None:
         """Write the model HiGHS received."""
-        self.highs.writeModel(path)
+        self.loaded.writeModel(path)
 
-    def solve_lp_duals(self, plan_model: PlanModel) -> tuple[float, np.ndarray] | None:
+    def solve_lp_duals(self, model: MatrixModel) -> tuple[float, np.ndarray] | None:
         """Solve the model as an LP at its variables' current bounds; return (objective, duals).
 
         Integer variables are relaxed to continuous, so fix them first (their bounds then
         pin them). The LP runs in a fresh highspy instance with the run's options, leaving
         this solver's own model untouched. The objective is in £k; ``row_dual[r]`` is
-        d(objective £k) / d(bound of row r), rows in the order of ``plan_model.blocks``.
+        d(objective £k) / d(bound of row r), rows in the order of ``model.rows``.
         None when HiGHS proves no optimal LP with a dual solution.
         """
-        lp = self.lp(plan_model)
+        lp = self.lp(model)
         lp.integrality_ = []
         highs = quiet_highs()
         for key, value in self.options.items():

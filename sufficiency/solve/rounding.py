@@ -20,24 +20,17 @@ proven lower bound, kept for when HiGHS stops before its own bound passes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
 import pandas as pd
 
-from sufficiency.formulation import PlanModel
-from sufficiency.formulation.blocks import (
-    FIRST,
-    MODULES,
-    MONEY_SCALE,
-    OPENED,
-    first_slots,
-    opened_years,
-    soft_share,
-)
+from sufficiency.formulation import FIRST, MODULES, MONEY_SCALE, OPENED, PlanModel
 from sufficiency.preprocess.config import RunConfig
 from sufficiency.solve.cuts import strengthen
-from sufficiency.solve.highs import quiet_highs, timed_run
+from sufficiency.solve.highs import HighsClock, quiet_highs
+from sufficiency.tolerances import ROUNDING
 
 THRESHOLDS = (0.5, 0.35)  # round a fractional module up from this share (measured at L)
 RELAXATION_LIMIT_SHARE = 0.4  # of the run's time limit, at most, for the LP relaxation
@@ -47,7 +40,6 @@ DIVE_NEAR = 0.02  # an option this close to integral in every year is fixed at o
 DIVE_BATCH = 0.1  # share of the still fractional options fixed per dive round
 DIVE_DELAYS = (1, 2)  # years an option that does not fit its budget year may open later
 AUTO_MIN_NONZEROS = 200_000  # "auto" starts models this large (measured: see wants_start)
-_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -81,7 +73,8 @@ class Openings:
     first: np.ndarray
 
 
-def _highs(lp: highspy.HighsLp, options: dict, extra: dict) -> highspy.Highs:
+def _highs(lp: highspy.HighsLp, options: dict[str, Any], extra: dict[str, Any]) -> highspy.Highs:
+    """A quiet highspy instance holding ``lp``, with the run's options and ``extra`` ones."""
     highs = quiet_highs()
     for key, value in {**options, **extra}.items():
         highs.setOptionValue(key, value)
@@ -99,8 +92,8 @@ def wants_start(setting: str, nonzeros: int) -> bool:
     return setting == "on" or (setting == "auto" and nonzeros >= AUTO_MIN_NONZEROS)
 
 
-def solved_relaxation(lp: highspy.HighsLp, options: dict,
-                      clock: list[float]) -> highspy.Highs | None:
+def solved_relaxation(lp: highspy.HighsLp, options: dict[str, Any],
+                      clock: HighsClock) -> highspy.Highs | None:
     """HiGHS holding the solved LP relaxation and its basis, or None if not solved in time.
 
     Interior point, then crossover (measured at L: 18.6 s without, 20.6 s with it; dual
@@ -108,7 +101,7 @@ def solved_relaxation(lp: highspy.HighsLp, options: dict,
     """
     limit = options.get("time_limit", np.inf) * RELAXATION_LIMIT_SHARE  # else no start
     highs = _highs(lp, options, {"solver": "ipm", "run_crossover": "on", "time_limit": limit})
-    timed_run(highs, clock)
+    clock.run(highs)
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     highs.setOptionValue("solver", "simplex")
@@ -123,12 +116,12 @@ def _family(plan_model: PlanModel, values: np.ndarray, family: str) -> np.ndarra
 
 
 def _open_by_year(plan_model: PlanModel, opened: np.ndarray, threshold: float) -> pd.Series:
-    """Modules open by each (option, year) of :func:`opened_years`, rounded up from ``threshold``.
+    """Modules open by each row of ``sets.opened_years``, rounded up from ``threshold``.
 
     Never fewer than the year before, never more than the option's maximum.
     """
-    grid = opened_years(plan_model.sets)
-    rounded = pd.Series(np.floor(opened + 1.0 - threshold + _TOLERANCE))
+    grid = plan_model.sets.opened_years
+    rounded = pd.Series(np.floor(opened + 1.0 - threshold + ROUNDING))
     max_modules = plan_model.sets.options["max_modules"].to_numpy(float)
     return rounded.groupby(grid["o"]).cummax().clip(upper=max_modules[grid["o"]])
 
@@ -141,7 +134,7 @@ def rounded_openings(plan_model: PlanModel, opened: np.ndarray, threshold: float
 
 def _new_per_slot(plan_model: PlanModel, open_by_year: np.ndarray) -> np.ndarray:
     """Modules opened in each open slot, from modules open by each (option, year)."""
-    grid = opened_years(plan_model.sets).assign(open=open_by_year)
+    grid = plan_model.sets.opened_years.assign(open=open_by_year)
     grid["new"] = grid.groupby("o")["open"].diff().fillna(grid["open"])
     slots = plan_model.sets.open_slots.merge(grid[["o", "year", "new"]], on=["o", "year"],
                                              how="left")
@@ -152,7 +145,7 @@ def _with_first(plan_model: PlanModel, modules: np.ndarray) -> Openings:
     """The fixed capital goes with each option's first module."""
     slots = plan_model.sets.open_slots
     opening_year = slots[modules > 0].groupby("o")["year"].min()
-    firsts = first_slots(plan_model.sets)
+    firsts = plan_model.sets.first_slots
     first = (firsts["year"].to_numpy() == firsts["o"].map(opening_year).to_numpy())
     return Openings(modules, first.astype(float))
 
@@ -162,14 +155,14 @@ def _spend_by_year(plan_model: PlanModel, openings: Openings,
     """Capital (£k) spent in each budget year by ``openings``."""
     sets = plan_model.sets
     options = sets.options
-    slots, firsts = sets.open_slots, first_slots(sets)
+    slots, firsts = sets.open_slots, sets.first_slots
     year_index = pd.Index(budget_years)
     per_module = options["capital_cost_per_module"].to_numpy(float)[slots["o"]] / MONEY_SCALE
     fixed = options["fixed_capital_cost"].to_numpy(float)[firsts["o"]] / MONEY_SCALE
     spend = np.zeros(len(budget_years))
     for years, amounts in ((slots["capital_year"], per_module * openings.modules),
                            (firsts["capital_year"], fixed * openings.first)):
-        where = year_index.get_indexer(years)
+        where = year_index.get_indexer(pd.Index(years))
         inside = where >= 0
         np.add.at(spend, where[inside], amounts[inside])
     return spend
@@ -189,7 +182,7 @@ def keep_budget(plan_model: PlanModel, openings: Openings, support: np.ndarray,
     capital_year = plan_model.sets.open_slots["capital_year"].to_numpy()
     modules = openings.modules.copy()
     while True:
-        over = np.flatnonzero(_spend_by_year(plan_model, openings, years) > limit + _TOLERANCE)
+        over = np.flatnonzero(_spend_by_year(plan_model, openings, years) > limit + ROUNDING)
         if not len(over):
             return openings
         candidates = np.flatnonzero((capital_year == years[over[0]]) & (modules > 0))
@@ -200,7 +193,7 @@ def keep_budget(plan_model: PlanModel, openings: Openings, support: np.ndarray,
 
 def solve_with_openings(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray,
                         upper: np.ndarray, openings: Openings, options_fixed: np.ndarray,
-                        clock: list[float]) -> tuple[float, np.ndarray] | None:
+                        clock: HighsClock) -> tuple[float, np.ndarray] | None:
     """The LP with the openings of ``options_fixed`` (mask over options) fixed, the rest free.
 
     Returns (cost £k, column values), or None if no plan keeps every row (a budget).
@@ -209,7 +202,7 @@ def solve_with_openings(highs: highspy.Highs, plan_model: PlanModel, lower: np.n
     columns, values = _opening_columns(plan_model, openings, options_fixed)
     lower[columns] = upper[columns] = values
     highs.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), lower, upper)
-    timed_run(highs, clock)
+    clock.run(highs)
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     return highs.getInfo().objective_function_value, np.asarray(highs.getSolution().col_value)
@@ -221,7 +214,7 @@ def _opening_columns(plan_model: PlanModel, openings: Openings,
     sets = plan_model.sets
     columns, values = [], []
     for family, chosen, owner in ((MODULES, openings.modules, sets.open_slots["o"]),
-                                  (FIRST, openings.first, first_slots(sets)["o"])):
+                                  (FIRST, openings.first, sets.first_slots["o"])):
         slots = np.flatnonzero(options[owner.to_numpy()])
         columns.append(plan_model.offsets[family] + slots)
         values.append(chosen[slots])
@@ -230,7 +223,7 @@ def _opening_columns(plan_model: PlanModel, openings: Openings,
 
 def place_pupils(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray,
                  upper: np.ndarray, openings: Openings,
-                 clock: list[float]) -> tuple[float, np.ndarray] | None:
+                 clock: HighsClock) -> tuple[float, np.ndarray] | None:
     """Solve the LP with every opening fixed: (cost £k, column values), or None."""
     every = np.ones(len(plan_model.sets.options), dtype=bool)
     return solve_with_openings(highs, plan_model, lower, upper, openings, every, clock)
@@ -245,16 +238,16 @@ def fractionality(plan_model: PlanModel, values: np.ndarray) -> pd.Series:
     first = _family(plan_model, values, FIRST)
     distance = pd.concat([
         pd.Series(np.abs(opened - np.round(opened)),
-                  index=opened_years(plan_model.sets)["o"].to_numpy()),
+                  index=plan_model.sets.opened_years["o"].to_numpy()),
         pd.Series(np.abs(first - np.round(first)),
-                  index=first_slots(plan_model.sets)["o"].to_numpy())])
+                  index=plan_model.sets.first_slots["o"].to_numpy())])
     return distance.groupby(level=0).max().reindex(
         range(len(plan_model.sets.options)), fill_value=0.0)
 
 
 def delayed_openings(plan_model: PlanModel, opened: np.ndarray, years: int) -> Openings:
     """The openings rounded at 0.5, each option's whole profile ``years`` later."""
-    options = opened_years(plan_model.sets)["o"]
+    options = plan_model.sets.opened_years["o"]
     shifted = _open_by_year(plan_model, opened, 0.5).groupby(options).shift(years).fillna(0.0)
     return _with_first(plan_model, _new_per_slot(plan_model, shifted.to_numpy()))
 
@@ -262,10 +255,10 @@ def delayed_openings(plan_model: PlanModel, opened: np.ndarray, years: int) -> O
 def _fallbacks(plan_model: PlanModel, opened: np.ndarray) -> list[Openings]:
     """Openings to try for options being fixed: rounded, later, fewer, none."""
     closed = Openings(np.zeros(len(plan_model.sets.open_slots)),
-                      np.zeros(len(first_slots(plan_model.sets))))
+                      np.zeros(len(plan_model.sets.first_slots)))
     return [rounded_openings(plan_model, opened, 0.5),
             *(delayed_openings(plan_model, opened, years) for years in DIVE_DELAYS),
-            rounded_openings(plan_model, opened, 1.0 - _TOLERANCE), closed]
+            rounded_openings(plan_model, opened, 1.0 - ROUNDING), closed]
 
 
 def _dive_batch(distance: pd.Series, fixed: np.ndarray, out_of_time: bool) -> np.ndarray:
@@ -275,7 +268,7 @@ def _dive_batch(distance: pd.Series, fixed: np.ndarray, out_of_time: bool) -> np
     or when none is fractional (they are fixed as they are).
     """
     free = distance[~fixed]
-    fractional = free[free > _TOLERANCE].sort_values(kind="stable")
+    fractional = free[free > ROUNDING].sort_values(kind="stable")
     if out_of_time or fractional.empty:
         return free.index.to_numpy()
     count = int(np.ceil(DIVE_BATCH * len(fractional)))
@@ -284,7 +277,7 @@ def _dive_batch(distance: pd.Series, fixed: np.ndarray, out_of_time: bool) -> np
 
 
 def dive(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray, upper: np.ndarray,
-         relaxed: np.ndarray, clock: list[float],
+         relaxed: np.ndarray, clock: HighsClock,
          seconds: float) -> tuple[float, np.ndarray] | None:
     """Fix options batch by batch, re-solving the LP between batches (see module doc).
 
@@ -295,11 +288,11 @@ def dive(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray, upper: 
     """
     fixed = np.zeros(len(plan_model.sets.options), dtype=bool)
     bounds, values = (lower.copy(), upper.copy()), relaxed
-    started = clock[0]
+    started = clock.seconds
     solved: tuple[float, np.ndarray] | None = None
     while not fixed.all():
         distance = fractionality(plan_model, values)
-        batch = _dive_batch(distance, fixed, clock[0] - started > seconds)
+        batch = _dive_batch(distance, fixed, clock.seconds - started > seconds)
         opened = _family(plan_model, values, OPENED)
         solved = _fix(highs, plan_model, bounds, batch,
                       [rounded_openings(plan_model, opened, 0.5)], clock)
@@ -316,7 +309,7 @@ def dive(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray, upper: 
 
 def _fix(highs: highspy.Highs, plan_model: PlanModel, bounds: tuple[np.ndarray, np.ndarray],
          batch: np.ndarray, candidates: list[Openings],
-         clock: list[float]) -> tuple[float, np.ndarray] | None:
+         clock: HighsClock) -> tuple[float, np.ndarray] | None:
     """Fix ``batch``'s options at the cheapest candidate openings that keep every row.
 
     ``bounds`` (column lower, upper) holds the options fixed so far and is updated in place.
@@ -327,7 +320,7 @@ def _fix(highs: highspy.Highs, plan_model: PlanModel, bounds: tuple[np.ndarray, 
     best: tuple[float, np.ndarray, Openings] | None = None
     for openings in candidates:
         solved = solve_with_openings(highs, plan_model, *bounds, openings, mask, clock)
-        if solved is not None and (best is None or solved[0] < best[0] - _TOLERANCE):
+        if solved is not None and (best is None or solved[0] < best[0] - ROUNDING):
             best = (*solved, openings)
     if best is None:
         return None
@@ -337,7 +330,7 @@ def _fix(highs: highspy.Highs, plan_model: PlanModel, bounds: tuple[np.ndarray, 
     return best[0], best[1]
 
 
-def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
+def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict[str, Any],
                    config: RunConfig) -> StartResult:
     """The cheapest plan of rounding and the dive, a proven bound, HiGHS's seconds.
 
@@ -348,10 +341,10 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
     time limit).
     """
     lp.integrality_ = []
-    clock = [0.0]
+    clock = HighsClock()
     highs = solved_relaxation(lp, options, clock)
     if highs is None:
-        return StartResult(None, None, clock[0])
+        return StartResult(None, None, clock.seconds)
     bound = highs.getInfo().objective_function_value
     basis = highs.getBasis()
     relaxed = np.asarray(highs.getSolution().col_value)
@@ -372,15 +365,16 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict,
     best = min(plans, key=lambda plan: plan.objective, default=None)  # first of equals
     raised = _raised_bound(highs, plan_model, config, (lower, upper), basis, clock,
                            limit * CUT_LIMIT_SHARE)
-    return StartResult(best, bound if raised is None else max(bound, raised), clock[0])
+    return StartResult(best, bound if raised is None else max(bound, raised), clock.seconds)
 
 
 def _raised_bound(highs: highspy.Highs, plan_model: PlanModel, config: RunConfig,
                   bounds: tuple[np.ndarray, np.ndarray], basis: highspy.HighsBasis,
-                  clock: list[float], seconds: float) -> float | None:
+                  clock: HighsClock, seconds: float) -> float | None:
     """The relaxation again (its bounds and basis restored), raised by cut rounds; or None."""
     highs.changeColsBounds(len(bounds[0]), np.arange(len(bounds[0]), dtype=np.int32),
                            *bounds)
     highs.setBasis(basis)
-    timed_run(highs, clock)  # the relaxation's own basis: no pivots
-    return strengthen(highs, plan_model, soft_share(plan_model.sets, config), clock, seconds)
+    clock.run(highs)  # the relaxation's own basis: no pivots
+    share = plan_model.sets.soft_share(config.placement_rules.soft_capacity)
+    return strengthen(highs, plan_model, share, clock, seconds)

@@ -23,22 +23,30 @@ is £k (:data:`~sufficiency.formulation.MONEY_SCALE`); values here are £.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import highspy
 import numpy as np
 import pandas as pd
+from pyomo.core.base.var import VarData
 
-from sufficiency.formulation import MONEY_SCALE, PlanModel
-from sufficiency.formulation.blocks import FIRST, MODULES, RowBlock
+from sufficiency.formulation import FIRST, MODULES, MONEY_SCALE, PlanModel, RowBlock
 from sufficiency.outcome import BUDGET_COLUMNS, PLACE_COLUMNS, ShadowPrices
 from sufficiency.preprocess.config import RunConfig
+from sufficiency.solve.direct import DirectHighs
 from sufficiency.solve.highs import SOLUTION_FEASIBLE
+from sufficiency.tolerances import DUAL_ZERO
+
+if TYPE_CHECKING:  # the protocol only: the package face imports this module's siblings
+    from sufficiency.solve import Solver
 
 CAPACITY, BUDGET = "capacity", "capital_budget"
 REPLAN_SECONDS = 30.0  # at most this long per re-planned budget year
-ZERO = 1e-9  # £k per unit: below this a dual is reported as 0
+MILLION = 1e6  # £: the budget step priced
+SPENT_HEADROOM = 1.0  # £: a budget year with at most this headroom is spent, so re-planned
 
 
-def _fix_integers(plan_model: PlanModel) -> list[tuple[object, bool, float | None]]:
+def _fix_integers(plan_model: PlanModel) -> list[tuple[VarData, bool, float | None]]:
     """Fix every integer variable at its rounded value; return what to restore."""
     saved = []
     for var in plan_model.variables[MODULES] + plan_model.variables[FIRST]:
@@ -47,7 +55,7 @@ def _fix_integers(plan_model: PlanModel) -> list[tuple[object, bool, float | Non
     return saved
 
 
-def _restore(saved: list[tuple[object, bool, float | None]]) -> None:
+def _restore(saved: list[tuple[VarData, bool, float | None]]) -> None:
     """Put back each variable's value and fixing as they were before the LP."""
     for var, fixed, value in saved:
         var.set_value(value, skip_validation=True)
@@ -87,7 +95,7 @@ def place_values(plan_model: PlanModel, config: RunConfig, block: RowBlock,
         raise ValueError(f"capacity rows: {len(rows)} in the sets, {block.rows} in the model")
     options = sets.options.reset_index(drop=True)
     o = rows["o"].to_numpy()
-    value_pv = np.where(np.abs(duals) < ZERO, 0.0, -duals) * MONEY_SCALE
+    value_pv = np.where(np.abs(duals) < DUAL_ZERO, 0.0, -duals) * MONEY_SCALE
     factor = np.array([config.discount_factor(int(y)) for y in rows["year"]])
     return pd.DataFrame({
         "option_id": options["option_id"].to_numpy()[o],
@@ -105,7 +113,7 @@ def budget_values(config: RunConfig, spent: pd.Series, block: RowBlock | None,
     years = sorted(config.capital_budget)
     values = np.zeros(len(years))
     if block is not None and duals is not None:
-        values = np.where((np.abs(duals) < ZERO) | constant, 0.0, -duals) * 1e6
+        values = np.where((np.abs(duals) < DUAL_ZERO) | constant, 0.0, -duals) * MILLION
     budget = np.array([config.capital_budget[y] for y in years], dtype=float)
     used = np.array([float(spent.get(y, 0.0)) for y in years])
     return pd.DataFrame({
@@ -119,21 +127,18 @@ def budget_values(config: RunConfig, spent: pd.Series, block: RowBlock | None,
 
 
 def shadow_prices(plan_model: PlanModel, config: RunConfig, spent_by_year: pd.Series,
-                  solver=None) -> ShadowPrices | None:
+                  solver: Solver | None = None) -> ShadowPrices | None:
     """Fix the integer decisions at the plan loaded in ``plan_model``, solve the LP, price.
 
     ``spent_by_year``: capital £ of the plan by capital (financial) year, for the headroom.
-    ``solver``: the run's :class:`~sufficiency.solve.direct.DirectHighs` (one is made from the
-    run's solver settings otherwise). The Pyomo variables' values and fixings are restored.
-    Returns None when the LP has no optimal dual solution.
+    ``solver``: the run's solver, used when it is a :class:`DirectHighs` (one is made from
+    the run's solver settings otherwise). The Pyomo variables' values and fixings are
+    restored. Returns None when the LP has no optimal dual solution.
     """
-    from sufficiency.solve.direct import DirectHighs
-
-    if not hasattr(solver, "solve_lp_duals"):
-        solver = DirectHighs(config.solver)
+    direct = solver if isinstance(solver, DirectHighs) else DirectHighs(config.solver)
     saved = _fix_integers(plan_model)
     try:
-        solved = solver.solve_lp_duals(plan_model)
+        solved = direct.solve_lp_duals(plan_model)
         if solved is None:
             return None
         objective, duals = solved
@@ -149,7 +154,7 @@ def shadow_prices(plan_model: PlanModel, config: RunConfig, spent_by_year: pd.Se
     return ShadowPrices(places, budget, round(objective * MONEY_SCALE, 2))
 
 
-def budget_value_by_resolve(plan_model: PlanModel, solver, config: RunConfig,
+def budget_value_by_resolve(plan_model: PlanModel, solver: Solver, config: RunConfig,
                             budget: pd.DataFrame, optimum: float) -> np.ndarray:
     """£ (present value) saved by £1m more capital in each budget year, by re-planning.
 
@@ -162,17 +167,17 @@ def budget_value_by_resolve(plan_model: PlanModel, solver, config: RunConfig,
     Needs the direct hand-over (``DirectHighs`` holding the solved model); NaN otherwise.
     """
     values = np.zeros(len(budget))
-    if not hasattr(solver, "highs") or solver.highs is None:
+    if not isinstance(solver, DirectHighs) or solver.highs is None:
         return np.full(len(budget), np.nan)
     row = _budget_row_offset(plan_model)
     highs = solver.highs
     solver.use_start(plan_model)  # bounds synced with the Pyomo model once, not per year
     optimum_values = np.array([var.value or 0.0 for var in plan_model.columns])
     for r, headroom in enumerate(budget["headroom"].to_numpy()):
-        if headroom > 1.0:
+        if headroom > SPENT_HEADROOM:
             continue
         upper = highs.getLp().row_upper_[row + r]
-        highs.changeRowBounds(row + r, -highspy.kHighsInf, upper + 1e6 / MONEY_SCALE)
+        highs.changeRowBounds(row + r, -highspy.kHighsInf, upper + MILLION / MONEY_SCALE)
         solver.set_start(optimum_values)
         solver.run(min(config.solver.time_limit_s, REPLAN_SECONDS))
         info = highs.getInfo()
@@ -185,6 +190,7 @@ def budget_value_by_resolve(plan_model: PlanModel, solver, config: RunConfig,
 
 
 def _budget_row_offset(plan_model: PlanModel) -> int:
+    """First row of the capital budget rows in the matrix handed to HiGHS."""
     start = 0
     for block in plan_model.blocks:
         if block.name == BUDGET:

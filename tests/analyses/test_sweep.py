@@ -80,3 +80,21 @@ def test_parse_values():
         parse_values("40k")
     with pytest.raises(InputError, match="repeated"):
         parse_values("1,1")
+
+
+def test_a_sweep_whose_every_value_fails_prints_its_messages_not_a_traceback(tiny):
+    """12 pupils, 5 places, independent placement off: every value is infeasible."""
+    from typer.testing import CliRunner
+
+    from sufficiency.cli import app
+
+    toml = tiny.write(toml=run_toml().replace("transport_cost_per_pupil = 0",
+                                              "transport_cost_per_pupil = 0\navailable = false"),
+                      demand=["A,ASD,primary,2026,12"], provision=[option("SP", "S1",
+                                                                          existing=5)])
+    result = CliRunner().invoke(app, ["sweep", str(toml), "--parameter", KEY, "--values",
+                                      "30000,50000", "--serial", "--output-root",
+                                      str(tiny.root / "project")])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    assert result.output.count("failed (exit") == 2

@@ -14,7 +14,8 @@ from conftest import TinyRun, areas_geojson, option, run_toml, square
 
 import sufficiency
 from sufficiency.report.cabinet import read_transport_table
-from sufficiency.report.excel import FORMULA_START, safe_text, workbook_bytes
+from sufficiency.report.escaping import FORMULA_START
+from sufficiency.report.excel import safe_text, workbook_bytes
 
 SHEETS = ["Summary", "Plan", "Placements", "Costs", "Shadow prices", "Assumptions"]
 SITE_NAME = '=HYPERLINK("http://example.invalid","x")<script>alert(1)</script>'

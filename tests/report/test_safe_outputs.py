@@ -162,3 +162,15 @@ def test_nothing_written_on_bad_input_even_with_force(tiny, force):
     result = plan_cli(toml, root, *(["--force"] if force else []))
     assert result.exit_code == 2
     assert not root.exists()
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x","y")', "@cmd", "+1+1", "-2+3"])
+def test_area_names_never_become_formulas_in_any_csv(tiny, name):
+    areas = areas_geojson({"A": square(400_000, 300_000)}).replace(
+        '"Area A"', json.dumps(name))
+    root = tiny.root / "project"
+    assert plan_cli(small_run(tiny, areas=areas), root).exit_code == 0
+    with (root / "outputs" / "tiny" / "transport.csv").open(newline="") as handle:
+        names = {row["area_name"] for row in csv.DictReader(handle)} - {"All areas"}
+    assert names == {"'" + name}, "shown as written, after an apostrophe Excel hides"
+    assert_names_stay_text(root)

@@ -10,11 +10,12 @@ from conftest import option, run_toml
 from test_oracle import brute_force, random_instance
 from test_rounding import plan_model_of
 
-from sufficiency.formulation.blocks import OPENED, X, soft_share
-from sufficiency.solve.cuts import SAFETY, cut_candidates, separate, strengthen
+from sufficiency.formulation import OPENED, X
+from sufficiency.solve.cuts import cut_candidates, separate, strengthen
 from sufficiency.solve.direct import highs_lp
-from sufficiency.solve.highs import highs_options
+from sufficiency.solve.highs import HighsClock, highs_options
 from sufficiency.solve.rounding import solved_relaxation
+from sufficiency.tolerances import CUT_SAFETY
 
 SOFT_AND_RAMP = """
 [soft_capacity]
@@ -31,7 +32,7 @@ def relaxation(plan_model, config):
     """HiGHS holding the solved LP relaxation, and its optimum (£k)."""
     lp = highs_lp(plan_model)
     lp.integrality_ = []
-    highs = solved_relaxation(lp, highs_options(config.solver), [0.0])
+    highs = solved_relaxation(lp, highs_options(config.solver), HighsClock())
     return highs, highs.getInfo().objective_function_value
 
 
@@ -46,7 +47,7 @@ def test_separation_picks_the_most_violated_prefix():
     assert cuts.starts.tolist() == [0]
     assert cuts.index.tolist() == [0, 1, 2]
     assert cuts.value.tolist() == [1.0, 1.0, -5.0]
-    assert cuts.upper.tolist() == pytest.approx([5.0 + SAFETY])
+    assert cuts.upper.tolist() == pytest.approx([5.0 + CUT_SAFETY])
     whole = separate(candidates, np.array([6.0, 9.0]), np.array([2.0]), {X: 0, OPENED: 2})
     assert whole.count == 0  # two whole modules: nothing to cut
 
@@ -62,11 +63,12 @@ def test_cuts_raise_the_bound_to_the_optimum_of_one_part_filled_module(tiny):
     plan_model, config = plan_model_of(toml)
     highs, relaxed = relaxation(plan_model, config)
     assert relaxed == pytest.approx(600.0)
-    clock = [0.0]
-    raised = strengthen(highs, plan_model, soft_share(plan_model.sets, config), clock, 60)
+    clock = HighsClock()
+    share = plan_model.sets.soft_share(config.placement_rules.soft_capacity)
+    raised = strengthen(highs, plan_model, share, clock, 60)
     assert raised == pytest.approx(650.0, abs=1e-5)  # £0.01: the cuts keep a safety margin
     assert brute_force(toml) / 1000 == pytest.approx(650.0)
-    assert clock[0] > 0
+    assert clock.seconds > 0
 
 
 def mip_solution(plan_model, config) -> tuple[float, np.ndarray]:
@@ -94,7 +96,8 @@ def test_cuts_are_kept_by_the_optimal_plan_and_never_pass_the_optimum(tiny, seed
         assert optimum == pytest.approx(brute_force(toml) / 1000, abs=1e-6)
     highs, relaxed = relaxation(plan_model, config)
     values = np.asarray(highs.getSolution().col_value)
-    offsets, share = plan_model.offsets, soft_share(plan_model.sets, config)
+    offsets = plan_model.offsets
+    share = plan_model.sets.soft_share(config.placement_rules.soft_capacity)
     n_x, n_opened = len(plan_model.variables[X]), len(plan_model.variables[OPENED])
     cuts = separate(cut_candidates(plan_model, share),
                     values[offsets[X]:offsets[X] + n_x],
@@ -103,5 +106,5 @@ def test_cuts_are_kept_by_the_optimal_plan_and_never_pass_the_optimum(tiny, seed
     for start, end, upper in zip(cuts.starts, ends, cuts.upper, strict=True):
         row = cuts.value[start:end] @ plan[cuts.index[start:end]]
         assert row <= upper + 1e-6
-    raised = strengthen(highs, plan_model, share, [0.0], 60)
+    raised = strengthen(highs, plan_model, share, HighsClock(), 60)
     assert relaxed - 1e-6 <= raised <= optimum + 1e-6

@@ -14,12 +14,11 @@ import numpy as np
 import pytest
 from conftest import option, run_toml
 
-from sufficiency.formulation import build_model
-from sufficiency.formulation.blocks import FIRST, MODULES, first_slots
+from sufficiency.formulation import FIRST, MODULES, build_model
 from sufficiency.formulation.sets import build_sets
 from sufficiency.preprocess.config import load_run_config
 from sufficiency.preprocess.dataset import load_dataset
-from sufficiency.solve.highs import make_solver, solve_model
+from sufficiency.solve import make_solver, solve_model
 
 YEARS = (2026, 2027, 2028)
 
@@ -59,7 +58,7 @@ def openings_per_option(sets):
 
 
 def fix_schedule(plan_model, schedule: dict[int, int]) -> None:
-    firsts = first_slots(plan_model.sets)
+    firsts = plan_model.sets.first_slots
     for slot, var in enumerate(plan_model.variables[MODULES]):
         var.fix(schedule.get(slot, 0))
     opened = plan_model.sets.open_slots.assign(m=[schedule.get(s, 0) for s in

@@ -13,7 +13,7 @@ from sufficiency.formulation.sets import build_sets
 from sufficiency.preprocess.config import load_run_config
 from sufficiency.preprocess.dataset import load_dataset
 from sufficiency.solve.direct import highs_lp
-from sufficiency.solve.highs import highs_options
+from sufficiency.solve.highs import HighsClock, highs_options
 from sufficiency.solve.rounding import (
     AUTO_MIN_NONZEROS,
     delayed_openings,
@@ -92,7 +92,7 @@ def dive_plan(plan_model, config):
     """The dive alone, from the solved relaxation: (cost £k, column values)."""
     lp = highs_lp(plan_model)
     lp.integrality_ = []
-    clock = [0.0]
+    clock = HighsClock()
     highs = solved_relaxation(lp, highs_options(config.solver), clock)
     relaxed = np.asarray(highs.getSolution().col_value)
     return dive(highs, plan_model, np.asarray(lp.col_lower_), np.asarray(lp.col_upper_),

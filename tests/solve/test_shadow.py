@@ -12,12 +12,10 @@ import pandas as pd
 import pytest
 from conftest import TinyRun, option, run_toml
 
-from sufficiency.formulation import build_model
-from sufficiency.formulation.blocks import FIRST, MODULES
+from sufficiency.formulation import FIRST, MODULES, build_model
 from sufficiency.outcome import METHOD
 from sufficiency.pipeline import run_plan, validate_run
-from sufficiency.solve.direct import DirectHighs
-from sufficiency.solve.highs import make_solver
+from sufficiency.solve import DirectHighs, make_solver
 from sufficiency.solve.shadow import shadow_prices
 
 RATE = 0.05

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from sufficiency.cli import app
 from sufficiency.errors import SolveError
 from sufficiency.outcome import SolveReport, SolveStatus
-from sufficiency.solve.highs import require_plan
+from sufficiency.solve import require_plan
 
 DEMAND = ["A,ASD,primary,2026,15", "A,ASD,primary,2027,17"]
 # Two expandable options whose LP relaxation is fractional: the root bound is below the optimum.

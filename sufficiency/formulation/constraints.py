@@ -1,87 +1,43 @@
-"""Constraint rows and objective coefficients as vectorised term tables (pandas / numpy).
+"""The constraint families of the planning model, one function per family, as term tables.
 
-Every constraint family is a :class:`RowBlock`: a table of terms (row, variable family,
-variable index, coefficient) with lower and upper bounds per row. Building terms with
-merges and group-bys keeps the work proportional to the nonzeros, never to the cartesian
-product, and the same tables give the model's size for the benchmark.
-
-Money is in £k inside the model (pitfall: coefficients in £ trip HiGHS's numerics checks).
+Every family is a :class:`~sufficiency.formulation.matrix.RowBlock`: a table of terms (row,
+variable family, variable index, coefficient) with lower and upper bounds per row. Building
+terms with merges and group-bys keeps the work proportional to the nonzeros, never to the
+cartesian product, and the same tables give the model's size for the benchmark. The rows
+of :func:`constraint_blocks` are handed to HiGHS in exactly that order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
-from sufficiency.formulation.sets import ModelSets
+from sufficiency.formulation.matrix import FIRST, MODULES, OPENED, OVER, RowBlock, U, X
+from sufficiency.formulation.objective import MONEY_SCALE
+from sufficiency.formulation.sets import Cohorts, ModelSets
 from sufficiency.preprocess.config import RunConfig
-
-MONEY_SCALE = 1_000.0  # £ per model money unit (£k)
-X, U, MODULES, FIRST, OPENED, OVER = "x", "u", "modules", "first", "opened", "over"
+from sufficiency.preprocess.placement_rules import RampUp
 
 
-@dataclass(frozen=True)
-class RowBlock:
-    """One family of linear rows: lower ≤ Σ coef · var ≤ upper, terms sorted by row."""
-
-    name: str
-    terms: pd.DataFrame  # row, family, index, coef
-    lower: np.ndarray
-    upper: np.ndarray
-
-    @property
-    def rows(self) -> int:
-        """Number of constraints in the family."""
-        return len(self.lower)
-
-
-@dataclass(frozen=True)
-class Csr:
-    """A row block in compressed sparse row form over the model's global columns."""
-
-    data: np.ndarray
-    indices: np.ndarray
-    indptr: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-
-
-def block_csr(block: RowBlock, offsets: dict[str, int]) -> Csr:
-    """CSR of a block: column = offset of the variable's family + its index."""
-    terms = block.terms
-    indices = terms["index"].to_numpy() + terms["family"].map(offsets).to_numpy(np.int64)
-    indptr = np.searchsorted(terms["row"].to_numpy(), np.arange(block.rows + 1))
-    return Csr(terms["coef"].to_numpy(float), indices.astype(np.int64), indptr.astype(np.int64),
-               block.lower, block.upper)
-
-
-def _terms(row, family: str, index, coef) -> pd.DataFrame:
-    n = len(index)
+def _terms(row: ArrayLike, family: str, index: ArrayLike, coef: ArrayLike) -> pd.DataFrame:
+    """Terms of one variable family: (row, family, index, coefficient), one per nonzero."""
+    indices = np.asarray(index, dtype=np.int64)
+    n = len(indices)
     return pd.DataFrame({
         "row": np.asarray(row, dtype=np.int64),
         "family": np.full(n, family, dtype=object),
-        "index": np.asarray(index, dtype=np.int64),
+        "index": indices,
         "coef": np.broadcast_to(np.asarray(coef, dtype=float), (n,)).copy(),
     })
 
 
-def _block(name: str, parts: list[pd.DataFrame], lower, upper) -> RowBlock:
+def _block(name: str, parts: list[pd.DataFrame], lower: ArrayLike, upper: ArrayLike) -> RowBlock:
+    """A family's terms, sorted by row, family and index, with each row's bounds."""
     terms = pd.concat(parts, ignore_index=True).sort_values(["row", "family", "index"],
                                                              kind="stable")
     return RowBlock(name, terms.reset_index(drop=True), np.asarray(lower, float),
                     np.asarray(upper, float))
-
-
-def first_slots(sets: ModelSets) -> pd.DataFrame:
-    """Open slots of options with a fixed capital cost, where a 'first module' binary lives.
-
-    Columns: ``slot`` (index into OPEN_SLOTS), o, option_id, year, capital_year; the row
-    position is the index of the ``first`` variable.
-    """
-    fixed = sets.options["fixed_capital_cost"].to_numpy()[sets.open_slots["o"].to_numpy()]
-    return sets.open_slots.reset_index(names="slot")[fixed > 0].reset_index(drop=True)
 
 
 def demand_balance(sets: ModelSets) -> RowBlock:
@@ -94,28 +50,9 @@ def demand_balance(sets: ModelSets) -> RowBlock:
     return _block("demand_balance", parts, pupils, pupils)
 
 
-def opened_years(sets: ModelSets) -> pd.DataFrame:
-    """(o, year) from an option's first open slot to the horizon's end: where ``opened`` lives.
-
-    The row position is the index of the ``opened`` variable (modules open by that year).
-    """
-    first = sets.open_slots.groupby("o")["year"].min()
-    grid = pd.DataFrame({"o": first.index}).merge(pd.DataFrame({"year": sets.years}),
-                                                  how="cross")
-    return grid[grid["year"] >= grid["o"].map(first)].reset_index(drop=True)
-
-
-def opened_index(sets: ModelSets, frame: pd.DataFrame) -> pd.Series:
-    """Index of the ``opened`` variable of each (o, year) row of ``frame`` (−1 if none)."""
-    opened = opened_years(sets).reset_index(names="k").set_index(["o", "year"])["k"]
-    keys = pd.MultiIndex.from_arrays([frame["o"], frame["year"]])
-    return pd.Series(opened.reindex(keys).fillna(-1).astype("int64").to_numpy(),
-                     index=frame.index)
-
-
 def opened_definition(sets: ModelSets) -> RowBlock:
     """opened[o, t] − Σ_{y ≤ t} modules[o, y] = 0: modules open by year t."""
-    opened = opened_years(sets).reset_index(names="k")
+    opened = sets.opened_years.reset_index(names="k")
     slots = sets.open_slots.reset_index(names="slot").merge(opened, on="o",
                                                             suffixes=("_open", ""))
     slots = slots[slots["year_open"] <= slots["year"]]
@@ -125,14 +62,9 @@ def opened_definition(sets: ModelSets) -> RowBlock:
     return _block("opened_definition", parts, np.zeros(n), np.zeros(n))
 
 
-def over_rows(sets: ModelSets, config: RunConfig) -> pd.DataFrame:
-    """(o, year) capacity rows that may go over capacity (soft capacity): ``over`` lives here."""
-    soft = config.placement_rules.soft_capacity
-    if soft.share <= 0:
-        return sets.capacity_rows.iloc[:0].reset_index(names="row")
-    kinds = sets.options["kind"].to_numpy()[sets.capacity_rows["o"].to_numpy()]
-    rows = sets.capacity_rows.reset_index(names="row")
-    return rows[np.isin(kinds, soft.kinds)].reset_index(drop=True)
+def _usable_share(ramp: RampUp, lag: int) -> float:
+    """Share of a module's places usable ``lag`` years after it opens (0: its first year)."""
+    return ramp.first_year if lag == 0 else ramp.second_year
 
 
 def _ramp_terms(sets: ModelSets, config: RunConfig, rows: pd.DataFrame) -> list[pd.DataFrame]:
@@ -142,10 +74,10 @@ def _ramp_terms(sets: ModelSets, config: RunConfig, rows: pd.DataFrame) -> list[
     module_places = sets.options["module_places"].to_numpy(float)
     slots = sets.open_slots.reset_index(names="slot")
     parts = []
-    for lag, share_of in ((0, lambda k: rules.ramp(k).first_year),
-                          (1, lambda k: rules.ramp(k).second_year)):
+    for lag in (0, 1):
         shifted = slots.assign(year=slots["year"] + lag).merge(rows, on=["o", "year"])
-        unusable = 1.0 - np.array([share_of(k) for k in kinds[shifted["o"]]], dtype=float)
+        usable = [_usable_share(rules.ramp(k), lag) for k in kinds[shifted["o"]]]
+        unusable = 1.0 - np.array(usable, dtype=float)
         keep = unusable > 0
         parts.append(_terms(shifted["row"][keep], MODULES, shifted["slot"][keep],
                             module_places[shifted["o"][keep]] * unusable[keep]))
@@ -160,10 +92,10 @@ def capacity(sets: ModelSets, config: RunConfig) -> RowBlock:
     """
     rows = sets.capacity_rows.reset_index(names="row")
     p = sets.placements.reset_index(names="i").merge(rows, on=["o", "year"])
-    rows = rows.assign(k=opened_index(sets, rows))
+    rows = rows.assign(k=sets.opened_index(rows))
     grows = rows[rows["k"] >= 0]
     module_places = sets.options["module_places"].to_numpy(float)
-    over = over_rows(sets, config)
+    over = sets.over_rows(config.placement_rules.soft_capacity)
     parts = [_terms(p["row"], X, p["i"], 1.0),
              _terms(grows["row"], OPENED, grows["k"], -module_places[grows["o"]]),
              _terms(over["row"], OVER, over.index, -1.0),
@@ -175,8 +107,8 @@ def capacity(sets: ModelSets, config: RunConfig) -> RowBlock:
 def soft_capacity_limit(sets: ModelSets, config: RunConfig) -> RowBlock:
     """over[o, t] − share · mp[o] · opened[o, t] ≤ share · existing_places[o]."""
     share = config.placement_rules.soft_capacity.share
-    over = over_rows(sets, config)
-    over = over.assign(k=opened_index(sets, over))
+    over = sets.over_rows(config.placement_rules.soft_capacity)
+    over = over.assign(k=sets.opened_index(over))
     grows = over[over["k"] >= 0]
     module_places = sets.options["module_places"].to_numpy(float)
     existing = sets.options["existing_places"].to_numpy(float)
@@ -186,39 +118,32 @@ def soft_capacity_limit(sets: ModelSets, config: RunConfig) -> RowBlock:
                   share * existing[over["o"].to_numpy()])
 
 
-def sticky_placements(sets: ModelSets) -> RowBlock:
+def sticky_placements(cohorts: Cohorts) -> RowBlock:
     """x[i] − ρ · x[j] ≥ 0: pupils stay where they were placed until they leave the phase."""
-    carry = sets.cohorts.carry
+    carry = cohorts.carry
     parts = [_terms(np.arange(len(carry)), X, carry["i"], 1.0),
              _terms(np.arange(len(carry)), X, carry["j"], -carry["retention"].to_numpy())]
     return _block("sticky_placements", parts, np.zeros(len(carry)), np.full(len(carry), np.inf))
 
 
-def sticky_independent(sets: ModelSets) -> RowBlock:
+def sticky_independent(cohorts: Cohorts) -> RowBlock:
     """u[c] − ρ · u[prev] ≥ 0: independent placements run off as pupils leave, not overnight."""
-    carry = sets.cohorts.carry_independent
+    carry = cohorts.carry_independent
     parts = [_terms(np.arange(len(carry)), U, carry["cell"], 1.0),
              _terms(np.arange(len(carry)), U, carry["prev"], -carry["retention"].to_numpy())]
     return _block("sticky_independent", parts, np.zeros(len(carry)),
                   np.full(len(carry), np.inf))
 
 
-def current_placements(sets: ModelSets) -> RowBlock:
+def current_placements(cohorts: Cohorts) -> RowBlock:
     """x[i] ≥ pupils already there, u[c] ≥ pupils already independent, in the start year."""
-    local, independent = sets.cohorts.current, sets.cohorts.current_independent
+    local, independent = cohorts.current, cohorts.current_independent
     n_local = len(local)
     parts = [_terms(np.arange(n_local), X, local["i"], 1.0),
              _terms(n_local + np.arange(len(independent)), U, independent["cell"], 1.0)]
     lower = np.concatenate([local["pupils"].to_numpy(float),
                             independent["pupils"].to_numpy(float)])
     return _block("current_placements", parts, lower, np.full(len(lower), np.inf))
-
-
-def soft_share(sets: ModelSets, config: RunConfig) -> np.ndarray:
-    """Share of its places each option may go over (soft capacity), 0 for the other kinds."""
-    soft = config.placement_rules.soft_capacity
-    kinds = sets.options["kind"].to_numpy()
-    return np.where(np.isin(kinds, soft.kinds), max(soft.share, 0.0), 0.0)
 
 
 def opening_link(sets: ModelSets, config: RunConfig, by: str) -> RowBlock:
@@ -234,13 +159,13 @@ def opening_link(sets: ModelSets, config: RunConfig, by: str) -> RowBlock:
     sliver of a module, the gap measured at scale M. Only options with a fixed capital
     cost have ``first``; rows exist only where D_g > E_o.
     """
-    firsts = first_slots(sets).reset_index(names="first")
+    firsts = sets.first_slots.reset_index(names="first")
     p = sets.placements.reset_index(names="i")
     p = p[p["o"].isin(firsts["o"].unique())]
     p = p.assign(d=sets.cells["pupils"].to_numpy(float)[p["cell"]])
     keys = ["i", "o", "year"] if by == "placement" else ["area_id", "o", "year"]
     rows = p.groupby(keys, sort=True)["d"].sum().rename("demand").reset_index()
-    share = 1.0 + soft_share(sets, config)[rows["o"]]
+    share = 1.0 + sets.soft_share(config.placement_rules.soft_capacity)[rows["o"]]
     existing = sets.options["existing_places"].to_numpy(float)[rows["o"]] * share
     full = (existing + share * (sets.options["module_places"].to_numpy(float)
                                 * sets.options["max_modules"].to_numpy(float))[rows["o"]])
@@ -279,7 +204,7 @@ def first_module_link(sets: ModelSets) -> RowBlock:
     The cumulative form is tighter than linking year by year: the LP relaxation must pay
     the fixed cost in proportion to all modules opened so far.
     """
-    firsts = first_slots(sets).reset_index(names="first")
+    firsts = sets.first_slots.reset_index(names="first")
     pairs = firsts.merge(firsts, on="o", suffixes=("", "_earlier"))
     pairs = pairs[pairs["year_earlier"] <= pairs["year"]]
     max_mod = sets.options["max_modules"].to_numpy(float)
@@ -295,7 +220,7 @@ def first_module_opens(sets: ModelSets) -> RowBlock:
     With the cumulative link this pins the fixed capital to the year of the first module,
     so it cannot be moved into an earlier budget year.
     """
-    firsts = first_slots(sets).reset_index(names="first")
+    firsts = sets.first_slots.reset_index(names="first")
     n = len(firsts)
     parts = [_terms(firsts["first"], FIRST, firsts["first"], 1.0),
              _terms(firsts["first"], MODULES, firsts["slot"], -1.0)]
@@ -304,7 +229,7 @@ def first_module_opens(sets: ModelSets) -> RowBlock:
 
 def single_first_module(sets: ModelSets) -> RowBlock:
     """Σ_y first[o, y] ≤ 1: the fixed capital of an option is paid at most once."""
-    firsts = first_slots(sets).reset_index(names="first")
+    firsts = sets.first_slots.reset_index(names="first")
     options = np.sort(firsts["o"].unique())
     row_of = pd.Series(np.arange(len(options)), index=options)
     parts = [_terms(firsts["o"].map(row_of), FIRST, firsts["first"], 1.0)]
@@ -318,7 +243,7 @@ def capital_budget(sets: ModelSets, config: RunConfig) -> RowBlock:
     row_of = pd.Series(np.arange(len(budget_years)), index=budget_years, dtype="int64")
     slots = sets.open_slots.reset_index(names="slot")
     slots = slots[slots["capital_year"].isin(budget_years)]
-    firsts = first_slots(sets).reset_index(names="first")
+    firsts = sets.first_slots.reset_index(names="first")
     firsts = firsts[firsts["capital_year"].isin(budget_years)]
     per_module = sets.options["capital_cost_per_module"].to_numpy(float) / MONEY_SCALE
     fixed = sets.options["fixed_capital_cost"].to_numpy(float) / MONEY_SCALE
@@ -335,7 +260,9 @@ def constraint_blocks(sets: ModelSets, config: RunConfig) -> list[RowBlock]:
     blocks = [demand_balance(sets), opened_definition(sets), capacity(sets, config),
               soft_capacity_limit(sets, config)]
     if sets.cohorts is not None:
-        blocks += [sticky_placements(sets), sticky_independent(sets), current_placements(sets)]
+        cohorts = sets.cohorts
+        blocks += [sticky_placements(cohorts), sticky_independent(cohorts),
+                   current_placements(cohorts)]
     if config.formulation.strong_links != "none":
         blocks.append(opening_link(sets, config, config.formulation.strong_links))
     blocks += [max_modules(sets),
@@ -343,48 +270,3 @@ def constraint_blocks(sets: ModelSets, config: RunConfig) -> list[RowBlock]:
               single_first_module(sets),
               capital_budget(sets, config)]
     return [block for block in blocks if block.rows]
-
-
-@dataclass(frozen=True)
-class ObjectiveCoefficients:
-    """Discounted cost (£k) of one unit of each variable, and the constant part."""
-
-    x: np.ndarray
-    u: np.ndarray
-    modules: np.ndarray
-    first: np.ndarray
-    constant: float
-    over: np.ndarray
-
-
-def objective_coefficients(sets: ModelSets, config: RunConfig) -> ObjectiveCoefficients:
-    """Objective: discounted placement, commissioned places, transport, independent, capital."""
-    years = np.asarray(sets.years)
-    delta = pd.Series([config.discount_factor(int(y)) for y in years], index=years)
-    options = sets.options
-    p = sets.placements
-    t = config.transport
-    per_pupil = (options["annual_cost_per_place"].to_numpy(float)[p["o"]] + t.cost_per_pupil
-                 + t.cost_per_km * p["km"].to_numpy(float))
-    x = delta.loc[p["year"]].to_numpy() * per_pupil
-    independent = config.independent.cost_per_place + config.independent.transport_cost_per_pupil
-    u = delta.loc[sets.cells["year"]].to_numpy() * independent
-    commissioned = options["annual_cost_per_commissioned_place"].to_numpy(float)
-    remaining = delta[::-1].cumsum()[::-1]  # Σ_{t ≥ y} δ_t: years a place opened in y is paid
-    slots = sets.open_slots
-    o = slots["o"].to_numpy()
-    modules = (delta.loc[slots["capital_year"]].to_numpy()
-               * options["capital_cost_per_module"].to_numpy(float)[o]
-               + commissioned[o] * options["module_places"].to_numpy(float)[o]
-               * remaining.loc[slots["year"]].to_numpy())
-    firsts = first_slots(sets)
-    first = (delta.loc[firsts["capital_year"]].to_numpy()
-             * options["fixed_capital_cost"].to_numpy(float)[firsts["o"].to_numpy()])
-    constant = float((commissioned * options["existing_places"].to_numpy(float)).sum()
-                     * delta.sum())
-    over = over_rows(sets, config)
-    premium = (delta.loc[over["year"]].to_numpy()
-               * config.placement_rules.soft_capacity.premium_per_pupil)
-    return ObjectiveCoefficients(x / MONEY_SCALE, u / MONEY_SCALE, modules / MONEY_SCALE,
-                                 first / MONEY_SCALE, constant / MONEY_SCALE,
-                                 premium / MONEY_SCALE)

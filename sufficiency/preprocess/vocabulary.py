@@ -1,0 +1,23 @@
+"""The engine's fixed vocabulary: SEN2 need codes, phases, provision kinds, the fallback option.
+
+Every input file, TOML and report spells these the same way; inputs may use any case and
+are normalised to the spelling here.
+"""
+
+from __future__ import annotations
+
+NEEDS = ("ASD", "SEMH", "SLCN", "MLD", "SLD", "PMLD", "SPLD", "HI", "VI", "MSI", "PD", "OTH")
+PHASES = ("primary", "secondary", "post16")
+KINDS = ("special", "resourced", "satellite", "new_special")
+INDEPENDENT = "independent"  # the always-available fallback option's id
+
+
+def canonical_code(text: str, allowed: tuple[str, ...]) -> str | None:
+    """``text`` spelled as in ``allowed`` (any case matches), or None when it is not there."""
+    return {code.lower(): code for code in allowed}.get(text.lower())
+
+
+def need_code(text: str) -> str | None:
+    """The SEN2 need code ``text`` names (any case), in its canonical upper case, or None."""
+    code = text.upper()
+    return code if code in NEEDS else None
