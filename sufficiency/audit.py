@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from sufficiency.errors import AuditError
-from sufficiency.outcome import PlanResult
+from sufficiency.outcome import CAPITAL_CASH, PROVIDER, RESIDUAL, PlanResult
+from sufficiency.preprocess.capital import cash_by_year, spend_table
 from sufficiency.preprocess.dataset import Dataset
 from sufficiency.preprocess.vocabulary import INDEPENDENT
 from sufficiency.tolerances import (
@@ -140,6 +141,12 @@ def _openings(dataset: Dataset, result: PlanResult) -> list[str]:
                  f"before {config.start_year}" for r in plan.itertuples()
                  if r.capital_year != r.opening_year - r.lead_time_years
                  or r.capital_year < config.start_year]
+    if config.capital.on and not result.plan.empty:  # every tranche spent before it opens
+        spend = spend_table(result.plan, config)
+        last = np.maximum(spend["opening_year"] - 1, spend["capital_year"])  # lead 0: c = y
+        late = spend[spend["spend_year"] > last]
+        problems += [f"{r.option_id}: capital spent in {r.spend_year}, not before it opens "
+                     f"in {r.opening_year}" for r in late.itertuples()]
     per_option = plan.groupby("option_id").agg(
         modules=("modules", "sum"), capital=("capital_cost", "sum"),
         max_modules=("max_modules", "first"), per_module=("capital_cost_per_module", "first"),
@@ -154,7 +161,8 @@ def _openings(dataset: Dataset, result: PlanResult) -> list[str]:
 
 
 def _budget(dataset: Dataset, result: PlanResult) -> list[str]:
-    spent = result.plan.groupby("capital_year")["capital_cost"].sum()
+    """Cash spent each year (spend profile and construction inflation followed) ≤ budget."""
+    spent = cash_by_year(result.plan, dataset.config)
     return [f"capital {spent[y]:,.0f} in {y} exceeds the budget {b:,.0f}"
             for y, b in dataset.config.capital_budget.items()
             if spent.get(y, 0.0) > b * (1 + BUDGET_AUDIT_REL) + CAPITAL_AUDIT_ABS]
@@ -167,6 +175,41 @@ def _independent_allowed(dataset: Dataset, result: PlanResult) -> list[str]:
     return [f"{n:.6g} independent placements although [independent] available = false"] if n else []
 
 
+def _providers(dataset: Dataset, result: PlanResult) -> list[str]:
+    """independent.csv runs: each group's independent pupils at its cheapest eligible provider.
+
+    Rechecked from independent.csv and the journeys alone: the provider serves the need and
+    phase, the row's km is its journey, and no eligible provider costs less (fee + transport).
+    """
+    providers, journeys = dataset.providers, dataset.provider_travel
+    if providers is None or journeys is None or PROVIDER not in result.placements.columns:
+        return []
+    t = dataset.config.transport
+    offers = (pd.DataFrame(providers[["provider_id", "needs", "phases", "cost_per_place"]])
+              .explode("needs").explode("phases")
+              .rename(columns={"needs": "need", "phases": "phase"})
+              .merge(journeys[["area_id", "provider_id", "km"]], on="provider_id"))
+    offers["cost"] = offers["cost_per_place"] + t.cost_per_pupil + t.cost_per_km * offers["km"]
+    keys = ["area_id", "need", "phase"]
+    cheapest = offers.groupby(keys)["cost"].min()
+    rows = result.placements[result.placements["option_id"] == INDEPENDENT]
+    chosen = rows.merge(offers, on=[*keys, PROVIDER], how="left", suffixes=("", "_provider"))
+    best = pd.Series(cheapest.reindex(pd.MultiIndex.from_frame(chosen[keys])).to_numpy(),
+                     index=chosen.index)
+    named = chosen[PROVIDER] != ""
+    problems = [f"{r.area_id} {r.need} {r.phase}: provider {r.provider_id} does not take them"
+                for r in chosen[named & chosen["cost"].isna()].itertuples(index=False)]
+    problems += [f"{r.area_id} {r.need} {r.phase}: no provider named although one is eligible"
+                 for r in chosen[~named & best.notna()].itertuples(index=False)]
+    dearer = named & (chosen["cost"] > best + MONEY_AUDIT_ABS)
+    problems += [f"{r.area_id} {r.need} {r.phase}: provider {r.provider_id} is not the cheapest"
+                 for r in chosen[dearer].itertuples(index=False)]
+    wrong_km = named & ~((chosen["km"] - chosen["km_provider"]).abs() <= MINUTES_INPUT_AGREEMENT)
+    problems += [f"{r.area_id} → {r.provider_id}: km differ from the provider's journey"
+                 for r in chosen[wrong_km].itertuples(index=False)]
+    return problems[:20]
+
+
 def _objective(result: PlanResult) -> list[str]:
     solver = result.report.objective
     if solver is None:
@@ -176,6 +219,44 @@ def _objective(result: PlanResult) -> list[str]:
         return [f"costs_by_year adds up to £{tables:,.2f} but the solver's objective is "
                 f"£{solver:,.2f}"]
     return []
+
+
+def _capital_views(dataset: Dataset, result: PlanResult) -> list[str]:
+    """The cash view and the economic view of capital agree (appraisal or capital rules on).
+
+    - ``capital_cash`` by year is the cash the openings spend (profile, inflation);
+    - the economic ``capital`` (what the objective charges; annuity: the equal yearly
+      charges) discounted equals, opening by opening, the closed form
+      Σ_tranches δ_c · K · a, a = (1 − (1 + r)^−n) / (1 − (1 + r)^−L) (v1: a = 1);
+    - without inflation: Σ δ_t · capital_cash − Σ residual_value = Σ δ_t · capital.
+    """
+    config = dataset.config
+    if not (config.appraisal.annuity or config.capital.on):
+        return []
+    costs = result.costs_by_year.set_index("year")
+    delta = pd.Series([config.discount_factor(y) for y in costs.index], index=costs.index)
+    problems = []
+    cash = cash_by_year(result.plan, config).reindex(costs.index, fill_value=0.0)
+    off = (costs[CAPITAL_CASH] - cash).abs() > CAPITAL_AUDIT_ABS
+    problems += [f"capital_cash {costs.loc[y, CAPITAL_CASH]:,.2f} in {y} ≠ the openings' cash "
+                 f"{cash[y]:,.2f}" for y in costs.index[off]]
+    economic = float((costs["capital"] * delta).sum())
+    closed = float(spend_table(result.plan, config)["charged"].sum())
+    if not _agrees(economic, closed, len(costs)):
+        problems.append(f"discounted capital charges £{economic:,.2f} ≠ the closed form "
+                        f"£{closed:,.2f}")
+    residual = float(result.plan[RESIDUAL].sum()) if RESIDUAL in result.plan.columns else 0.0
+    cash_pv = float((costs[CAPITAL_CASH] * delta).sum())
+    if config.capital.construction_inflation == 0.0 and not _agrees(
+            cash_pv - residual, economic, len(costs) + len(result.plan)):
+        problems.append(f"discounted cash capital £{cash_pv:,.2f} − residual value "
+                        f"£{residual:,.2f} ≠ the objective's capital £{economic:,.2f}")
+    return problems
+
+
+def _agrees(a: float, b: float, rounded: int) -> bool:
+    """Two £ totals agree within the audit's money tolerance and ``rounded`` half-pennies."""
+    return abs(a - b) <= MONEY_AUDIT_REL * max(abs(a), 1.0) + MONEY_AUDIT_ABS + 0.005 * rounded
 
 
 def _numerics(result: PlanResult) -> list[str]:
@@ -201,7 +282,8 @@ def audit(dataset: Dataset, result: PlanResult) -> None:
                 + _capacity(dataset, result) + _sticky(dataset, result)
                 + _eligibility_and_journeys(dataset, result) + _openings(dataset, result)
                 + _budget(dataset, result) + _independent_allowed(dataset, result)
-                + _objective(result))
+                + _providers(dataset, result)
+                + _capital_views(dataset, result) + _objective(result))
     if problems:
         raise AuditError(f"the {result.label} plan failed its audit:\n  - "
                          + "\n  - ".join(problems) + "\n" + NUMERICAL_TROUBLE)

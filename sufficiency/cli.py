@@ -6,6 +6,9 @@ a traceback is shown only with ``--debug``.
 
 from __future__ import annotations
 
+import atexit
+import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -18,14 +21,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sufficiency.errors import InputError, Issue, SufficiencyError
+from sufficiency.errors import InputError, Issue, SufficiencyError, Terminated, raise_terminated
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Optimal phasing of specialist SEND school places (Pyomo + HiGHS).")
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 DEBUG = {"on": False}
+STOP_SAID = {"on": False}  # "interrupted: nothing was written" printed already
 INTERRUPTED = 130  # exit code after Ctrl-C (128 + SIGINT), as shells report it
+TERMINATED = Terminated.exit_code  # after SIGTERM (128 + 15)
 
 RunArg = Annotated[Path, typer.Argument(help="planning run, e.g. models/example.toml")]
 
@@ -44,9 +49,8 @@ def _progress(started: float):
 
 def _fail(exc: BaseException) -> NoReturn:
     """End the command: one message and the error's exit code (a traceback with --debug)."""
-    if isinstance(exc, KeyboardInterrupt):  # Ctrl-C: outputs are staged, so none are left
-        console.print("interrupted: nothing was written", markup=False)
-        raise typer.Exit(INTERRUPTED)
+    if isinstance(exc, KeyboardInterrupt):  # Ctrl-C, SIGTERM: outputs are staged, none are left
+        raise typer.Exit(_stopped(exc))
     if DEBUG["on"]:
         raise exc
     if isinstance(exc, SufficiencyError):
@@ -156,13 +160,16 @@ def validate(run: RunArg) -> None:
 def build_dataset(spec: Annotated[Path, typer.Argument(help="build spec, e.g. "
                                                         "inputs/york.build.toml")],
                   force: Annotated[bool, typer.Option(help="replace an earlier build")]
-                  = False) -> None:
+                  = False,
+                  project: Annotated[Path | None, typer.Option(
+                      help="project folder the spec may write in (default: the parent of "
+                      "the spec's folder)")] = None) -> None:
     """Build a planning dataset and its run TOML from a council's own source files."""
     from sufficiency.ingest.build import build_dataset as build
 
     started = time.perf_counter()
     with errors_as_messages():
-        result = build(spec, force=force, progress=_progress(started))
+        result = build(spec, force=force, project=project, progress=_progress(started))
     console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
     log = result.log
     out.print(f"wrote {result.dataset_dir} ({result.areas} areas, "
@@ -380,10 +387,53 @@ def slippage(run: RunArg,
                      money=("total_cost", "extra_cost", "sunk_capital"))
 
 
+def _stopped(exc: KeyboardInterrupt) -> int:
+    """Say (once) that Ctrl-C or SIGTERM stopped the command; its exit code."""
+    terminated = isinstance(exc, Terminated)
+    if not STOP_SAID["on"]:
+        STOP_SAID["on"] = True
+        console.print(f"{'terminated' if terminated else 'interrupted'}: nothing was written",
+                      markup=False)
+    return TERMINATED if terminated else INTERRUPTED
+
+
+def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM that an exit stands for (Typer exits 130 on one), if any."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _exit(code: int | str | None) -> None:
+    """End the process; at once if an interrupted HiGHS is still running in its thread.
+
+    Such a HiGHS (inside a sub-MIP, see :mod:`sufficiency.solve.interrupt`) would run on
+    while the interpreter shuts down: the exit handlers run, then the process ends.
+    """
+    solve = sys.modules.get("sufficiency.solve.interrupt")  # never imported just for this
+    if solve is not None and solve.solves_left_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        atexit._run_exitfuncs()  # noqa: SLF001 - what the interpreter would run
+        os._exit(code if isinstance(code, int) else 1)
+    sys.exit(code)
+
+
 def main() -> None:
-    """Entry point of the `sufficiency` command."""
+    """Entry point of the `sufficiency` command: exit 130 after Ctrl-C, 143 after SIGTERM."""
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, raise_terminated)  # cleans up like Ctrl-C
     try:
         app()
-    except KeyboardInterrupt:
-        console.print("interrupted: nothing was written")
-        sys.exit(INTERRUPTED)
+        code: int | str | None = 0
+    except SystemExit as exc:
+        code = exc.code
+        interrupt = _interrupt_behind(exc)
+        if interrupt is not None and code == INTERRUPTED:  # outside errors_as_messages
+            code = _stopped(interrupt)
+    except KeyboardInterrupt as exc:
+        code = _stopped(exc)
+    _exit(code)

@@ -73,3 +73,18 @@ class AuditError(SufficiencyError):
     """A solved plan broke one of the model's invariants when rechecked independently."""
 
     exit_code = 5
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service stop, ``kill``): ends a run as Ctrl-C does, with exit code 143.
+
+    A :class:`KeyboardInterrupt`, so every path that cleans up after Ctrl-C (staged outputs,
+    the run lock) cleans up after it too.
+    """
+
+    exit_code = 143  # 128 + SIGTERM, as shells report it
+
+
+def raise_terminated(signum: int, frame: object) -> None:
+    """A SIGTERM handler: raise :class:`Terminated` where the program is."""
+    raise Terminated(f"signal {signum}")

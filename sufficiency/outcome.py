@@ -24,14 +24,29 @@ Progress = Callable[[str], None]
 PLAN_COLUMNS = ["option_id", "site_id", "kind", "modules", "places", "opening_year",
                 "capital_year", "capital_cost"]
 PLACEMENT_COLUMNS = ["year", "area_id", "need", "phase", "option_id", "pupils", "minutes", "km"]
+PROVIDER = "provider_id"  # placements.csv's extra column, with independent.csv only
 COST_COLUMNS = ["year", "placement", "commissioned", "transport", "independent", "capital",
                 "total", "discounted_total"]
+# Only when [appraisal] method = "annuity" (RESIDUAL, plan.csv) or that or a [capital] rule
+# (CAPITAL_CASH, costs_by_year.csv) is on: v1 runs keep the contract's columns exactly.
+RESIDUAL = "residual_value"  # £, discounted: capital whose service falls after the horizon
+CAPITAL_CASH = "capital_cash"  # £, nominal: capital cash spent in the (financial) year
+
+
+def plan_columns(plan: pd.DataFrame) -> list[str]:
+    """plan.csv's columns: the contract's, then ``residual_value`` when the plan has it."""
+    return [*PLAN_COLUMNS, *([RESIDUAL] if RESIDUAL in plan.columns else [])]
 
 METHOD = ("duals of the linear programme solved with every integer decision (modules opened, "
           "first module) fixed at its optimal value")
 PLACE_COLUMNS = ["option_id", "site_id", "kind", "year", "value_pv", "value_in_year"]
 BUDGET_COLUMNS = ["capital_year", "budget", "spent", "headroom", "value_per_million_pv",
                   "value_per_million_replanned_pv"]
+
+
+def placement_columns(placements: pd.DataFrame) -> list[str]:
+    """placements.csv's columns: the contract's, then ``provider_id`` when the run has one."""
+    return [*PLACEMENT_COLUMNS, PROVIDER] if PROVIDER in placements.columns else PLACEMENT_COLUMNS
 
 
 class SolveStatus(StrEnum):

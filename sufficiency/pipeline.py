@@ -13,6 +13,7 @@ from sufficiency.audit import audit
 from sufficiency.errors import AuditError
 from sufficiency.formulation import MONEY_SCALE, ModelSets, PlanModel, build_model, build_sets
 from sufficiency.outcome import PlanResult, Progress, RunResult, SolveStatus, StageTimer
+from sufficiency.preprocess.capital import cash_by_year
 from sufficiency.preprocess.config import RunConfig, load_run_config
 from sufficiency.preprocess.dataset import Dataset, load_dataset
 from sufficiency.results import extract
@@ -131,7 +132,7 @@ def plan_dataset(dataset: Dataset, sets: ModelSets, timer: StageTimer | None = N
         check_no_worse_than_do_nothing(optimal, do_nothing)
     with timer.stage("shadow", "Pricing places and budget (LP duals, openings fixed)"):
         shadow = shadow_prices(plan_model, dataset.config,
-                               optimal.plan.groupby("capital_year")["capital_cost"].sum(), solver)
+                               cash_by_year(optimal.plan, dataset.config), solver)
     if shadow is not None and not shadow.budget.empty and dataset.config.solver.price_budget:
         with timer.stage("budget_value", "Re-planning with £1m more in each binding budget year"):
             shadow.budget["value_per_million_replanned_pv"] = budget_value_by_resolve(

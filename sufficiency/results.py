@@ -11,12 +11,23 @@ import pandas as pd
 
 from sufficiency.formulation import FIRST, MODULES, PlanModel, U, X
 from sufficiency.outcome import (
+    CAPITAL_CASH,
     COST_COLUMNS,
     PLACEMENT_COLUMNS,
     PLAN_COLUMNS,
+    PROVIDER,
+    RESIDUAL,
     PlanResult,
     SolveReport,
 )
+from sufficiency.preprocess.capital import (
+    annual_charges,
+    cash_by_year,
+    residual_values,
+    spend_table,
+)
+from sufficiency.preprocess.config import RunConfig
+from sufficiency.preprocess.costs import unit_costs_of
 from sufficiency.preprocess.dataset import Dataset
 from sufficiency.preprocess.vocabulary import INDEPENDENT
 from sufficiency.tolerances import PUPILS_EXTRACTED
@@ -44,7 +55,10 @@ def extract_plan(plan_model: PlanModel, dataset: Dataset) -> pd.DataFrame:
         capital_cost=opened["modules"] * opened["capital_cost_per_module"]
         + opened["pays_fixed"] * opened["fixed_capital_cost"],
     )
-    return opened.sort_values(["opening_year", "option_id"])[PLAN_COLUMNS].reset_index(drop=True)
+    plan = opened.sort_values(["opening_year", "option_id"])[PLAN_COLUMNS].reset_index(drop=True)
+    if dataset.config.appraisal.annuity:  # discounted capital beyond the horizon's service
+        plan[RESIDUAL] = residual_values(plan, dataset.config).round(2)
+    return plan
 
 
 def _to_members(placed: pd.DataFrame, sets) -> pd.DataFrame:
@@ -69,8 +83,27 @@ def extract_placements(plan_model: PlanModel) -> pd.DataFrame:
     table = pd.concat([_to_members(local, sets)[PLACEMENT_COLUMNS],
                        _to_members(independent, sets)[PLACEMENT_COLUMNS]], ignore_index=True)
     table["pupils"] = table["pupils"].round(6)
+    chosen = sets.independent_costs
+    if chosen is not None and PROVIDER in chosen.columns:  # independent.csv runs only
+        table = _with_providers(table, chosen)
     return table.sort_values(["year", "area_id", "need", "phase", "option_id"]).reset_index(
         drop=True)
+
+
+def _with_providers(table: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
+    """Independent rows with their group's provider (``provider_id``) and its journey.
+
+    Local rows get an empty provider_id; independent rows without an eligible provider an
+    empty one and no journey (their cost came from costs.csv or [independent]).
+    """
+    keys = ["area_id", "need", "phase"]
+    found = table[keys].merge(chosen[[*keys, PROVIDER, "minutes", "km"]], on=keys, how="left")
+    independent = (table["option_id"] == INDEPENDENT).to_numpy()
+    table[PROVIDER] = np.where(independent, found[PROVIDER].fillna("").to_numpy(object), "")
+    for column in ("minutes", "km"):
+        table[column] = np.where(independent, found[column].to_numpy(float),
+                                 table[column].to_numpy(float))
+    return table
 
 
 def capacity_table(dataset: Dataset, plan: pd.DataFrame, placements: pd.DataFrame) -> pd.DataFrame:
@@ -115,21 +148,20 @@ def costs_by_year(dataset: Dataset, plan: pd.DataFrame, placements: pd.DataFrame
     options = dataset.options.set_index("option_id")
     local = placements[placements["option_id"] != INDEPENDENT]
     indep = placements[placements["option_id"] == INDEPENDENT]
-    t, i = config.transport, config.independent
     frame = pd.DataFrame({"year": config.years}).set_index("year")
     premium = config.placement_rules.soft_capacity.premium_per_pupil
     frame["over_capacity_premium"] = (capacity["over_capacity"] * premium).groupby(
         capacity["year"]).sum()
-    frame["placement"] = (local["pupils"] * local["option_id"].map(
-        options["annual_cost_per_place"])).groupby(local["year"]).sum().add(
+    unit = unit_costs_of(dataset, placements)  # £ per pupil-year: costs.csv, providers or v1
+    local_unit, indep_unit = unit.loc[local.index], unit.loc[indep.index]
+    frame["placement"] = (local["pupils"] * local_unit["place"]).groupby(local["year"]).sum().add(
         frame["over_capacity_premium"], fill_value=0.0)
     frame["commissioned"] = (capacity["places"] * capacity["option_id"].map(
         options["annual_cost_per_commissioned_place"])).groupby(capacity["year"]).sum()
-    frame["transport"] = (local["pupils"] * (t.cost_per_pupil + t.cost_per_km * local["km"])
-                          ).groupby(local["year"]).sum()
-    frame["independent"] = (indep["pupils"] * (i.cost_per_place + i.transport_cost_per_pupil)
+    frame["transport"] = (local["pupils"] * local_unit["transport"]).groupby(local["year"]).sum()
+    frame["independent"] = (indep["pupils"] * (indep_unit["place"] + indep_unit["transport"])
                             ).groupby(indep["year"]).sum()
-    frame["capital"] = plan.groupby("capital_year")["capital_cost"].sum()
+    frame["capital"] = capital_by_year(plan, config)
     frame = frame.fillna(0.0)
     parts = ["placement", "commissioned", "transport", "independent", "capital"]
     frame["total"] = frame[parts].sum(axis=1)
@@ -137,9 +169,27 @@ def costs_by_year(dataset: Dataset, plan: pd.DataFrame, placements: pd.DataFrame
     frame["discounted_total"] = frame["total"] * factors
     frame["pupils_local"] = local.groupby("year")["pupils"].sum()
     frame["pupils_independent"] = indep.groupby("year")["pupils"].sum()
+    extra = []
+    if config.appraisal.annuity or config.capital.on:  # what is really spent, each FY
+        frame[CAPITAL_CASH] = cash_by_year(plan, config)
+        extra.append(CAPITAL_CASH)
     frame = frame.fillna(0.0).round(2).reset_index()
     return frame[[*COST_COLUMNS, "pupils_local", "pupils_independent",
-                  "over_capacity_premium"]]
+                  "over_capacity_premium", *extra]]
+
+
+def capital_by_year(plan: pd.DataFrame, config: RunConfig) -> pd.Series:
+    """The ``capital`` column of costs_by_year (£, real): what the objective charges each year.
+
+    v1: the capital, in its capital year. A spend profile: each tranche in its own year.
+    Annuity: the equal yearly charge of each tranche over the asset's years of service in
+    the horizon (:func:`sufficiency.preprocess.capital.annual_charges`).
+    """
+    if config.appraisal.annuity:
+        return annual_charges(plan, config)
+    if config.capital.on:
+        return spend_table(plan, config).groupby("spend_year")["amount"].sum()
+    return plan.groupby("capital_year")["capital_cost"].sum()
 
 
 def extract(plan_model: PlanModel, dataset: Dataset, report: SolveReport, label: str) -> PlanResult:

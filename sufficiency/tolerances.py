@@ -20,6 +20,7 @@ MONEY_AUDIT_REL = 1e-6  # audit: cost tables against the solver's objective, rel
 MONEY_AUDIT_ABS = 1.0  # audit: £ on top of MONEY_AUDIT_REL
 BUDGET_AUDIT_REL = 1e-9  # audit: capital spent against a year's budget, relative (+ £0.01)
 CAPITAL_AUDIT_ABS = 0.01  # audit: £ of an option's capital, and of a year's over its budget
+SPEND_PROFILE_SUM = 1e-9  # [capital] spend_profile: its shares may miss a total of 1 by this
 OBJECTIVE_AGREEMENT_REL = 1e-9  # HiGHS's stated objective against its columns' cost
 DUAL_ZERO = 1e-9  # £k per unit: a smaller dual is reported as 0
 ALTERNATIVE_COST_REL = 1e-7  # near-optimal alternatives: slack on their ε cost bound

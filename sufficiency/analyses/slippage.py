@@ -8,10 +8,14 @@ follows is the extra cost and the extra independent placements.
 - **Capital year unchanged**: the capital is spent as programmed (the budget is committed),
   only the places arrive late. The model ties capital year = opening year − lead time, so a
   slipped option is evaluated with its lead time one year longer: the same capital in the
-  same financial year, every capital budget still met.
+  same financial year (each tranche of a ``[capital]`` spend profile in its own year),
+  every capital budget still met.
 - **Openings pushed past the horizon are dropped**: their places never arrive in the
   horizon, but their capital is still spent; it is added to the slipped cost (discounted
-  in its capital year) and reported as ``sunk_capital``.
+  in the year of each tranche) and reported as ``sunk_capital``. Under ``[appraisal]
+  method = "annuity"`` it is counted as the objective counts capital: an asset opening
+  after the horizon serves only after it, so all its capital is residual value and its
+  sunk capital is £0 (the cost of the slip is then the pupils placed elsewhere).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sufficiency.errors import InputError, Issue, SolveError
 from sufficiency.formulation.sets import build_sets
 from sufficiency.outcome import PLAN_COLUMNS, PlanResult, RunResult
 from sufficiency.pipeline import run_plan
+from sufficiency.preprocess.capital import spend_table
 from sufficiency.preprocess.dataset import Dataset
 from sufficiency.preprocess.vocabulary import KINDS
 
@@ -60,6 +65,9 @@ def later_lead_times(dataset: Dataset, option_ids: list[str]) -> Dataset:
 def sunk_capital_by_year(dropped: pd.DataFrame, dataset: Dataset) -> pd.Series:
     """Discounted capital (£) per financial year of openings pushed past the horizon."""
     config = dataset.config
+    if config.capital.on or config.appraisal.annuity:
+        charged = spend_table(dropped, config).groupby("spend_year")["charged"].sum()
+        return pd.Series({int(y): float(c) for y, c in charged.items()}, dtype=float)
     spent = dropped.groupby("capital_year")["capital_cost"].sum()
     return pd.Series({int(y): float(c) * config.discount_factor(int(y)) for y, c in spent.items()},
                      dtype=float)

@@ -39,17 +39,26 @@ Constraints (one function each in :mod:`sufficiency.formulation.constraints`)
     first_module_link    Σ_{y' ≤ y} modules[o, y'] − max_modules_o Σ_{y' ≤ y} first[o, y'] ≤ 0
     first_module_opens   first[o, y] − modules[o, y] ≤ 0  (fixed capital paid with a module)
     single_first_module  Σ_y first[o, y] ≤ 1
-    capital_budget       Σ_{s: y(s) − lead_o = b} K_o modules[s]
-                         + Σ_{f: y(f) − lead_o = b} FC_o first[f] ≤ budget_b      ∀ b ∈ B
+    capital_budget       Σ_s w_{k,b−c(s)} π_b K_o modules[s]
+                         + Σ_f w_{k,b−c(f)} π_b FC_o first[f] ≤ budget_b        ∀ b ∈ B
+                         (cash: tranche j of the spend profile w_k is spent in c + j;
+                          π_b = (1 + i)^(b − start); v1: w_k = [1], i = 0, so the
+                          capital of slot s counts in full in its capital year c(s))
     (u[c] = 0 when [independent] available = false)
 
 Objective (£k; δ_t = 1 / (1 + r)^(t − start); :mod:`sufficiency.formulation.objective`)
     min Σ_i δ_t (cost_place_o + transport_pupil + transport_km · km_i) x[i]
       + Σ_c δ_t (independent_place + independent_transport) u[c]
-      + Σ_s [δ_{y−lead} K_o + commissioned_o · mp_o · Σ_{t ≥ y} δ_t] modules[s]
-      + Σ_f δ_{y−lead} FC_o first[f]
+      + Σ_s [κ_s K_o + commissioned_o · mp_o · Σ_{t ≥ y} δ_t] modules[s]
+      + Σ_f κ_f FC_o first[f]
       + Σ_(o,t) δ_t premium over[o, t]
       + Σ_o commissioned_o · existing_o · Σ_t δ_t                   (constant)
+    where κ_s, the weight of £1 of capital of slot s = (o, y) with capital year c = y − lead_o,
+    is Σ_j w_{k,j} δ_{c+j} (v1: δ_c), and under [appraisal] method = "annuity" that times
+    a_s = (1 − (1 + r)^−n) / (1 − (1 + r)^−L_k), n = min(L_k, T − y + 1) (r = 0: n / L_k):
+    only the asset's years of service within the horizon are charged; the rest of the
+    discounted capital is its residual value (plan.csv ``residual_value``). Inflation i
+    never enters the objective (real start-year prices).
 
 Where each symbol lives (``sets``: :class:`~sufficiency.formulation.sets.ModelSets`;
 ``config``: the run's :class:`~sufficiency.preprocess.config.RunConfig`)
@@ -73,7 +82,14 @@ Where each symbol lives (``sets``: :class:`~sufficiency.formulation.sets.ModelSe
                          ``sets.cohorts.carry_independent`` (cell, prev, retention)
     already placed       ``sets.cohorts.current`` (i, pupils), ``.current_independent``
     B, budget_b          ``config.capital_budget`` (£ by capital year)
-    δ_t                  ``config.discount_factor(t)``
+    δ_t                  ``config.discount_factor(t)``; r ``config.discount_rate``;
+                         T ``config.end_year``
+    w_k, π_b             ``config.capital.profile(k)`` (spend profile, default (1.0,)),
+                         ``config.capital.inflation_factor(b, start)``; the tranches of a
+                         slot table: ``preprocess.capital.tranches`` (``share``,
+                         ``spend_year``), in the budget rows ``constraints.spend_tranches``
+    κ_s, a_s, L_k        ``objective.capital_weights``; ``config.appraisal.annuity``,
+                         ``config.appraisal.life(k)``; ``preprocess.capital.life_share``
 
 Files
     sets.py         the index sets and the tables derived from them (above)

@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike
 from sufficiency.formulation.matrix import FIRST, MODULES, OPENED, OVER, RowBlock, U, X
 from sufficiency.formulation.objective import MONEY_SCALE
 from sufficiency.formulation.sets import Cohorts, ModelSets
+from sufficiency.preprocess.capital import tranches
 from sufficiency.preprocess.config import RunConfig
 from sufficiency.preprocess.placement_rules import RampUp
 
@@ -237,20 +238,39 @@ def single_first_module(sets: ModelSets) -> RowBlock:
                   np.ones(len(options)))
 
 
+def spend_tranches(frame: pd.DataFrame, sets: ModelSets, config: RunConfig,
+                   years: list[int]) -> pd.DataFrame:
+    """Rows of ``frame`` (slots with o and capital_year) per tranche spent in ``years``.
+
+    Adds ``spend_year`` and ``cash``: £ of cash per £ of capital spent that year (the
+    tranche's share of the kind's spend profile × construction inflation; v1: 1).
+    """
+    kinds = sets.options["kind"].to_numpy()[frame["o"].to_numpy()]
+    spread = tranches(frame, kinds, config.capital)
+    spread = spread[spread["spend_year"].isin(years)]
+    inflation = config.capital.inflation_factor(spread["spend_year"].to_numpy(),
+                                                config.start_year)
+    return spread.assign(cash=spread["share"].to_numpy(float) * inflation)
+
+
 def capital_budget(sets: ModelSets, config: RunConfig) -> RowBlock:
-    """Σ capital spent in year b ≤ capital_budget[b] (£k), for each budget year b."""
+    """Σ capital cash spent in year b ≤ capital_budget[b] (£k), for each budget year b.
+
+    A slot's capital is spent in the tranches of its kind's spend profile, from its
+    capital year on, at cash prices (construction inflation); v1: all in the capital year.
+    """
     budget_years = sorted(config.capital_budget)
     row_of = pd.Series(np.arange(len(budget_years)), index=budget_years, dtype="int64")
-    slots = sets.open_slots.reset_index(names="slot")
-    slots = slots[slots["capital_year"].isin(budget_years)]
-    firsts = sets.first_slots.reset_index(names="first")
-    firsts = firsts[firsts["capital_year"].isin(budget_years)]
+    slots = spend_tranches(sets.open_slots.reset_index(names="slot"), sets, config,
+                           budget_years)
+    firsts = spend_tranches(sets.first_slots.reset_index(names="first"), sets, config,
+                            budget_years)
     per_module = sets.options["capital_cost_per_module"].to_numpy(float) / MONEY_SCALE
     fixed = sets.options["fixed_capital_cost"].to_numpy(float) / MONEY_SCALE
-    parts = [_terms(slots["capital_year"].map(row_of), MODULES, slots["slot"],
-                    per_module[slots["o"]]),
-             _terms(firsts["capital_year"].map(row_of), FIRST, firsts["first"],
-                    fixed[firsts["o"]])]
+    parts = [_terms(slots["spend_year"].map(row_of), MODULES, slots["slot"],
+                    per_module[slots["o"]] * slots["cash"].to_numpy()),
+             _terms(firsts["spend_year"].map(row_of), FIRST, firsts["first"],
+                    fixed[firsts["o"]] * firsts["cash"].to_numpy())]
     upper = np.array([config.capital_budget[y] for y in budget_years]) / MONEY_SCALE
     return _block("capital_budget", parts, np.full(len(budget_years), -np.inf), upper)
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from sufficiency.formulation.matrix import FAMILIES, FIRST, MODULES, OVER, U, X
 from sufficiency.formulation.sets import ModelSets
+from sufficiency.preprocess.capital import life_share, service_years, tranches
 from sufficiency.preprocess.config import RunConfig
 
 MONEY_SCALE = 1_000.0  # £ per model money unit (£k)
@@ -46,21 +47,27 @@ def objective_coefficients(sets: ModelSets, config: RunConfig) -> ObjectiveCoeff
     options = sets.options
     p = sets.placements
     t = config.transport
-    per_pupil = (options["annual_cost_per_place"].to_numpy(float)[p["o"]] + t.cost_per_pupil
-                 + t.cost_per_km * p["km"].to_numpy(float))
+    place = options["annual_cost_per_place"].to_numpy(float)[p["o"]]
+    by_need = sets.arc_place_cost  # costs.csv: the place cost of (option, need, phase)
+    if by_need is not None:
+        place = by_need[p["arc"].to_numpy()]
+    per_pupil = place + t.cost_per_pupil + t.cost_per_km * p["km"].to_numpy(float)
     x = delta.loc[p["year"]].to_numpy() * per_pupil
     independent = config.independent.cost_per_place + config.independent.transport_cost_per_pupil
-    u = delta.loc[sets.cells["year"]].to_numpy() * independent
+    by_group = sets.cell_independent_cost  # costs.csv / independent.csv: per area and need
+    u = delta.loc[sets.cells["year"]].to_numpy() * (independent if by_group is None
+                                                    else by_group)
     commissioned = options["annual_cost_per_commissioned_place"].to_numpy(float)
     remaining = delta[::-1].cumsum()[::-1]  # Σ_{t ≥ y} δ_t: years a place opened in y is paid
     slots = sets.open_slots
     o = slots["o"].to_numpy()
-    modules = (delta.loc[slots["capital_year"]].to_numpy()
+    kinds = options["kind"].to_numpy()
+    modules = (capital_weights(slots, kinds[o], config, delta)
                * options["capital_cost_per_module"].to_numpy(float)[o]
                + commissioned[o] * options["module_places"].to_numpy(float)[o]
                * remaining.loc[slots["year"]].to_numpy())
     firsts = sets.first_slots
-    first = (delta.loc[firsts["capital_year"]].to_numpy()
+    first = (capital_weights(firsts, kinds[firsts["o"].to_numpy()], config, delta)
              * options["fixed_capital_cost"].to_numpy(float)[firsts["o"].to_numpy()])
     constant = float((commissioned * options["existing_places"].to_numpy(float)).sum()
                      * delta.sum())
@@ -70,3 +77,25 @@ def objective_coefficients(sets: ModelSets, config: RunConfig) -> ObjectiveCoeff
     return ObjectiveCoefficients(x / MONEY_SCALE, u / MONEY_SCALE, modules / MONEY_SCALE,
                                  first / MONEY_SCALE, constant / MONEY_SCALE,
                                  premium / MONEY_SCALE)
+
+
+def capital_weights(slots: pd.DataFrame, kinds: np.ndarray, config: RunConfig,
+                    delta: pd.Series) -> np.ndarray:
+    """What £1 of capital of each slot (o, year y, capital_year c) costs in the objective.
+
+    v1: δ_c. With a spend profile (``[capital]``): Σ_k share_k · δ_{c+k}. With ``[appraisal]
+    method = "annuity"``: times (1 − (1 + r)^−n) / (1 − (1 + r)^−L), n = min(L, T − y + 1),
+    L the kind's asset life (:mod:`sufficiency.preprocess.capital`). Cash inflation never
+    enters the objective (real start-year prices).
+    """
+    if not config.capital.on:
+        weight = delta.loc[slots["capital_year"]].to_numpy()
+    else:
+        spread = tranches(slots[["capital_year"]], kinds, config.capital)
+        discounted = spread["share"] * delta.loc[spread["spend_year"]].to_numpy()
+        weight = discounted.groupby(level=0).sum().reindex(slots.index).to_numpy()
+    if config.appraisal.annuity:
+        life = np.array([config.appraisal.life(str(k)) for k in kinds], dtype=float)
+        n = service_years(slots["year"].to_numpy(), life, config.end_year)
+        weight = weight * life_share(config.discount_rate, n, life)
+    return np.asarray(weight, dtype=float)

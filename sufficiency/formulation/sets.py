@@ -1,7 +1,8 @@
 """Sparse index sets of the model, built once with pandas (never the full cartesian product).
 
 - ``COMMODITIES``: need × phase pairs, merged where the model cannot tell them apart (same
-  eligible options, same travel limit); see :func:`commodities`.
+  eligible options, same travel limit and, with costs.csv or independent.csv, the same
+  costs); see :func:`commodities`.
 - ``CELLS``: demand cells (area, commodity, year) with pupils > 0.
 - ``ARCS``: allowed (area, commodity, option): the option serves the commodity, can ever
   have places, and its site is within the commodity's travel limit of the area.
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sufficiency.errors import InputError, Issue
+from sufficiency.preprocess import costs as cost_tables
 from sufficiency.preprocess.dataset import Dataset
 from sufficiency.preprocess.placement_rules import SoftCapacity
 from sufficiency.preprocess.readers import ROW
@@ -51,6 +53,9 @@ class ModelSets:
     open_slots: pd.DataFrame  # o, option_id, year, capital_year
     capacity_rows: pd.DataFrame  # o, year
     cohorts: Cohorts | None = None  # sticky placements only
+    # costs.csv / independent.csv runs only (None: contract v1, costs from options and config)
+    place_costs: pd.DataFrame | None = None  # option_id, need, phase, annual_cost_per_place
+    independent_costs: pd.DataFrame | None = None  # area_id, need, phase, cost_per_place, ...
     _over_rows: dict[SoftCapacity, pd.DataFrame] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
@@ -59,6 +64,38 @@ class ModelSets:
         """Assignment variables a dense areas × options × needs × phases × years model needs."""
         counts = [self.member_demand[c].nunique() for c in ("area_id", "need", "phase")]
         return counts[0] * len(self.options) * counts[1] * counts[2] * len(self.years)
+
+    @cached_property
+    def arc_place_cost(self) -> np.ndarray | None:
+        """Filled-place £ per pupil-year of each arc (costs.csv runs; None in v1).
+
+        Exact per (commodity, option): :func:`commodities` merges only need × phase pairs
+        whose every option costs the same.
+        """
+        if self.place_costs is None:
+            return None
+        keyed = self.members[["need", "phase", "commodity"]].merge(
+            self.place_costs, on=["need", "phase"]).drop_duplicates(["commodity", "option_id"])
+        cost = keyed.set_index(["commodity", "option_id"])[cost_tables.LOCAL_COST]
+        arcs = pd.MultiIndex.from_frame(self.arcs[["commodity", "option_id"]])
+        return np.asarray(cost.reindex(arcs).to_numpy(float), dtype=float)
+
+    @cached_property
+    def cell_independent_cost(self) -> np.ndarray | None:
+        """Independent fee + transport, £ per pupil-year, of each cell (None in v1).
+
+        Exact per (area, commodity): :func:`commodities` merges only pairs whose independent
+        cost is the same in every area.
+        """
+        if self.independent_costs is None:
+            return None
+        table = self.independent_costs
+        keyed = table.assign(cost=table[cost_tables.FEE] + table[cost_tables.TAXI]).merge(
+            self.members[["need", "phase", "commodity"]], on=["need", "phase"])
+        cost = keyed.drop_duplicates(["area_id", "commodity"]).set_index(
+            ["area_id", "commodity"])["cost"]
+        cells = pd.MultiIndex.from_frame(self.cells[["area_id", "commodity"]])
+        return np.asarray(cost.reindex(cells).to_numpy(float), dtype=float)
 
     @cached_property
     def first_slots(self) -> pd.DataFrame:
@@ -122,14 +159,19 @@ def eligibility(options: pd.DataFrame) -> pd.DataFrame:
     return served.rename(columns={"needs": "need", "phases": "phase"}).reset_index(drop=True)
 
 
-def commodities(dataset: Dataset, aggregate: bool) -> pd.DataFrame:
+def commodities(dataset: Dataset, aggregate: bool, place: pd.DataFrame | None = None,
+                independent: pd.DataFrame | None = None) -> pd.DataFrame:
     """Group need × phase pairs that the model cannot tell apart into one commodity.
 
     Two pairs are interchangeable when exactly the same options may serve them and their
-    phases have the same travel limit: costs depend on the option and the journey only.
-    Merging them is exact (the optimum is unchanged) and shrinks the model; placements are
-    split back in proportion to each pair's demand. Without ``aggregate`` every pair is
-    its own commodity. Commodities are named after their members, e.g. ``ASD+SLCN/primary``.
+    phases have the same travel limit: in v1 costs depend on the option and the journey
+    only. With costs by need and phase (``place``: :func:`~sufficiency.preprocess.costs.
+    place_costs`; ``independent``: :func:`~sufficiency.preprocess.costs.independent_costs`)
+    the pairs must also cost the same at every option and independently in every area, so
+    the cost is part of the key. Merging them is exact (the optimum is unchanged) and
+    shrinks the model; placements are split back in proportion to each pair's demand.
+    Without ``aggregate`` every pair is its own commodity. Commodities are named after
+    their members, e.g. ``ASD+SLCN/primary``.
     """
     pairs = dataset.demand[["need", "phase"]].drop_duplicates().sort_values(["need", "phase"])
     limits = dataset.config.travel_limit_minutes
@@ -140,12 +182,26 @@ def commodities(dataset: Dataset, aggregate: bool) -> pd.DataFrame:
     pairs["signature"] = served.reindex(keys).fillna("").to_numpy()
     if aggregate:
         pairs["signature"] = pairs["signature"] + "@" + pairs["limit_minutes"].astype(str)
+        for table, who, cost in ((place, "option_id", [cost_tables.LOCAL_COST]),
+                                 (independent, "area_id", [cost_tables.FEE, cost_tables.TAXI])):
+            if table is not None:
+                pairs["signature"] = pairs["signature"] + "|" + _cost_key(table, who, cost,
+                                                                           keys)
     else:
         pairs["signature"] = pairs["need"] + "/" + pairs["phase"]
     grouped = pairs.groupby("signature")
     names = grouped["need"].agg(_joined) + "/" + grouped["phase"].agg(_joined)
     pairs["commodity"] = pairs["signature"].map(names)
     return pairs[["need", "phase", "commodity", "limit_minutes"]].reset_index(drop=True)
+
+
+def _cost_key(table: pd.DataFrame, who: str, cost: list[str],
+              keys: pd.MultiIndex) -> np.ndarray:
+    """Per need × phase pair of ``keys``: every ``who`` with its £ per pupil-year, as text."""
+    amount = table[cost].sum(axis=1).map("{:.17g}".format)
+    text = (table[who].astype(str) + "=" + amount).groupby(
+        [table["need"], table["phase"]]).agg(lambda parts: ";".join(sorted(parts)))
+    return np.asarray(text.reindex(keys).fillna("").to_numpy(), dtype=object)
 
 
 def _joined(values: pd.Series) -> str:
@@ -332,7 +388,10 @@ def build_sets(dataset: Dataset) -> ModelSets:
     """All index sets of the model; raises :class:`InputError` for unplannable demand."""
     sticky = dataset.placement_model == "sticky"
     # sticky cohorts leave at their own need's pace: no merging of needs there (exactness)
-    members = commodities(dataset, dataset.config.formulation.aggregate_needs and not sticky)
+    place = cost_tables.place_costs_of(dataset)
+    independent = cost_tables.independent_costs_of(dataset)
+    members = commodities(dataset, dataset.config.formulation.aggregate_needs and not sticky,
+                          place, independent)
     member_demand = demand_by_member(dataset, members)
     cells = demand_cells(member_demand)
     arcs = allowed_arcs(dataset, cells, members)
@@ -353,4 +412,6 @@ def build_sets(dataset: Dataset) -> ModelSets:
         open_slots=open_slots(dataset),
         capacity_rows=capacity_rows.reset_index(drop=True),
         cohorts=cohorts,
+        place_costs=place,
+        independent_costs=independent,
     )

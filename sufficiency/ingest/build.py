@@ -55,7 +55,7 @@ class BuildResult:
     areas: int
 
 
-RUN_HEADER = "Written by `sufficiency build-dataset "  # in the run TOML's first line
+RUN_HEADER = "Written by `sufficiency build-dataset "  # in the run TOML's first comment line
 
 
 def _not_ours(spec: BuildSpec) -> list[Issue]:
@@ -67,7 +67,8 @@ def _not_ours(spec: BuildSpec) -> list[Issue]:
                             f"was not written by build-dataset (it has no {MARKER} file); "
                             "nothing was replaced or deleted", "name a new folder in "
                             "build.dataset, or move the existing one away", column_label="key"))
-    if os.path.lexists(run) and (run.is_symlink() or RUN_HEADER not in first_line(run)):
+    header = first_line(run)
+    if os.path.lexists(run) and not (header.startswith("# Run of ") and RUN_HEADER in header):
         issues.append(Issue(spec.spec_path.name, None, "build.run_toml", f"{run} exists and "
                             "was not written by build-dataset (its first line is not the "
                             "builder's header); it was not replaced", "name a new file in "

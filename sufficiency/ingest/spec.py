@@ -301,13 +301,14 @@ class _Spec:
         """``build.dataset`` / ``build.run_toml``: inside the project folder, not it."""
         text = self.r.text(table, key, "build.", default)
         path = self.path_at(self.path.parent, text, "build." + key) if text else None
-        if path is not None and (path == self.project or not inside(path, self.project)):
-            self.r.problem("build." + key, f"{text!r} leads outside the project folder "
-                           f"{self.project}", "write inside the project folder (the parent of "
-                           "the spec's folder; symbolic links are followed before checking), "
-                           f'e.g. {key} = "{default}"')
-            return None
-        return path
+        if path is None or (path != self.project and inside(path, self.project)):
+            return path
+        where = "is the project folder itself" if path == self.project else (
+            "leads outside the project folder")
+        self.r.problem("build." + key, f"{text!r} {where} {self.project}",
+                       "write inside the project folder (the parent of the spec's folder; "
+                       f'symbolic links are followed before checking), e.g. {key} = "{default}"')
+        return None
 
     def source(self, table: dict[str, Any], key: str, prefix: str, *, required: bool = True,
                attribution_key: str | None = None, encoding: str = "utf-8") -> Source | None:
@@ -392,7 +393,7 @@ def _check_dataset_folder(s: _Spec, dataset: Path, sources: Path | None,
     holds = "the spec" if inside(s.path, dataset) else (
         "the source folder" if sources is not None and inside(sources, dataset) else None)
     if holds:
-        s.r.problem("build.dataset", f"{str(dataset)!r} holds {holds}, and a rebuild "
+        s.r.problem("build.dataset", f"the folder {dataset} holds {holds}, and a rebuild "
                     "replaces the whole dataset folder",
                     'name a folder of its own, e.g. dataset = "<name>" (inputs/<name>/)')
     elif run_path is not None and not inside(dataset, project_folder(run_path)):

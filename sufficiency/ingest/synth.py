@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPoint, Polygon, box
 
+from sufficiency.preprocess.paths import MARKER, first_line, marker_text, written_by_sufficiency
 from sufficiency.preprocess.vocabulary import PHASES
 from sufficiency.tolerances import AREA_TILING_M2
 
@@ -132,9 +134,11 @@ def write_synthetic(out_dir: Path, scale: str, seed: int = 0, *, overwrite: bool
     """Write a contract dataset and its run TOML; return the TOML's path.
 
     Writes ``out_dir/synth-<scale>-s<seed>.toml`` and the folder ``out_dir/synth-<scale>-s<seed>/``
-    (areas.geojson in EPSG:27700, sites.csv, demand.csv, provision.csv; no travel.csv).
-    Raises ValueError for an unknown scale or a bad seed, and FileExistsError when either
-    target exists and ``overwrite`` is False.
+    (areas.geojson in EPSG:27700, sites.csv, demand.csv, provision.csv, the marker file; no
+    travel.csv). Raises ValueError for an unknown scale or a bad seed, and FileExistsError
+    when either target exists and ``overwrite`` is False, or exists and was not written by
+    sufficiency (a folder without the marker file, a TOML without synth's first line): that
+    is never replaced.
     """
     spec = _scale_spec(scale)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -158,8 +162,22 @@ def _scale_spec(scale: str) -> ScaleSpec:
     return SCALES[key]
 
 
+TOML_HEAD = "# Synthetic run: scale "  # the first line synth writes in its run TOML
+
+
 def _refuse_overwrite(toml_path: Path, folder: Path, overwrite: bool) -> None:
-    """Never replace an earlier dataset silently: a user may have edited it."""
+    """Never replace an earlier dataset silently, nor anything synth did not write at all.
+
+    A user may have edited an earlier dataset (``overwrite`` replaces it); a folder without
+    the marker or a TOML without synth's first line is not synth's, whatever ``overwrite``.
+    """
+    if os.path.lexists(folder) and not written_by_sufficiency(folder):
+        raise FileExistsError(f"{folder} exists and was not written by sufficiency (it has no "
+                              f"{MARKER} file); nothing was replaced: choose another folder")
+    if os.path.lexists(toml_path) and (toml_path.is_symlink()
+                                       or not first_line(toml_path).startswith(TOML_HEAD)):
+        raise FileExistsError(f"{toml_path} exists and was not written by synth; nothing was "
+                              "replaced: choose another folder")
     existing = [str(p) for p in (toml_path, folder) if p.exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{' and '.join(existing)} already exist(s); pass overwrite=True")
@@ -589,11 +607,23 @@ def _demand(
 # --- writing ---------------------------------------------------------------------------
 
 
+def _fresh(path: Path, purpose: str) -> Path:
+    """A hidden name beside ``path`` that nothing has (random, so never an existing file)."""
+    return path.with_name(f".{path.name}.{purpose}-{uuid.uuid4().hex[:12]}")
+
+
 def _write_text(path: Path, text: str) -> None:
-    """Write UTF-8 text with LF line ends, via a temporary file, so a crash leaves no half file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(tmp, path)
+    """Write UTF-8 text with LF line ends through a new temporary file beside ``path``.
+
+    A crash leaves no half file, and no existing file but ``path`` is ever replaced.
+    """
+    tmp = _fresh(path, "tmp")
+    try:
+        with tmp.open("x", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -602,24 +632,29 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
 
 
 def _publish_folder(out_dir: Path, folder: Path, data: _Dataset) -> None:
-    """Write the dataset into a temporary folder, then swap it into place."""
-    tmp = out_dir / f".{folder.name}.tmp"
-    if tmp.exists():  # left by an interrupted run
-        shutil.rmtree(tmp)
-    tmp.mkdir()
+    """Write the dataset into a new temporary folder, then swap it into place.
+
+    An earlier folder is replaced only when it holds the marker (checked again just before).
+    """
+    tmp = _fresh(folder, "tmp")
+    tmp.mkdir()  # a new name: fails rather than reuse anything that exists
     try:
+        _write_text(tmp / MARKER, marker_text("synth"))
         data.areas.to_file(tmp / "areas.geojson", driver="GeoJSON")
         if gpd.read_file(tmp / "areas.geojson").crs.to_epsg() != CRS_EPSG:
             raise RuntimeError("areas.geojson did not keep its EPSG:27700 declaration")
         _write_csv(data.sites, tmp / "sites.csv")
         _write_csv(data.demand, tmp / "demand.csv")
         _write_csv(data.provision, tmp / "provision.csv")
-        if folder.exists():
-            shutil.rmtree(folder)
+        old = _fresh(folder, "old")
+        if os.path.lexists(folder):
+            if not written_by_sufficiency(folder):
+                raise FileExistsError(f"{folder} was not written by sufficiency; not replaced")
+            os.replace(folder, old)
         os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _toml_text(spec: ScaleSpec, name: str, seed: int, budget_gbp: dict[int, int]) -> str:

@@ -27,6 +27,7 @@ from sufficiency.preprocess.schema import (
     required_columns,
 )
 from sufficiency.preprocess.textcells import CellParser
+from sufficiency.preprocess.tomlread import MAX_POUNDS  # £ in one cost cell, as in the run TOML
 from sufficiency.preprocess.vocabulary import INDEPENDENT, KINDS, NEEDS, PHASES
 from sufficiency.tolerances import PUPILS_CURRENT_OVER_DEMAND
 
@@ -35,7 +36,6 @@ POLYGONAL = {"Polygon", "MultiPolygon"}
 # HiGHS's numerics), not a plan.
 PLAUSIBLE_YEARS = (1990, 2100)  # academic years
 MAX_PUPILS = 1_000_000  # pupils in one demand row
-MAX_POUNDS = 1e10  # £ in one cost cell
 PROVISION_COUNT_LIMITS = {"existing_places": 100_000, "module_places": 100_000,
                           "max_modules": 10_000, "lead_time_years": 50}
 DEMAND_POINT = ("demand_easting", "demand_northing")
@@ -50,7 +50,9 @@ def check_areas(raw: gpd.GeoDataFrame, path: Path) -> tuple[gpd.GeoDataFrame, Ce
         return gpd.GeoDataFrame(), cells
     area_id = cells.ids("area_id")
     cells.unique("area_id", area_id)
-    frame = gpd.GeoDataFrame({"area_id": area_id, "name": cells.text("name"), ROW: raw[ROW]},
+    name = cells.text("name")
+    name = name.where(name != "", area_id)  # a blank or null name: the area is called by its id
+    frame = gpd.GeoDataFrame({"area_id": area_id, "name": name, ROW: raw[ROW]},
                              geometry=raw.geometry.values, crs=raw.crs)
     for column in DEMAND_POINT:
         if column in raw.columns:
@@ -114,9 +116,8 @@ def _areas_to_bng(frame: gpd.GeoDataFrame, path: Path, cells: CellParser) -> gpd
     if frame.crs is None:  # GeoJSON without a crs member: WGS84 by RFC 7946
         frame = frame.set_crs(geo.WGS84)
     bng = geo.to_bng(frame)
-    corners = bng.geometry.bounds
-    inside = (geo.within_gb_metres(corners["minx"], corners["miny"])
-              & geo.within_gb_metres(corners["maxx"], corners["maxy"]))
+    points = bng.geometry.representative_point()  # a point inside each area
+    inside = geo.within_gb_metres(points.x, points.y)
     for row in bng.loc[~inside, ROW]:
         cells.issue(row, "geometry", "the area lies outside Great Britain",
                     "check the CRS the file declares and the coordinate order")
@@ -127,7 +128,7 @@ def _crs_problem(frame: gpd.GeoDataFrame, path: Path) -> tuple[str, str] | None:
     """(message, fix) when the file's CRS is missing or contradicts its coordinates."""
     bounds = frame.total_bounds
     geojson = path.suffix.lower() in (".geojson", ".json")
-    if geojson and not declared_crs(path) and geo.looks_like_bng(bounds):
+    if geojson and geo.looks_like_bng(bounds) and not declared_crs(path):
         return ("coordinates are metres (British National Grid?) but the file declares no CRS, "
                 "so GeoJSON means WGS84",
                 'declare it: "crs": {"type": "name", "properties": '

@@ -14,13 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from sufficiency.errors import InputError, Issue
+from sufficiency.preprocess.capital import (
+    Appraisal,
+    CapitalRules,
+    read_appraisal,
+    read_capital_rules,
+)
 from sufficiency.preprocess.paths import UnusablePath, inside, project_folder, resolve
 from sufficiency.preprocess.placement_rules import PlacementRules, read_placement_rules
-from sufficiency.preprocess.tomlread import TomlReader, read_toml
+from sufficiency.preprocess.tomlread import PLAIN_YEAR, TomlReader, read_toml, year_key_problem
 from sufficiency.preprocess.vocabulary import PHASES
 
 STRONG_LINKS = ("none", "area", "placement")
-RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+# \Z, not $: "$" also matches before a final newline, and a name ending in one is no file name.
+RUN_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}\Z")
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,8 @@ class RunConfig:
     formulation: FormulationSettings = FormulationSettings()
     placement_rules: PlacementRules = PlacementRules()
     scenarios: dict = field(default_factory=dict)  # raw [scenarios.*]: preprocess.scenarios
+    appraisal: Appraisal = Appraisal()  # [appraisal]: capital over the asset's life
+    capital: CapitalRules = CapitalRules()  # [capital]: spend profiles, construction inflation
     project_dir: Path | None = None  # where the run may read (None: the TOML's default)
 
     @property
@@ -112,7 +121,8 @@ class RunConfig:
 _TOP_KEYS = {
     "name", "inputs", "start_year", "horizon_years", "discount_rate",
     "independent", "transport", "travel_limit_minutes", "capital_budget", "solver",
-    "formulation", "placements", "ramp_up", "soft_capacity", "scenarios",
+    "formulation", "placements", "ramp_up", "soft_capacity", "scenarios", "appraisal",
+    "capital",
 }
 _TABLE_KEYS = {
     "independent": {"cost_per_place", "transport_cost_per_pupil", "available"},
@@ -170,8 +180,10 @@ def _read_limits(reader: TomlReader, data: dict[str, Any]) -> dict[str, float]:
 
 def _budget_year_problem(key: str, years: list[int]) -> tuple[str, str] | None:
     """(message, fix) when a ``[capital_budget]`` key is not a year of the horizon."""
-    if not key.isdigit():
-        first = re.match(r"\D*(\d{4})", key)
+    if not PLAIN_YEAR.fullmatch(key):
+        if re.fullmatch(r"[0-9]+", key):  # leading zeros
+            return year_key_problem(key)
+        first = re.match(r"[^0-9]*([0-9]{4})", key)
         example = first.group(1) if first else "2026"
         return (f"{key!r} is not a year",
                 f"write the financial year as its first calendar year, e.g. {example} "
@@ -238,7 +250,7 @@ def _read_identity(reader: TomlReader, data: dict[str, Any], toml_path: Path,
                    project: Path) -> tuple[str, Path]:
     """The run's name and its dataset folder (which must lie inside the project folder)."""
     name = data.get("name")
-    if not isinstance(name, str) or not RUN_NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not RUN_NAME_PATTERN.fullmatch(name):
         reader.problem("name", f"{name!r} is not a usable run name",
                        "use letters, digits, '-', '_' or '.', e.g. name = \"example\"")
         name = "invalid"
@@ -301,6 +313,8 @@ def parse_run_config(toml_path: Path, data: dict[str, Any], *,
         placement_rules=read_placement_rules(reader, data),
         scenarios=_section(reader, data, "scenarios"),
         project_dir=project_dir,
+        appraisal=read_appraisal(reader, data),
+        capital=read_capital_rules(reader, data),
     )
     reader.raise_issues()
     return config

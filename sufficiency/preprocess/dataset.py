@@ -14,7 +14,8 @@ import geopandas as gpd
 import pandas as pd
 
 from sufficiency.errors import InputError, Issue
-from sufficiency.preprocess import checks, geo
+from sufficiency.preprocess import checks, costs, geo
+from sufficiency.preprocess.capital import profile_lead_issues
 from sufficiency.preprocess.config import RunConfig, load_run_config
 from sufficiency.preprocess.readers import ROW, read_csv_table, read_geo_table
 from sufficiency.preprocess.vocabulary import INDEPENDENT
@@ -33,6 +34,13 @@ class Dataset:
     - ``options``: provision.csv columns; needs and phases as tuples of codes
     - ``travel``: area_id, site_id, minutes, km, travel_source (``travel.csv`` or
       ``straight line``) for every area × site pair known
+    - ``costs`` (costs.csv, optional): option_id, kind ('' when the row names the other),
+      need, phase ('*' for all), annual_cost_per_place, cost_per_place,
+      transport_cost_per_pupil (NaN where the row's kind does not use it), _row
+    - ``providers`` (independent.csv, optional): provider_id, name, needs, phases,
+      cost_per_place, point geometry (EPSG:27700)
+    - ``provider_travel`` (with ``providers``): area_id, provider_id, minutes, km,
+      travel_source for every area × provider pair
     """
 
     config: RunConfig
@@ -45,6 +53,9 @@ class Dataset:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     current: pd.DataFrame | None = None  # area_id, need, phase, option_id, pupils at start
     placement_model: str = "v1"  # "v1" (re-place every year) or "sticky" (cohorts)
+    costs: pd.DataFrame | None = None  # costs.csv rules; None: contract v1 costs
+    providers: gpd.GeoDataFrame | None = None  # independent.csv; None: no providers
+    provider_travel: pd.DataFrame | None = None  # area × provider journeys
 
 
 def _area_path(folder: Path) -> Path:
@@ -67,18 +78,23 @@ def _cross_references(data: dict[str, pd.DataFrame]) -> list[Issue]:
 
     area_ids = set(data["areas"]["area_id"])
     site_ids = set(data["sites"]["site_id"])
+    journey_ends = site_ids | set(data["providers"]["provider_id"] if "providers" in data
+                                  else [])
     pairs = [("sites", "sites.csv", "area_id", area_ids, "areas"),
              ("demand", "demand.csv", "area_id", area_ids, "areas"),
              ("options", "provision.csv", "site_id", site_ids, "sites.csv")]
     if "travel" in data:
         pairs += [("travel", "travel.csv", "area_id", area_ids, "areas"),
-                  ("travel", "travel.csv", "site_id", site_ids, "sites.csv")]
+                  ("travel", "travel.csv", "site_id", journey_ends,
+                   "sites.csv" + (" or independent.csv" if "providers" in data else ""))]
     issues: list[Issue] = []
     for key, file, column, known, target in pairs:
         frame = data[key]
         cells = CellParser(frame, file)
         cells.references(column, frame[column], known, target)
         issues.extend(cells.issues)
+    if "providers" in data:
+        issues += costs.check_provider_ids(data["providers"], site_ids)
     return issues
 
 
@@ -113,15 +129,33 @@ def _read_all(config: RunConfig) -> tuple[dict[str, pd.DataFrame], list[str]]:
                 read_csv_table(folder / CURRENT_FILE), CURRENT_FILE), issues, warnings)
         except InputError as exc:
             issues.extend(exc.issues)
+    _read_cost_files(folder, data, issues, warnings)
     if issues:
         raise InputError(issues)
     _require_rows(data)
     cross = _cross_references(data)
+    if "costs" in data:
+        cost_issues, cost_warnings = costs.check_cost_references(data["costs"], data["options"])
+        cross += cost_issues
+        warnings += cost_warnings
     if "current" in data:
         cross += _current_references(data, config)
     if cross:
         raise InputError(cross)
     return data, warnings
+
+
+def _read_cost_files(folder: Path, data: dict[str, pd.DataFrame], issues: list[Issue],
+                     warnings: list[str]) -> None:
+    """costs.csv and independent.csv, when the dataset has them (both optional)."""
+    for key, name, check in (("costs", costs.COSTS_FILE, costs.check_costs),
+                             ("providers", costs.PROVIDERS_FILE, costs.check_providers)):
+        if (folder / name).is_file():
+            try:
+                data[key] = _collect(check(read_csv_table(folder / name), name), issues,
+                                     warnings)
+            except InputError as exc:
+                issues.extend(exc.issues)
 
 
 def _current_references(data: dict[str, pd.DataFrame], config: RunConfig) -> list[Issue]:
@@ -150,6 +184,13 @@ def _require_rows(data: dict[str, pd.DataFrame]) -> None:
              "options": "provision.csv"}
     empty = [Issue(files[key], None, None, "has no data rows", "add at least one row")
              for key in files if data[key].empty]
+    empty += [Issue(name, None, None, "has no data rows", "add rows, or delete the file")
+              for key, name in (("costs", costs.COSTS_FILE), ("providers", costs.PROVIDERS_FILE))
+              if key in data and data[key].empty]
+    if "current" in data and data["current"].empty:  # it would switch the run to sticky cohorts
+        empty.append(Issue(CURRENT_FILE, None, None, "has no data rows",
+                           "add the pupils already placed in the start year, or delete the file "
+                           "to plan without current placements"))
     if not empty and data["demand"]["pupils"].sum() <= 0:
         empty.append(Issue("demand.csv", None, "pupils", "no pupils in any row",
                            "a plan needs demand: check the file"))
@@ -188,13 +229,28 @@ def load_dataset(config: RunConfig) -> Dataset:
     areas = areas.assign(demand_x=points.x.round(3), demand_y=points.y.round(3))
     sites = data["sites"].sort_values("site_id").reset_index(drop=True)
     warnings += checks.check_sites_in_areas(sites, areas, "sites.csv")
-    travel, metric = _travel(config, areas, sites, data.get("travel"))
+    given = data.get("travel")
+    providers = None
+    provider_travel = None
+    if "providers" in data:
+        providers = data["providers"].sort_values("provider_id").reset_index(drop=True)
+        to_providers = None
+        if given is not None:
+            ends = given["site_id"].isin(providers["provider_id"])
+            to_providers = given.loc[ends].drop(columns=ROW)
+            given = given.loc[~ends]
+        provider_travel = costs.provider_travel(config, areas, providers, to_providers)
+        providers = providers.drop(columns=ROW)
+    travel, metric = _travel(config, areas, sites, given)
     demand = (data["demand"].drop(columns=ROW).astype({"year": "int64"})
               .sort_values(["area_id", "need", "phase", "year"]).reset_index(drop=True))
     options = data["options"].sort_values("option_id").reset_index(drop=True)
     int_columns = ["existing_places", "module_places", "max_modules", "lead_time_years",
                    "earliest_year"]
     options = options.astype(dict.fromkeys(int_columns, "int64"))
+    lead_issues = profile_lead_issues(config, options)
+    if lead_issues:
+        raise InputError(lead_issues)
     return Dataset(
         config=config,
         areas=areas.drop(columns=ROW),
@@ -207,6 +263,9 @@ def load_dataset(config: RunConfig) -> Dataset:
         current=None if "current" not in data else data["current"].drop(columns=ROW)
         .sort_values(["area_id", "need", "phase", "option_id"]).reset_index(drop=True),
         placement_model=_placement_model(config, "current" in data),
+        costs=None if "costs" not in data else data["costs"].reset_index(drop=True),
+        providers=providers,
+        provider_travel=provider_travel,
     )
 
 

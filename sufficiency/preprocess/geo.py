@@ -9,19 +9,28 @@ which.
 
 from __future__ import annotations
 
+import functools
+import json
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely.geometry import LineString, Point
+import shapely
+from pyproj import Transformer
+from shapely.geometry import LineString, Point, shape
 
 BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
-GB_LON = (-9.01, 2.01)
-GB_LAT = (49.75, 61.01)
-GB_EASTING = (-100_000.0, 800_000.0)
-GB_NORTHING = (-100_000.0, 1_400_000.0)
+# Great Britain (England, Scotland, Wales and their islands) as a coarse outline in EPSG:27700;
+# a point is "in Great Britain" within GB_MARGIN_M of it. The outline is Natural Earth's
+# 1:110m polygon (public domain) with hand-drawn islands and coasts: within 14 km of Natural
+# Earth's 1:50m coast everywhere, so the margin keeps every coastal and island site in, while
+# Ireland (Dublin 88 km beyond it, Belfast 36 km), the Isle of Man and France (Calais 20 km)
+# stay out.
+GB_OUTLINE_FILE = Path(__file__).with_name("data") / "gb_outline.geojson"
+GB_MARGIN_M = 20_000.0
 DEGREES_MAX = 360.0  # coordinates no larger than this are degrees, not grid metres
 TRAVEL_GIVEN = "travel.csv"
 TRAVEL_DERIVED = "straight line"
@@ -39,19 +48,48 @@ def looks_like_bng(bounds: np.ndarray) -> bool:
     return max(abs(minx), abs(maxx), abs(miny), abs(maxy)) > DEGREES_MAX
 
 
+@functools.cache
+def great_britain() -> shapely.Geometry:
+    """The shipped GB outline widened by :data:`GB_MARGIN_M` (EPSG:27700), prepared."""
+    doc = json.loads(GB_OUTLINE_FILE.read_text(encoding="utf-8"))
+    outline = shapely.union_all([shape(feature["geometry"]) for feature in doc["features"]])
+    area = outline.buffer(GB_MARGIN_M, quad_segs=4)
+    shapely.prepare(area)
+    return area
+
+
+@functools.cache
+def _wgs84_to_bng() -> Transformer:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Transformer.from_crs(WGS84, BNG, always_xy=True)
+
+
 def within_gb_degrees(lon: pd.Series, lat: pd.Series) -> pd.Series:
-    """True where a lon/lat pair lies in the area of use of EPSG:27700."""
-    return lon.between(*GB_LON) & lat.between(*GB_LAT)
+    """True where a WGS84 lon/lat pair lies in Great Britain (see :func:`great_britain`)."""
+    x = pd.to_numeric(lon, errors="coerce").to_numpy(float)
+    y = pd.to_numeric(lat, errors="coerce").to_numpy(float)
+    plausible = (np.abs(x) <= 180.0) & (np.abs(y) <= 90.0)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        east, north = _wgs84_to_bng().transform(np.where(plausible, x, np.nan),
+                                                np.where(plausible, y, np.nan))
+    inside = shapely.contains_xy(great_britain(), np.asarray(east), np.asarray(north))
+    return pd.Series(inside & plausible, index=lon.index)
 
 
 def within_gb_metres(easting: pd.Series, northing: pd.Series) -> pd.Series:
-    """True where an easting/northing pair lies on or near Great Britain.
+    """True where an EPSG:27700 easting/northing pair lies in Great Britain.
 
     The grid's false origin lies in the sea south-west of Scilly, so a pair within 360 m of
     it is no place in Great Britain: it is degrees put in easting/northing columns.
     """
-    near_origin = (easting.abs() <= DEGREES_MAX) & (northing.abs() <= DEGREES_MAX)
-    return easting.between(*GB_EASTING) & northing.between(*GB_NORTHING) & ~near_origin
+    x = pd.to_numeric(easting, errors="coerce").to_numpy(float)
+    y = pd.to_numeric(northing, errors="coerce").to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        near_origin = (np.abs(x) <= DEGREES_MAX) & (np.abs(y) <= DEGREES_MAX)
+    inside = shapely.contains_xy(great_britain(), x, y)
+    return pd.Series(inside & ~near_origin, index=easting.index)
 
 
 def to_bng(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -6,13 +6,15 @@ show (header = 1), so that later checks can point at the exact cell.
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import json
 import warnings
+from array import array
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from sufficiency.errors import InputError, Issue
@@ -20,6 +22,19 @@ from sufficiency.errors import InputError, Issue
 ROW = "_row"
 WARNINGS = "warnings"  # DataFrame.attrs key: harmless fixes the reader made (said, not silent)
 MAX_INPUT_BYTES = 200 * 1024 * 1024  # far beyond any planning dataset; refuse rather than swap
+# Memory: a file is refused before it is parsed when reading it would need more than
+# MAX_READ_MEMORY. A CSV's estimate is CSV_BYTES_PER_BYTE × its bytes + CSV_BYTES_PER_CELL × its
+# cells (a cell that is not shared costs a Python string, up to 64 bytes with its text, and two
+# pointers); a GeoJSON's is GEO_BYTES_PER_BYTE × its bytes. Measured peaks (50 MB files, see
+# docs/inputs.md): CSV 2.6-2.9x the file for planning tables whose codes, years and ids repeat,
+# 7.3x with unique 6-decimal numbers, 8.6-10.1x when every cell is a distinct short text;
+# GeoJSON 1.9x through GDAL and 7.6x through the json module (used to find "crs" or a bad ring).
+MAX_READ_MEMORY = 1_000_000_000
+CSV_BYTES_PER_BYTE = 2.0
+CSV_BYTES_PER_CELL = 80.0
+GEO_BYTES_PER_BYTE = 8.0
+_CHUNK = 1 << 20
+_DISTINCT_TEXTS = 1 << 18  # cell texts shared when repeated; past this many, new ones are not
 
 
 SAVE_AS_CSV = "open it in your spreadsheet program and save it as 'CSV UTF-8 (comma delimited)'"
@@ -37,8 +52,8 @@ _SIGNATURES = (
 _GEO_SIGNATURES = {".gpkg": b"SQLite format 3\x00", ".shp": b"\x00\x00\x27\x0a"}
 
 
-def _check_size(path: Path) -> None:
-    """Refuse a file far beyond any planning dataset before anything reads it whole."""
+def _check_size(path: Path) -> int:
+    """Refuse a file far beyond any planning dataset before anything reads it; its size."""
     size = path.stat().st_size
     if size > MAX_INPUT_BYTES:
         raise InputError(Issue(path.name, None, None,
@@ -46,6 +61,7 @@ def _check_size(path: Path) -> None:
                                f"(the limit is {MAX_INPUT_BYTES / 1e6:,.0f} MB)",
                                "check it is the right file; aggregate or split it below the "
                                "limit"))
+    return size
 
 
 def _head(path: Path, size: int = 4096) -> bytes:
@@ -90,59 +106,120 @@ def _check_geo_kind(path: Path, label: str) -> None:
                                f"this is not a {suffix} file: it looks like {what}", SAVE_AS_GEO))
 
 
-def _decode(path: Path) -> str:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(Issue(path.name, line, None,
-                               "the file is not UTF-8 text (Windows-1252 '£' or 'é'?)",
-                               SAVE_AS_CSV)) from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise InputError(Issue(path.name, line, None, "the file contains NUL bytes, so it is not "
-                               "plain text", SAVE_AS_CSV))
-    return text
+def _scan(path: Path, label: str) -> int:
+    """Check, a chunk at a time, that the file is UTF-8 without NUL bytes; its cell count.
+
+    Nothing is held but one chunk, so a file is judged before any of it is parsed. The count
+    (separators + line breaks, so commas inside quotes count too) errs high, as the memory
+    estimate should.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = cells = 0
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(_CHUNK)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                line = lines + exc.object[: exc.start].count(b"\n") + 1
+                raise InputError(Issue(label, line, None,
+                                       "the file is not UTF-8 text (Windows-1252 '£' or 'é'?)",
+                                       SAVE_AS_CSV, row_label="line")) from None
+            if not chunk:
+                break
+            if b"\x00" in chunk:
+                line = lines + chunk[: chunk.index(b"\x00")].count(b"\n") + 1
+                raise InputError(Issue(label, line, None, "the file contains NUL bytes, so it is "
+                                       "not plain text", SAVE_AS_CSV, row_label="line"))
+            newlines = chunk.count(b"\n")
+            lines += newlines
+            cells += newlines + chunk.count(b",")
+    return cells + 1
+
+
+def csv_memory_estimate(size: int, cells: int) -> int:
+    """Bytes of memory reading a CSV of ``size`` bytes and ``cells`` cells may take at peak.
+
+    Each cell costs at most one Python string (its text plus :data:`CSV_BYTES_PER_CELL` of
+    object and pointer overhead); the text itself is counted :data:`CSV_BYTES_PER_BYTE` times.
+    """
+    return int(size * CSV_BYTES_PER_BYTE + cells * CSV_BYTES_PER_CELL)
+
+
+def _check_memory(label: str, need: int) -> None:
+    """Refuse a file whose reading would need more than :data:`MAX_READ_MEMORY` bytes."""
+    if need > MAX_READ_MEMORY:
+        raise InputError(Issue(label, None, None,
+                               f"reading it would need about {need / 1e9:,.1f} GB of memory "
+                               f"(the limit is {MAX_READ_MEMORY / 1e9:,.1f} GB)",
+                               "check it is the right file; aggregate or split it, or leave out "
+                               "columns the engine does not use"))
 
 
 def read_csv_table(path: Path, label: str | None = None) -> pd.DataFrame:
-    """Read a CSV as text cells (ids keep their zeros, 'NA' stays 'NA'), keeping line numbers.
+    """Read a CSV as text cells (ids keep their zeros, 'NA' stays 'NA'), keeping row numbers.
 
-    Blank lines are skipped; header names are trimmed; a repeated header is an error (pandas
-    would silently rename it).
+    ``_row`` is the row a spreadsheet shows (header = 1; a cell with a line break inside quotes
+    is still one row; blank rows count). Blank rows are skipped with a warning; header names
+    are trimmed; a repeated header is an error (pandas would silently rename it). The file is
+    streamed, each distinct cell text held once, and refused before parsing when its memory
+    estimate (:func:`csv_memory_estimate`) is over :data:`MAX_READ_MEMORY`.
     """
     label = label or path.name
     if not path.is_file():
         raise InputError(Issue(label, None, None, "required file is missing",
                                f"add {label} to the dataset folder {path.parent}"))
-    _check_size(path)
+    size = _check_size(path)
     _check_csv_kind(path, label)
-    reader = csv.reader(io.StringIO(_decode(path), newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError(Issue(label, None, None, "the file is empty",
-                               "add a header line and data rows")) from None
-    header = [name.strip() for name in header]
-    _check_header(header, label)
-    rows, lines, blank = [], [], []
-    for cells in reader:
-        if not any(cell.strip() for cell in cells):
-            blank.append(reader.line_num)
-            continue
-        if len(cells) != len(header):
-            raise InputError(Issue(label, reader.line_num, None,
-                                   f"{len(cells)} cells where the header has {len(header)}",
-                                   "check for an unquoted comma or a missing cell"))
-        rows.append(cells)
-        lines.append(reader.line_num)
-    table = pd.DataFrame(rows, columns=header, dtype=object)
-    table[ROW] = pd.Series(lines, dtype="int64")
+    _check_memory(label, csv_memory_estimate(size, _scan(path, label)))
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise InputError(Issue(label, None, None, "the file is empty",
+                                   "add a header line and data rows"))
+        header = [name.strip() for name in header]
+        _check_header(header, label)
+        flat, rows, blank = _read_rows(reader, header, label)
+    table = _frame(header, flat, len(rows))
+    table[ROW] = np.array(rows, dtype=np.int64)
     if blank:
         shown = ", ".join(str(line) for line in blank[:5]) + (", ..." if len(blank) > 5 else "")
         table.attrs[WARNINGS] = [f"{label}: skipped {len(blank)} blank line(s) (row {shown})"]
     return table
+
+
+def _read_rows(reader, header: list[str], label: str) -> tuple[list[str], array, list[int]]:
+    """All cells in one flat list (each distinct text held once), their rows, the blank rows."""
+    width = len(header)
+    flat: list[str] = []
+    rows = array("q")
+    blank: list[int] = []
+    texts: dict[str, str] = {}
+    shared = texts.setdefault
+    row = 1
+    for cells in reader:
+        row += 1
+        if not "".join(cells).strip():
+            blank.append(row)
+            continue
+        if len(cells) != width:
+            raise InputError(Issue(label, row, None,
+                                   f"{len(cells)} cells where the header has {width}",
+                                   "check for an unquoted comma or a missing cell"))
+        if len(texts) < _DISTINCT_TEXTS:
+            flat.extend(map(shared, cells, cells))
+        else:
+            flat.extend(map(texts.get, cells, cells))
+        rows.append(row)
+    return flat, rows, blank
+
+
+def _frame(header: list[str], flat: list[str], length: int) -> pd.DataFrame:
+    """The cells as one object block; ``flat`` is emptied once copied."""
+    block = np.array(flat, dtype=object) if flat else np.empty(0, dtype=object)
+    flat.clear()
+    return pd.DataFrame(block.reshape(length, len(header)), columns=header, copy=False)
 
 
 def _check_header(header: list[str], label: str) -> None:
@@ -163,7 +240,7 @@ def read_geo_table(path: Path, label: str | None = None) -> gpd.GeoDataFrame:
     if not path.is_file():
         raise InputError(Issue(label, None, None, "required file is missing",
                                f"add {label} to the dataset folder {path.parent}"))
-    _check_size(path)
+    _check_memory(label, int(_check_size(path) * GEO_BYTES_PER_BYTE))
     _check_geo_kind(path, label)
     try:
         with warnings.catch_warnings():
@@ -175,17 +252,42 @@ def read_geo_table(path: Path, label: str | None = None) -> gpd.GeoDataFrame:
     if frame.empty:
         raise InputError(Issue(label, None, None, "the file has no features",
                                "add the planning areas, one polygon feature each"))
-    frame = frame.reset_index(drop=True)
+    frame = _whole_numbers_as_text(frame.reset_index(drop=True))
     frame[ROW] = range(1, len(frame) + 1)
     return frame
 
 
+def _whole_numbers_as_text(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Integer properties that a null turned into floats (1 → 1.0) back to their text ('1').
+
+    GDAL reads a whole-number property with a null in it as a float column, so area_id 1
+    would become '1.0' and match nothing; a null stays None (an empty cell).
+    """
+    for column in frame.columns:
+        values = frame[column]
+        if column == "geometry" or not pd.api.types.is_float_dtype(values):
+            continue
+        given = values.dropna()
+        if given.empty or not ((given == given.round()) & (given.abs() < 2**53)).all():
+            continue
+        frame[column] = pd.Series([None if pd.isna(v) else str(int(v)) for v in values],
+                                  index=frame.index, dtype=object)
+    return frame
+
+
 def declared_crs(path: Path) -> bool:
-    """Whether a GeoJSON file names its CRS (GeoJSON without one means WGS84 by the RFC)."""
+    """Whether a GeoJSON file names its CRS (GeoJSON without one means WGS84 by the RFC).
+
+    The document is parsed (the "crs" member may come anywhere, after megabytes of features);
+    a file that is not a JSON object declares nothing.
+    """
     if path.suffix.lower() not in (".geojson", ".json"):
         return True
-    head = _head(path).decode("utf-8", errors="replace")
-    return '"crs"' in head
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(doc, dict) and doc.get("crs") is not None
 
 
 def _geojson_problem(path: Path, label: str) -> Issue | None:

@@ -43,7 +43,7 @@ from sufficiency.preprocess.config import RUN_NAME_PATTERN, RunConfig
 from sufficiency.preprocess.dataset import CURRENT_FILE, Dataset
 from sufficiency.preprocess.paths import UnusablePath, inside, resolve
 from sufficiency.preprocess.readers import ROW, read_csv_table
-from sufficiency.preprocess.tomlread import TomlReader
+from sufficiency.preprocess.tomlread import TomlReader, year_key_problem
 from sufficiency.preprocess.vocabulary import NEEDS, need_code
 
 CENTRAL = "central"
@@ -117,7 +117,7 @@ def _year_multipliers(reader: TomlReader, table: dict[str, Any], prefix: str,
     values = _multipliers(reader, table, "year_multipliers", prefix)
     out = {}
     for key, value in values.items():
-        if not key.isdigit() or int(key) not in years:
+        if year_key_problem(key) or int(key) not in years:
             reader.problem(f"{prefix}year_multipliers.{key}", "is not a year of the horizon",
                            f"use academic years {years[0]}..{years[-1]}")
         else:

@@ -81,6 +81,37 @@ TRAVEL_COLUMNS = (
     Column("km", "number", "km", "one-way road distance"),
 )
 
+COSTS_COLUMNS = (  # costs.csv (optional): each row fills option_id or kind, not both
+    Column("option_id", "id", "", "the provision.csv option the row prices; or empty",
+           required=False),
+    Column("kind", "kind", "", "special, resourced, satellite, new_special or independent; or "
+           "empty", required=False),
+    Column("need", "need", "", "SEN2 need code, any case, or '*' for every need"),
+    Column("phase", "phase", "", "primary, secondary or post16, or '*' for every phase"),
+    Column("annual_cost_per_place", "number", "£ per pupil-year",
+           "cost of each filled place (option and provision-kind rows)", required=False),
+    Column("cost_per_place", "number", "£ per pupil-year",
+           "independent fee (kind independent rows)", required=False),
+    Column("transport_cost_per_pupil", "number", "£ per pupil-year",
+           "transport to an independent placement (kind independent rows)", required=False),
+)
+
+PROVIDER_COLUMNS = (  # independent.csv (optional)
+    Column("provider_id", "id", "", "independent provider identifier, unique (not a site_id)"),
+    Column("name", "text", "", "provider name"),
+    Column("needs", "needs", "", "needs taken: codes separated by ';', or '*' for all"),
+    Column("phases", "phases", "", "phases taken: separated by ';', or '*' for all"),
+    Column("cost_per_place", "number", "£ per pupil-year", "annual fee per place"),
+    Column("lat", "number", "degrees (WGS84)", "latitude; or give easting/northing",
+           required=False),
+    Column("lon", "number", "degrees (WGS84)", "longitude; or give easting/northing",
+           required=False),
+    Column("easting", "number", "m (EPSG:27700)", "British National Grid easting; or lat/lon",
+           required=False),
+    Column("northing", "number", "m (EPSG:27700)", "British National Grid northing; or lat/lon",
+           required=False),
+)
+
 def required_columns(columns: tuple[Column, ...]) -> list[str]:
     """Names of the columns a file must have."""
     return [column.name for column in columns if column.required]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Iterator
 
 import pandas as pd
 
@@ -20,6 +21,7 @@ from sufficiency.preprocess.readers import ROW, WARNINGS
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 SPREADSHEET_ERRORS = ("#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!")
 ACADEMIC_YEAR_LABEL = re.compile(r"^(\d{4})\s*[/-]\s*\d{2,4}$")  # "2026/27", "2026-2027"
+MAX_ISSUES_PER_FILE = 1000  # problems recorded per file; one more line says there are more
 CODE_HINTS = {"NSA": "NSA (no specialist assessment) is a school-census code, never an EHCP "
                      "need: leave these pupils out of the specialist demand",
               "ASC": "autism is SEN2 code ASD"}
@@ -45,8 +47,18 @@ class CellParser:
         self.warnings: list[str] = list(table.attrs.get(WARNINGS, []))
 
     def issue(self, row: int | None, column: str | None, message: str, fix: str) -> None:
-        """Record one problem."""
-        self.issues.append(Issue(self.file, row, column, message, fix, self.row_label))
+        """Record one problem; past :data:`MAX_ISSUES_PER_FILE`, one line says there are more.
+
+        A file whose every cell is wrong would otherwise hold millions of issues in memory,
+        and nobody reads past the first screen of them.
+        """
+        if len(self.issues) < MAX_ISSUES_PER_FILE:
+            self.issues.append(Issue(self.file, row, column, message, fix, self.row_label))
+        elif len(self.issues) == MAX_ISSUES_PER_FILE:
+            self.issues.append(Issue(self.file, None, None, f"more than {MAX_ISSUES_PER_FILE} "
+                                     "problems; the rest are not listed",
+                                     "fix the problems listed (often one column or one export "
+                                     "setting) and validate again"))
 
     def has_columns(self, required: list[str]) -> bool:
         """Record each missing required column; True when all are there."""
@@ -59,10 +71,9 @@ class CellParser:
             self.issue(None, column, "required column is missing", fix)
         return not missing
 
-    def _cells(self, column: str) -> list[tuple[int, str]]:
-        values = self.table[column].tolist()
-        return list(zip(self.table[ROW].tolist(), ["" if v is None else str(v) for v in values],
-                        strict=True))
+    def _cells(self, column: str) -> Iterator[tuple[int, str]]:
+        """(row, text) of each cell, lazily; a null cell (None or NaN, from GeoJSON) is ''."""
+        return zip(self.table[ROW], map(_text, self.table[column]), strict=True)
 
     def ids(self, column: str) -> pd.Series:
         """Identifier cells: trimmed (with a warning), never empty, never formula-like."""
@@ -175,6 +186,8 @@ class CellParser:
         first_seen: dict[str, tuple[str, int]] = {}
         for row, value in zip(self.table[ROW], values, strict=True):
             key = value.lower()
+            if not key:  # an empty identifier is reported as such by ids()
+                continue
             if key in first_seen:
                 other, other_row = first_seen[key]
                 same = "duplicate" if other == value else f"differs only by case from '{other}'"
@@ -195,6 +208,15 @@ class CellParser:
                 fix = (f"did you mean '{near}'? identifiers must match exactly, including case"
                        if near else f"add it to {target} or correct the identifier")
                 self.issue(row, column, f"'{value}' is not in {target}", fix)
+
+
+def _text(value: object) -> str:
+    """A cell as text: strings as they are, null (None, NaN, pandas NA) as ''."""
+    if isinstance(value, str):
+        return value
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
 
 
 def _number_hint(text: str) -> str:

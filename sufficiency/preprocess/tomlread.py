@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -20,12 +21,30 @@ from sufficiency.preprocess.vocabulary import NEEDS, PHASES, canonical_code
 
 REQUIRED = object()  # default of a key that must be present
 _ABSENT = object()
+# The largest number any TOML key takes unless it says otherwise: £10bn, the sanity limit of a
+# provision.csv cost cell too. Past it a value is a typo (1e308 would wreck HiGHS's numerics).
+MAX_POUNDS = 1e10
+PLAIN_YEAR = re.compile(r"[1-9][0-9]*")  # a year key: ASCII digits, no leading zero, no sign
+
+
+def year_key_problem(key: str) -> tuple[str, str] | None:
+    """(message, fix) unless ``key`` is a year written as plain digits (2026, not "02026")."""
+    if PLAIN_YEAR.fullmatch(key):
+        return None
+    if re.fullmatch(r"0+[0-9]*", key):
+        plain = key.lstrip("0") or "2026"
+        return (f"{key!r} is not a plain year: it has leading zeros",
+                f"write {plain}, without leading zeros")
+    return (f"{key!r} is not a year", "write the year as plain digits, e.g. 2026")
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """The parsed TOML file at ``path``; :class:`InputError` if not UTF-8 or not valid TOML."""
+    """The parsed TOML file at ``path``; :class:`InputError` if not UTF-8 or not valid TOML.
+
+    A UTF-8 byte-order mark (Windows Notepad writes one) is dropped.
+    """
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError:
         raise InputError(Issue(path.name, None, None, "the file is not UTF-8 text",
                                "save it as UTF-8")) from None
@@ -54,7 +73,9 @@ def _number_problem(key: str, value: Any, *, minimum: float, maximum: float,
         kind = "a whole number" if integer else "a number"
         return f"{value!r} is not {kind}", f"write {key} as {kind}, without quotes"
     if not math.isfinite(value) or not minimum <= value <= maximum:
-        return f"{value!r} is out of range", f"use a value between {minimum:g} and {maximum:g}"
+        shown = (f"{value:.6g}" if isinstance(value, float) and math.isfinite(value)
+                 and abs(value) >= 1e9 else repr(value))
+        return f"{shown} is out of range", f"use a value between {minimum:g} and {maximum:g}"
     return None
 
 
@@ -125,9 +146,9 @@ class TomlReader:
         return value
 
     def number(self, table: dict[str, Any], key: str, prefix: str, default: Any = REQUIRED, *,
-               minimum: float = 0.0, maximum: float = math.inf, integer: bool = False,
+               minimum: float = 0.0, maximum: float = MAX_POUNDS, integer: bool = False,
                missing_fix: str | None = None) -> Any:
-        """A number in [minimum, maximum] (whole when ``integer``)."""
+        """A number in [minimum, maximum] (whole when ``integer``); at most £10bn by default."""
         if key not in table:
             if default is REQUIRED:
                 self.problem(prefix + key, "required key is missing",
@@ -142,7 +163,7 @@ class TomlReader:
         return value
 
     def number_table(self, table: dict[str, Any], key: str, prefix: str, fix: str, *,
-                     minimum: float = 0.0, maximum: float = math.inf,
+                     minimum: float = 0.0, maximum: float = MAX_POUNDS,
                      names: tuple[str, ...] | None = None) -> dict[str, float]:
         """A ``{name = number}`` table; with ``names``, each name must be one (any case)."""
         sub = self.table(table, key, prefix, None, fix=fix)
@@ -160,11 +181,17 @@ class TomlReader:
 
     def year_numbers(self, table: dict[str, Any], prefix: str,
                      year_problem: Callable[[str], tuple[str, str] | None], *,
-                     maximum: float = math.inf) -> dict[int, float]:
-        """A table keyed by year (``{ 2027 = 120 }``): ``year_problem`` vets each key."""
+                     maximum: float = MAX_POUNDS) -> dict[int, float]:
+        """A table keyed by year (``{ 2027 = 120 }``): ``year_problem`` vets each key.
+
+        ``year_problem`` sees every key as written and may say it first (e.g. "2026-27" is a
+        financial-year label); a key it passes must still be plain digits without a leading
+        zero (:func:`year_key_problem`), so "02026" cannot stand for 2026 and no year is
+        given twice.
+        """
         out: dict[int, float] = {}
         for key in table:
-            problem = year_problem(str(key))
+            problem = year_problem(str(key)) or year_key_problem(str(key))
             if problem:
                 self.problem(prefix + str(key), *problem)
                 continue

@@ -16,6 +16,7 @@ import pandas as pd
 from sufficiency.preprocess.config import RunConfig
 from sufficiency.preprocess.dataset import Dataset
 from sufficiency.preprocess.readers import ROW
+from sufficiency.preprocess.vocabulary import INDEPENDENT
 from sufficiency.report.webmap import ay_label
 
 ASSUMPTION_COLUMNS = ["group", "item", "value", "unit", "source"]
@@ -96,6 +97,32 @@ def _unit_costs(rows: _Rows, config: RunConfig) -> None:
               "£ per pupil-year per km", "transport.cost_per_km")
 
 
+def _cost_files(rows: _Rows, dataset: Dataset) -> None:
+    """costs.csv's rows and independent.csv's providers, each with its line (when given)."""
+    folder = dataset.config.inputs_dir.name
+    if dataset.costs is not None:
+        for rule in dataset.costs.to_dict("records"):
+            who = (f"option {rule['option_id']}" if rule["option_id"]
+                   else f"kind {rule['kind']}")
+            where = f"{folder}/costs.csv, row {int(rule[ROW])}"
+            item = f"{who}, need {rule['need']}, phase {rule['phase']}"
+            if rule["kind"] == INDEPENDENT:
+                rows.add("costs by need and phase", f"{item}: independent fee",
+                         rule["cost_per_place"], "£ per pupil-year", where)
+                rows.add("costs by need and phase", f"{item}: independent transport",
+                         rule["transport_cost_per_pupil"], "£ per pupil-year", where)
+            else:
+                rows.add("costs by need and phase", f"{item}: filled place",
+                         rule["annual_cost_per_place"], "£ per pupil-year", where)
+    if dataset.providers is not None:
+        for provider in dataset.providers.to_dict("records"):
+            rows.add("independent providers",
+                     f"{provider['name']} ({provider['provider_id']}): needs "
+                     f"{';'.join(provider['needs'])}, phases {';'.join(provider['phases'])}",
+                     provider["cost_per_place"], "£ per pupil-year (fee; transport by journey)",
+                     f"{folder}/independent.csv")
+
+
 def _travel(rows: _Rows, dataset: Dataset) -> None:
     config = dataset.config
     for phase, minutes in config.travel_limit_minutes.items():
@@ -124,6 +151,28 @@ def _budget(rows: _Rows, config: RunConfig) -> None:
                       f"capital_budget.{year}")
 
 
+def _capital_rules(rows: _Rows, config: RunConfig) -> None:
+    """[appraisal] and [capital], when either differs from the contract's v1 (else no rows)."""
+    appraisal, capital = config.appraisal, config.capital
+    if not (appraisal.annuity or capital.on):
+        return
+    rows.toml("capital", "how capital is counted", "over each asset's life (annuity)"
+              if appraisal.annuity else "in full when spent (v1)", "", "appraisal.method")
+    if appraisal.annuity:
+        for kind, life in appraisal.asset_life_years.items():
+            rows.toml("capital", f"asset life, {kind}", life,
+                      "years (assumption: a typical accounting life)",
+                      f"appraisal.asset_life_years.{kind}")
+    for kind, shares in sorted(capital.spend_profile.items()):
+        rows.toml("capital", f"capital spent by year, {kind}",
+                  ", ".join(f"{share:.0%}" for share in shares),
+                  "shares in FY c, c + 1, … (c = opening − lead time)",
+                  f"capital.spend_profile.{kind}")
+    rows.toml("capital", "construction inflation", capital.construction_inflation,
+              "per year (cash for the budget; the plan's cost stays in real terms)",
+              "capital.construction_inflation")
+
+
 def _solver(rows: _Rows, config: RunConfig) -> None:
     rows.toml("solver", "time limit", config.solver.time_limit_s, "seconds",
               "solver.time_limit_s")
@@ -145,8 +194,10 @@ def run_assumptions(dataset: Dataset) -> pd.DataFrame:
     rows = _Rows(config)
     _horizon(rows, config)
     _unit_costs(rows, config)
+    _cost_files(rows, dataset)
     _travel(rows, dataset)
     _budget(rows, config)
+    _capital_rules(rows, config)
     _demand(rows, dataset)
     _solver(rows, config)
     return pd.DataFrame(rows.rows, columns=ASSUMPTION_COLUMNS)

@@ -20,9 +20,10 @@ import pandas as pd
 from markupsafe import Markup
 
 from sufficiency.outcome import RunResult
-from sufficiency.report import charts
+from sufficiency.report import charts, transport
 from sufficiency.report.assumptions import fy_label
 from sufficiency.report.figures import CabinetFigures, cabinet_figures
+from sufficiency.report.summary import horizon_warning
 from sufficiency.report.webmap import KIND_COLOURS, KIND_LABELS, OTHER_COLOUR, ay_label
 from sufficiency.report.why import CAPITAL_METHOD
 
@@ -143,6 +144,26 @@ def occupancy_by_year(run: RunResult) -> pd.DataFrame:
     return capacity.groupby("year", as_index=False)[columns].sum()
 
 
+def journeys_by_year(run: RunResult) -> pd.DataFrame | None:
+    """Local and independent journeys by AY, plan and do nothing (independent.csv only)."""
+    dataset = run.dataset
+    if dataset.providers is None:
+        return None
+    plan = transport.year_totals(dataset, run.optimal)
+    table = plan[["year", "pupils_local", "mean_minutes", "independent_mean_minutes",
+                  "pupils_independent_over_limit", "pupils_independent_no_provider"]].copy()
+    table["independent_with_provider"] = (plan["pupils_independent"]
+                                          - plan["pupils_independent_no_provider"])
+    if run.do_nothing is None:
+        return table.assign(do_nothing_mean_minutes=math.nan,
+                            do_nothing_independent_over_limit=math.nan)
+    before = transport.year_totals(dataset, run.do_nothing)
+    return table.assign(
+        do_nothing_mean_minutes=before["mean_minutes"].to_numpy(float),
+        do_nothing_independent_over_limit=before["pupils_independent_over_limit"].to_numpy(
+            float))
+
+
 def report_context(run: RunResult, figures: CabinetFigures) -> dict:
     """Everything the template shows."""
     config = run.dataset.config
@@ -160,8 +181,11 @@ def report_context(run: RunResult, figures: CabinetFigures) -> dict:
         "charts": build_charts(run, figures),
         "phasing": figures.phasing,
         "occupancy": occupancy_by_year(run),
+        "journeys": journeys_by_year(run),
         "why": figures.why,
         "capital_method": CAPITAL_METHOD,
+        "horizon_warning": horizon_warning(run),
+        "annuity": config.appraisal.annuity,
         "shadow": run.shadow,
         "shadow_places": shadow_places,
         "shadow_rows": shadow_rows,

@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from sufficiency.outcome import RunResult
+from sufficiency.preprocess.capital import cash_by_year
 from sufficiency.report.assumptions import option_assumptions, run_assumptions
+from sufficiency.report.transport import independent_transport_by_year
 from sufficiency.report.why import why_openings
 
 PHASING_COLUMNS = ["option_id", "site_id", "site_name", "kind", "needs", "phases", "modules",
@@ -44,15 +46,21 @@ class CabinetFigures:
     options: pd.DataFrame
 
 
-def split_costs(costs: pd.DataFrame, fee: float, taxi: float) -> pd.DataFrame:
+def split_costs(costs: pd.DataFrame, fee: float, taxi: float,
+                taxi_by_year: pd.Series | None = None) -> pd.DataFrame:
     """year, revenue, transport, capital, total: independent cost split into fee and taxi.
 
     Transport = local journeys + taxis to independent placements; revenue = everything else
     that is not capital (places, commissioned places, independent fees, any other running
-    cost component), so revenue + transport + capital = total.
+    cost component), so revenue + transport + capital = total. The taxis are the flat
+    share taxi / (fee + taxi) of the independent cost, or ``taxi_by_year`` (£ per year)
+    where costs vary by need, phase or provider (costs.csv, independent.csv).
     """
-    share = fee / (fee + taxi) if fee + taxi > 0 else 1.0
-    transport = costs["transport"] + costs["independent"] * (1.0 - share)
+    if taxi_by_year is not None:
+        transport = costs["transport"] + taxi_by_year.reindex(costs["year"]).to_numpy(float)
+    else:
+        share = fee / (fee + taxi) if fee + taxi > 0 else 1.0
+        transport = costs["transport"] + costs["independent"] * (1.0 - share)
     return pd.DataFrame({
         "year": costs["year"].astype("int64"),
         "revenue": costs["total"] - transport - costs["capital"],
@@ -67,7 +75,8 @@ def by_year(run: RunResult) -> pd.DataFrame:
     """Cost by AY for the plan, do nothing, and the saving (do nothing − plan)."""
     ind = run.dataset.config.independent
     plan = split_costs(run.optimal.costs_by_year, ind.cost_per_place,
-                       ind.transport_cost_per_pupil)
+                       ind.transport_cost_per_pupil,
+                       independent_transport_by_year(run.dataset, run.optimal))
     plan["independent_pupils"] = run.optimal.costs_by_year["pupils_independent"].to_numpy()
     if run.do_nothing is None:
         missing = [c for c in YEAR_COLUMNS if c not in plan.columns]
@@ -87,9 +96,13 @@ def by_year(run: RunResult) -> pd.DataFrame:
 
 
 def capital_by_year(run: RunResult) -> pd.DataFrame:
-    """Capital spent by FY against the budget (NaN budget: no limit that year)."""
+    """Capital cash spent by FY against the budget (NaN budget: no limit that year).
+
+    Cash as the budget rows count it: each tranche of a spend profile in its own FY, with
+    construction inflation ([capital]); v1: the whole capital in its capital year.
+    """
     config = run.dataset.config
-    spent = run.optimal.plan.groupby("capital_year")["capital_cost"].sum()
+    spent = cash_by_year(run.optimal.plan, config)
     years = config.years
     budget = pd.Series([config.capital_budget.get(y, np.nan) for y in years], index=years)
     capital = spent.reindex(years, fill_value=0.0)

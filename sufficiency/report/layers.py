@@ -7,9 +7,10 @@ holds journey minutes by area and year, flow lines and journey-time rings.
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from sufficiency.outcome import RunResult
+from sufficiency.outcome import PROVIDER, PlanResult, RunResult
 from sufficiency.report import transport
 from sufficiency.report.webmap import TransportView, render_plan_map
 
@@ -51,23 +52,66 @@ def provision_layer(run: RunResult) -> gpd.GeoDataFrame:
 
 
 AREA_YEAR_COLUMNS = ["pupils_local", "pupils_independent", "mean_minutes", "max_minutes"]
+PROVIDER_AREA_COLUMNS = ["independent_mean_minutes", "pupils_independent_over_limit"]
+
+
+def provider_layer(run: RunResult) -> gpd.GeoDataFrame | None:
+    """Independent providers with the pupil-years sent there (independent.csv runs only)."""
+    dataset = run.dataset
+    providers = dataset.providers
+    if providers is None:
+        return None
+
+    def sent(result: PlanResult) -> pd.DataFrame:
+        rows = transport.independent_journeys(dataset, result)
+        rows = rows[rows["has_journey"]]
+        grouped = rows.groupby(PROVIDER)
+        return pd.DataFrame({"pupil_years": grouped["pupils"].sum(),
+                             "pupil_minutes": grouped["pupil_minutes"].sum()})
+
+    plan = sent(run.optimal)
+    frame = providers[["provider_id", "name", "cost_per_place", "geometry"]].copy()
+    frame["needs"] = providers["needs"].map(";".join)
+    frame["phases"] = providers["phases"].map(";".join)
+    frame["pupil_years"] = frame["provider_id"].map(plan["pupil_years"]).fillna(0.0)
+    frame["mean_minutes"] = (frame["provider_id"].map(plan["pupil_minutes"])
+                             / frame["pupil_years"].where(frame["pupil_years"] > 0))
+    before = sent(run.do_nothing) if run.do_nothing is not None else None
+    frame["pupil_years_do_nothing"] = (np.nan if before is None else frame["provider_id"].map(
+        before["pupil_years"]).fillna(0.0))
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=providers.crs)
+
+
+def _over_limit(run: RunResult) -> dict[str, float | None] | None:
+    """Pupil-years of independent journeys over the limit, plan and do nothing."""
+    if run.dataset.providers is None:
+        return None
+
+    def total(result: PlanResult) -> float:
+        rows = transport.independent_journeys(run.dataset, result)
+        return float(rows.loc[rows["over_limit"], "pupils"].sum())
+
+    return {transport.PLAN: total(run.optimal),
+            transport.DO_NOTHING: None if run.do_nothing is None else total(run.do_nothing)}
 
 
 def transport_view(run: RunResult) -> TransportView:
     """Journeys by area and year (plan and do nothing), flow lines and rings, for the map."""
     dataset = run.dataset
     keys = ["area_id", "year"]
-    areas = transport.area_indicators(dataset, run.optimal)[keys + AREA_YEAR_COLUMNS]
+    shown = AREA_YEAR_COLUMNS + (PROVIDER_AREA_COLUMNS if dataset.providers is not None else [])
+    areas = transport.area_indicators(dataset, run.optimal)[keys + shown]
     flows = [transport.flows(dataset, run.optimal, transport.PLAN)]
     if run.do_nothing is not None:
-        do_nothing = transport.area_indicators(dataset, run.do_nothing)[keys + AREA_YEAR_COLUMNS]
+        do_nothing = transport.area_indicators(dataset, run.do_nothing)[keys + shown]
         areas = areas.merge(do_nothing, on=keys, how="left", suffixes=("", "_do_nothing"))
         flows.append(transport.flows(dataset, run.do_nothing, transport.DO_NOTHING))
     lines = transport.flow_lines(dataset, pd.concat(flows, ignore_index=True))
     return TransportView(years=dataset.config.years, areas=areas, flows=lines,
                          rings=transport.journey_rings(dataset, run.optimal),
                          travel_metric=dataset.travel_metric,
-                         ring_minutes=transport.RING_MINUTES)
+                         ring_minutes=transport.RING_MINUTES, providers=provider_layer(run),
+                         independent_over_limit=_over_limit(run))
 
 
 def plan_map_html(run: RunResult) -> str:

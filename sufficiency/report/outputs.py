@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from sufficiency.errors import OutputExistsError
-from sufficiency.outcome import COST_COLUMNS, PLACEMENT_COLUMNS, PLAN_COLUMNS, RunResult
+from sufficiency.outcome import COST_COLUMNS, RunResult, placement_columns, plan_columns
 from sufficiency.report.cabinet import write_reports
 from sufficiency.report.escaping import formula_safe_frame
 from sufficiency.report.geopackage import write_geopackage
@@ -50,15 +50,17 @@ def write_tables(run: RunResult, folder: Path) -> None:
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")
     optimal, do_nothing = run.optimal, run.do_nothing
-    _write_csv(optimal.plan[PLAN_COLUMNS], folder / "plan.csv")
-    _write_csv(optimal.placements[PLACEMENT_COLUMNS], folder / "placements.csv")
+    _write_csv(optimal.plan[plan_columns(optimal.plan)], folder / "plan.csv")
+    _write_csv(optimal.placements[placement_columns(optimal.placements)],
+               folder / "placements.csv")
     _write_csv(optimal.costs_by_year, folder / "costs_by_year.csv")
     _write_csv(optimal.capacity, folder / "capacity.csv")
     _write_csv(transport_table(run), folder / "transport.csv")
     write_geopackage(run, folder / "plan.gpkg")
     if do_nothing is None:
         return
-    _write_csv(do_nothing.placements[PLACEMENT_COLUMNS], folder / "baseline_placements.csv")
+    _write_csv(do_nothing.placements[placement_columns(do_nothing.placements)],
+               folder / "baseline_placements.csv")
     _write_csv(do_nothing.costs_by_year, folder / "baseline_costs_by_year.csv")
     comparison = optimal.costs_by_year[COST_COLUMNS].set_index("year").sub(
         do_nothing.costs_by_year[COST_COLUMNS].set_index("year")).add_suffix("_change")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from sufficiency.outcome import PlanResult, RunResult, SolveStatus
+from sufficiency.outcome import CAPITAL_CASH, RESIDUAL, PlanResult, RunResult, SolveStatus
+from sufficiency.preprocess.capital import cash_by_year
 from sufficiency.preprocess.vocabulary import INDEPENDENT
 from sufficiency.report.transport import transport_summary, transport_warnings
+from sufficiency.tolerances import CAPITAL_AUDIT_ABS, PUPILS_AUDIT
 
 
 def _money(value: float | None) -> float | None:
@@ -36,7 +39,75 @@ def plan_figures(result: PlanResult) -> dict[str, Any]:
         "independent_pupil_years": round(float(indep["pupils"].sum()), 4),
         "places_created": int(result.plan["places"].sum()),
         "openings": len(result.plan),
-    }
+    } | capital_figures(result)
+
+
+def capital_figures(result: PlanResult) -> dict[str, Any]:
+    """Cash capital and residual value totals, only where [capital] / [appraisal] adds them."""
+    figures: dict[str, Any] = {}
+    if CAPITAL_CASH in result.costs_by_year.columns:
+        figures["capital_cash_total"] = _money(result.costs_by_year[CAPITAL_CASH].sum())
+    if RESIDUAL in result.plan.columns:
+        figures["residual_value_total"] = _money(result.plan[RESIDUAL].sum())
+    return figures
+
+
+def capital_settings(run: RunResult) -> dict[str, Any]:
+    """The run's [appraisal] and [capital] rules, when either differs from v1 (else {})."""
+    config = run.dataset.config
+    if not (config.appraisal.annuity or config.capital.on):
+        return {}
+    appraisal = config.appraisal
+    return {"capital_rules": {
+        "appraisal": appraisal.method,
+        "asset_life_years": dict(appraisal.asset_life_years) if appraisal.annuity else None,
+        "spend_profile": {k: list(v) for k, v in sorted(config.capital.spend_profile.items())},
+        "construction_inflation": config.capital.construction_inflation,
+        "meaning": "capital_total: what the objective charges (annuity: the yearly charges "
+                   "for the years of service within the horizon, real £); capital_cash_total: "
+                   "cash spent (nominal £, what the budget limits); residual_value_total: "
+                   "discounted capital whose service falls after the horizon"}}
+
+
+HORIZON = "the horizon is shaping the late plan"
+
+
+def _ay(year: int) -> str:
+    return f"AY {year}/{(year + 1) % 100:02d}"
+
+
+def horizon_warning(run: RunResult) -> str | None:
+    """A run without [appraisal] whose late years look cut short by the horizon, else None.
+
+    Both must hold: in each of the last third of the years the plan spends no capital (or,
+    where a budget is given, leaves some of it unspent), and more pupils are independent in
+    the last year than in the first. Capital spent late counts in full under v1, although
+    its places serve only the years left, so the model stops building before the end.
+    """
+    config = run.dataset.config
+    years = config.years
+    if config.appraisal.stated or len(years) < 2:
+        return None
+    late = years[-math.ceil(len(years) / 3):]
+    cash = cash_by_year(run.optimal.plan, config)
+    spent = [float(cash.get(y, 0.0)) for y in late]
+    budget = [config.capital_budget.get(y) for y in late]
+    if not all(s <= CAPITAL_AUDIT_ABS if b is None else s < b - CAPITAL_AUDIT_ABS
+               for s, b in zip(spent, budget, strict=True)):
+        return None
+    independent = run.optimal.costs_by_year["pupils_independent"]
+    first, last = float(independent.iloc[0]), float(independent.iloc[-1])
+    if last <= first + PUPILS_AUDIT:
+        return None
+    what = ("spends no capital" if all(s <= CAPITAL_AUDIT_ABS for s in spent)
+            else "leaves capital budget unspent in every year")
+    return (f"{HORIZON}: in its last {len(late)} years ({_ay(late[0])} to {_ay(late[-1])}) "
+            f"the plan {what}, yet {last:,.0f} pupils are placed independently in "
+            f"{_ay(years[-1])} against {first:,.0f} in {_ay(years[0])}. Without [appraisal], "
+            "capital spent late counts in full although its places serve only the years "
+            "left in the horizon. Add [appraisal] method = \"annuity\" to the run TOML to "
+            "charge only the years of service within the horizon (docs/inputs.md), or write "
+            "method = \"none\" there to keep the contract's v1 and silence this warning")
 
 
 def places_by_kind_and_year(result: PlanResult) -> dict[str, dict[str, int]]:
@@ -105,10 +176,11 @@ def build_summary(run: RunResult) -> dict[str, Any]:
         "transport": transport_summary(run),
         "model_size": run.model_size | {"cartesian_assignment_variables":
                                         run.sets.cartesian_size},
-        "warnings": [*solve_warnings(run), *run.dataset.warnings, *transport_warnings(run)],
+        "warnings": [*solve_warnings(run), *run.dataset.warnings, *transport_warnings(run),
+                     *filter(None, [horizon_warning(run)])],
         "solver": report.solver,
         "solver_settings": {"time_limit_s": config.solver.time_limit_s,
                             "mip_gap": config.solver.mip_gap, "threads": config.solver.threads,
                             "random_seed": config.solver.random_seed},
         "sufficiency_version": _package_version(),
-    }
+    } | capital_settings(run)

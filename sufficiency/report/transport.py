@@ -7,19 +7,33 @@ year, and for all areas together:
 - ``pupils_local`` / ``pupils_independent``: pupils placed at a local option / independently
   (pupils may be fractional: the model splits cohorts);
 - ``mean_minutes`` (weighted by pupils) and ``max_minutes`` of the one-way journeys of the
-  locally placed pupils (independent journeys are not known: they are left out);
+  locally placed pupils (independent journeys are left out: without independent.csv they
+  are not known);
 - ``pupil_km``: Σ pupils × one-way road km of the local journeys (km per school day one way);
 - ``pupils_over_limit``: local pupils whose journey exceeds their phase's limit (zero for a
   plan the audit accepted: the limit is a constraint; reported so a transport team sees it);
 - ``transport_cost_local`` (£) = pupils × (``cost_per_pupil`` + ``cost_per_km`` × km): the
   ``transport`` column of costs_by_year.csv;
-- ``transport_cost_independent`` (£) = independent pupils × ``transport_cost_per_pupil``:
-  part of the ``independent`` column of costs_by_year.csv;
+- ``transport_cost_independent`` (£) = independent pupils × their transport £ per
+  pupil-year (``[independent] transport_cost_per_pupil``; by need and phase from costs.csv;
+  the provider's journey cost from independent.csv): part of the ``independent`` column of
+  costs_by_year.csv;
 - ``transport_cost`` = the sum of both, and ``discounted_transport_cost`` the same
   discounted as in the objective.
 
+With independent.csv, the journeys of independent pupils to their provider (area demand
+point → provider) are known too, and five columns follow ``travel_source``:
+
+- ``independent_mean_minutes`` / ``independent_max_minutes``: pupil-weighted mean and the
+  longest one-way journey of the independent pupils placed with a provider;
+- ``independent_pupil_km``: Σ pupils × one-way km of those journeys;
+- ``pupils_independent_over_limit``: independent pupils whose journey exceeds their
+  phase's limit (the limit binds local places only, so these can be many);
+- ``pupils_independent_no_provider``: independent pupils no provider takes (their cost came
+  from costs.csv or ``[independent]``; their journey is not known).
+
 ``transport_table`` stacks the plan, do nothing and the change (plan − do nothing);
-``travel_source`` says where the journeys came from (``travel.csv``, ``straight line``).
+``travel_source`` says where the local journeys came from (``travel.csv``, ``straight line``).
 """
 
 from __future__ import annotations
@@ -31,8 +45,9 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from sufficiency.outcome import PlanResult, RunResult
+from sufficiency.outcome import PROVIDER, PlanResult, RunResult
 from sufficiency.preprocess import geo
+from sufficiency.preprocess.costs import has_cost_files, unit_costs_of
 from sufficiency.preprocess.dataset import Dataset
 from sufficiency.preprocess.vocabulary import INDEPENDENT
 from sufficiency.tolerances import MINUTES_LIMIT, PUPILS_VIEW
@@ -44,17 +59,36 @@ RING_MINUTES = (15, 30, 45)
 INDICATORS = ["pupils_local", "pupils_independent", "mean_minutes", "max_minutes", "pupil_km",
               "pupils_over_limit", "transport_cost_local", "transport_cost_independent",
               "transport_cost", "discounted_transport_cost"]
-NOT_ADDITIVE = ("mean_minutes", "max_minutes")
+PROVIDER_INDICATORS = ["independent_mean_minutes", "independent_max_minutes",
+                       "independent_pupil_km", "pupils_independent_over_limit",
+                       "pupils_independent_no_provider"]  # with independent.csv only
+NOT_ADDITIVE = ("mean_minutes", "max_minutes", "independent_mean_minutes",
+                "independent_max_minutes")
 TRANSPORT_COLUMNS = ["scenario", "level", "year", "area_id", "area_name", *INDICATORS,
                      "travel_source"]
 DECIMALS = {"pupils_local": 4, "pupils_independent": 4, "mean_minutes": 2, "max_minutes": 2,
             "pupil_km": 3, "pupils_over_limit": 4, "transport_cost_local": 2,
             "transport_cost_independent": 2, "transport_cost": 2,
-            "discounted_transport_cost": 2}
+            "discounted_transport_cost": 2, "independent_mean_minutes": 2,
+            "independent_max_minutes": 2, "independent_pupil_km": 3,
+            "pupils_independent_over_limit": 4, "pupils_independent_no_provider": 4}
 SOURCE_ORDER = (geo.TRAVEL_GIVEN, geo.TRAVEL_DERIVED)
 HORIZON_NAMES = {"pupils_local": "pupil_years_local",
                  "pupils_independent": "pupil_years_independent",
-                 "pupils_over_limit": "pupil_years_over_limit"}  # pupils summed over years
+                 "pupils_over_limit": "pupil_years_over_limit",
+                 "pupils_independent_over_limit": "pupil_years_independent_over_limit",
+                 "pupils_independent_no_provider": "pupil_years_independent_no_provider",
+                 }  # pupils summed over years
+
+
+def indicators(dataset: Dataset) -> list[str]:
+    """The indicator columns of a run: v1's, then the independent journeys' (independent.csv)."""
+    return INDICATORS + (PROVIDER_INDICATORS if dataset.providers is not None else [])
+
+
+def transport_columns(dataset: Dataset) -> list[str]:
+    """transport.csv's columns: v1's exactly, then the independent journeys' (independent.csv)."""
+    return TRANSPORT_COLUMNS + (PROVIDER_INDICATORS if dataset.providers is not None else [])
 
 
 _MEMO: dict[tuple, pd.DataFrame] = {}  # views of live runs and plans, each computed once
@@ -97,6 +131,56 @@ def _journeys(dataset: Dataset, result: PlanResult) -> pd.DataFrame:
     )
 
 
+def independent_journeys(dataset: Dataset, result: PlanResult) -> pd.DataFrame:
+    """Independent placements with their provider's journey, phase limit and transport £.
+
+    Rows without a provider (no eligible one, or no independent.csv) have NaN minutes and km.
+    """
+    return _memoised(("independent_journeys",),
+                     lambda: _independent_journeys(dataset, result), dataset, result)
+
+
+def _independent_journeys(dataset: Dataset, result: PlanResult) -> pd.DataFrame:
+    placements = result.placements
+    rows = placements[placements["option_id"] == INDEPENDENT]
+    if PROVIDER not in rows.columns:
+        rows = rows.assign(**{PROVIDER: ""})
+    unit = unit_costs_of(dataset, rows)
+    limit = rows["phase"].map(dataset.config.travel_limit_minutes)
+    known = rows[PROVIDER] != ""
+    return rows.assign(
+        limit_minutes=limit,
+        has_journey=known,
+        over_limit=known & (rows["minutes"] > limit + MINUTES_LIMIT),
+        pupil_km=(rows["pupils"] * rows["km"]).where(known, 0.0),
+        pupil_minutes=(rows["pupils"] * rows["minutes"]).where(known, 0.0),
+        transport_cost_independent=rows["pupils"] * unit["transport"],
+    )
+
+
+def _independent_groups(dataset: Dataset, result: PlanResult, keys: list[str]) -> pd.DataFrame:
+    """Independent transport £ (cost files) and journey indicators (providers) by ``keys``."""
+    rows = independent_journeys(dataset, result)
+    journeys = rows["has_journey"]
+    grouped = rows.groupby(keys)
+    table = pd.DataFrame({"transport_cost_independent":
+                          grouped["transport_cost_independent"].sum()})
+    if dataset.providers is None:
+        return table
+    return table.assign(
+        independent_pupils_journey=rows["pupils"].where(journeys, 0.0).groupby(
+            [rows[k] for k in keys]).sum(),
+        independent_pupil_minutes=grouped["pupil_minutes"].sum(),
+        independent_max_minutes=rows["minutes"].where(journeys).groupby(
+            [rows[k] for k in keys]).max(),
+        independent_pupil_km=grouped["pupil_km"].sum(),
+        pupils_independent_over_limit=rows["pupils"].where(rows["over_limit"], 0.0).groupby(
+            [rows[k] for k in keys]).sum(),
+        pupils_independent_no_provider=rows["pupils"].where(~journeys, 0.0).groupby(
+            [rows[k] for k in keys]).sum(),
+    )
+
+
 def _source_labels(local: pd.DataFrame, keys: list[str]) -> pd.Series:
     """Per group of ``keys``: the journey sources present, joined in SOURCE_ORDER."""
     flags = pd.DataFrame({s: local["travel_source"].eq(s) for s in SOURCE_ORDER})
@@ -129,7 +213,10 @@ def _grouped(dataset: Dataset, result: PlanResult, keys: list[str]) -> pd.DataFr
     })
     placements = result.placements
     indep = placements[placements["option_id"] == INDEPENDENT].groupby(keys)["pupils"].sum()
-    return table.join(indep.rename("pupils_independent"), how="outer")
+    table = table.join(indep.rename("pupils_independent"), how="outer")
+    if not has_cost_files(dataset.costs, dataset.providers):
+        return table  # v1: independent transport is the flat figure (see _finish)
+    return table.join(_independent_groups(dataset, result, keys), how="outer")
 
 
 def _finish(table: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
@@ -142,12 +229,33 @@ def _finish(table: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     has_local = table["pupils_local"] > PUPILS_VIEW
     table["mean_minutes"] = (table["pupil_minutes"] / table["pupils_local"]).where(has_local)
     table["max_minutes"] = table["max_minutes"].astype(float).where(has_local)
-    table["transport_cost_independent"] = (table["pupils_independent"]
-                                           * config.independent.transport_cost_per_pupil)
+    if "transport_cost_independent" in table.columns:  # costs.csv / independent.csv
+        table["transport_cost_independent"] = table["transport_cost_independent"].astype(
+            float).fillna(0.0)
+    else:
+        table["transport_cost_independent"] = (table["pupils_independent"]
+                                               * config.independent.transport_cost_per_pupil)
     table["transport_cost"] = table["transport_cost_local"] + table["transport_cost_independent"]
     factor = table["year"].map(config.discount_factor)
     table["discounted_transport_cost"] = table["transport_cost"] * factor
+    if dataset.providers is not None:
+        _finish_independent(table)
     return table
+
+
+def _finish_independent(table: pd.DataFrame) -> None:
+    """The independent journeys' indicators: zeros filled, mean minutes over known journeys."""
+    for column in ("independent_pupils_journey", "independent_pupil_minutes",
+                   "independent_pupil_km", "pupils_independent_over_limit",
+                   "pupils_independent_no_provider"):
+        table[column] = table.get(column, pd.Series(0.0, index=table.index)).astype(
+            float).fillna(0.0)
+    known = table["independent_pupils_journey"] > PUPILS_VIEW
+    table["independent_mean_minutes"] = (table["independent_pupil_minutes"]
+                                         / table["independent_pupils_journey"]).where(known)
+    table["independent_max_minutes"] = table.get(
+        "independent_max_minutes", pd.Series(float("nan"), index=table.index)).astype(
+        float).where(known)
 
 
 def area_indicators(dataset: Dataset, result: PlanResult) -> pd.DataFrame:
@@ -174,17 +282,19 @@ def scenario_indicators(dataset: Dataset, result: PlanResult, scenario: str) -> 
     """Area rows and total rows of one plan, labelled ``scenario``, unrounded."""
     table = pd.concat([area_indicators(dataset, result), year_totals(dataset, result)],
                       ignore_index=True)
-    return table.assign(scenario=scenario)[TRANSPORT_COLUMNS]
+    return table.assign(scenario=scenario)[transport_columns(dataset)]
 
 
 def change(plan: pd.DataFrame, do_nothing: pd.DataFrame) -> pd.DataFrame:
     """Plan − do nothing for every indicator of matching (level, year, area) rows."""
     keys = ["level", "year", "area_id"]
+    shown = [c for c in INDICATORS + PROVIDER_INDICATORS if c in plan.columns]
     a = plan.set_index(keys)
     b = do_nothing.set_index(keys).reindex(a.index)
-    out = a[INDICATORS] - b[INDICATORS]  # NaN where a mean or max is undefined on either side
+    out = a[shown] - b[shown]  # NaN where a mean or max is undefined on either side
     out = out.assign(area_name=a["area_name"], travel_source="", scenario=CHANGE)
-    return out.reset_index()[TRANSPORT_COLUMNS]
+    columns = TRANSPORT_COLUMNS + [c for c in PROVIDER_INDICATORS if c in plan.columns]
+    return out.reset_index()[columns]
 
 
 def _order(table: pd.DataFrame) -> pd.DataFrame:
@@ -219,31 +329,44 @@ def _transport_table(run: RunResult) -> pd.DataFrame:
     return round_indicators(_order(pd.concat(parts, ignore_index=True)))
 
 
-def _horizon(local: pd.DataFrame, totals: pd.DataFrame) -> dict[str, float | None]:
+def _mean_and_top(rows: pd.DataFrame) -> tuple[float | None, float | None]:
+    """Pupil-weighted mean and longest minutes of journey rows (None without pupils)."""
+    pupils = float(rows["pupils"].sum())
+    if pupils <= PUPILS_VIEW:
+        return None, None
+    return (round(float(rows["pupil_minutes"].sum()) / pupils, 2),
+            round(float(rows["minutes"].max()), 2))
+
+
+def _horizon(local: pd.DataFrame, totals: pd.DataFrame,
+             independent: pd.DataFrame | None = None) -> dict[str, float | None]:
     """Indicators over the whole horizon: pupil-years, pupil-km, £; minutes over all years.
 
-    ``local``: :func:`journeys` of the plan; ``totals``: its :func:`year_totals`.
+    ``local``: :func:`journeys` of the plan; ``totals``: its :func:`year_totals`;
+    ``independent``: its :func:`independent_journeys` (independent.csv runs only).
     """
-    pupils = float(local["pupils"].sum())
-    sums = {c: round(float(totals[c].sum()), DECIMALS[c]) for c in INDICATORS
-            if c not in NOT_ADDITIVE}
-    mean = float(local["pupil_minutes"].sum()) / pupils if pupils > PUPILS_VIEW else None
-    top = float(local["minutes"].max()) if pupils > PUPILS_VIEW else None
-    sums |= {"mean_minutes": None if mean is None else round(mean, 2),
-             "max_minutes": None if top is None else round(top, 2)}
-    return {HORIZON_NAMES.get(key, key): sums[key] for key in INDICATORS}
+    shown = INDICATORS + (PROVIDER_INDICATORS if independent is not None else [])
+    sums: dict[str, float | None] = {c: round(float(totals[c].sum()), DECIMALS[c])
+                                     for c in shown if c not in NOT_ADDITIVE}
+    sums["mean_minutes"], sums["max_minutes"] = _mean_and_top(local)
+    if independent is not None:
+        sums["independent_mean_minutes"], sums["independent_max_minutes"] = _mean_and_top(
+            independent[independent["has_journey"]])
+    return {HORIZON_NAMES.get(key, key): sums[key] for key in shown}
 
 
-def _by_year(totals: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+def _by_year(totals: pd.DataFrame, shown: list[str]) -> dict[str, dict[str, float | None]]:
     """Yearly totals (:func:`year_totals`), rounded, keyed by the year as text."""
-    return {str(row["year"]): {c: _number(row[c]) for c in INDICATORS}
+    return {str(row["year"]): {c: _number(row[c]) for c in shown}
             for row in round_indicators(totals).to_dict("records")}
 
 
 def _scenario_summary(dataset: Dataset, result: PlanResult) -> dict[str, Any]:
     totals = year_totals(dataset, result)
-    return {"by_year": _by_year(totals),
-            "horizon": _horizon(journeys(dataset, result), totals)}
+    independent = (independent_journeys(dataset, result) if dataset.providers is not None
+                   else None)
+    return {"by_year": _by_year(totals, indicators(dataset)),
+            "horizon": _horizon(journeys(dataset, result), totals, independent)}
 
 
 def _number(value: Any) -> float | None:
@@ -297,7 +420,7 @@ def transport_summary(run: RunResult) -> dict[str, Any]:
     dataset = run.dataset
     plan = _scenario_summary(dataset, run.optimal)
     do_nothing = None if run.do_nothing is None else _scenario_summary(dataset, run.do_nothing)
-    return {
+    summary = {
         "travel_metric": dataset.travel_metric,
         "journeys": journey_sources(run),
         "limits_minutes": dict(dataset.config.travel_limit_minutes),
@@ -309,6 +432,37 @@ def transport_summary(run: RunResult) -> dict[str, Any]:
         "do_nothing": do_nothing,
         "change": None if do_nothing is None else _difference(plan, do_nothing),
     }
+    if dataset.providers is not None:
+        summary["units"] = (
+            "pupils (pupil-years over the horizon); one-way minutes (pupil-weighted mean, "
+            "maximum): mean_minutes, max_minutes, pupil_km and pupils_over_limit cover local "
+            "placements, the independent_* and pupils_independent_* figures the journeys of "
+            "independent pupils to their provider (independent.csv; pupils no provider takes "
+            "have no journey); pupil_km = pupils × one-way road km; £ real terms, "
+            "discounted_transport_cost as in the objective")
+        summary["journeys"]["independent_providers"] = provider_sources(dataset)
+    return summary
+
+
+def provider_sources(dataset: Dataset) -> dict[str, Any]:
+    """How many providers independent.csv lists, and where their journeys came from."""
+    travel = dataset.provider_travel
+    counts = (travel["travel_source"].value_counts() if travel is not None
+              else pd.Series(dtype="int64"))
+    return {"providers": 0 if dataset.providers is None else len(dataset.providers),
+            "pairs": {s: int(counts.get(s, 0)) for s in SOURCE_ORDER}}
+
+
+def independent_transport_by_year(dataset: Dataset, result: PlanResult) -> pd.Series | None:
+    """£ of independent pupils' transport per year (costs.csv / independent.csv runs; else None).
+
+    v1 has one flat figure for every independent pupil, so callers split it off themselves.
+    """
+    if not has_cost_files(dataset.costs, dataset.providers):
+        return None
+    rows = independent_journeys(dataset, result)
+    spent = rows.groupby("year")["transport_cost_independent"].sum()
+    return spent.reindex(dataset.config.years, fill_value=0.0)
 
 
 def flows(dataset: Dataset, result: PlanResult, scenario: str) -> pd.DataFrame:

@@ -10,6 +10,8 @@ lines run from each area to the provision its pupils attend (width ∝ pupils), 
 and for do nothing; journey-time rings surround the sites of new provision from their
 opening year; a year control steps through the academic years so the phasing can be
 followed (it swaps the flows, re-shades the areas and shows the rings open by then).
+With independent providers (independent.csv) a layer marks them, and the legend counts the
+independent pupils whose journey is over their phase's limit.
 
 Every text taken from the inputs goes through :func:`escape` (HTML entities for
 ``& < > " '`` and also backslash, backtick and ``$``), because folium puts popup and tooltip
@@ -94,6 +96,10 @@ class TransportView:
     - ``flows``: scenario (``plan`` or ``do_nothing``), year, area_name, site_name,
       option_ids, pupils, minutes, km; LineString geometry (area demand point → site)
     - ``rings``: site_name, opening_year, minutes, radius_km, ring_method; polygons
+    - ``providers`` (independent.csv only): provider_id, name, needs, phases,
+      cost_per_place, pupil_years (plan), pupil_years_do_nothing, mean_minutes; points
+    - ``independent_over_limit`` (independent.csv only): pupil-years of independent
+      journeys over the phase's limit, {"plan": …, "do_nothing": …}
     """
 
     years: list[int]
@@ -102,6 +108,8 @@ class TransportView:
     rings: gpd.GeoDataFrame
     travel_metric: str
     ring_minutes: tuple[int, ...] = (15, 30, 45)
+    providers: gpd.GeoDataFrame | None = None
+    independent_over_limit: dict[str, float | None] | None = None
 
 
 def render_plan_map(areas: gpd.GeoDataFrame, provision: gpd.GeoDataFrame, *, title: str,
@@ -122,6 +130,8 @@ def render_plan_map(areas: gpd.GeoDataFrame, provision: gpd.GeoDataFrame, *, tit
     parts = None if transport is None else _add_transport(fmap, areas, transport)
     markers = [_provision_layer(provision, "existing_places", "Existing provision", False),
                _provision_layer(provision, "new_places", "New provision (plan)", True)]
+    if transport is not None and transport.providers is not None:
+        markers.append(_providers_layer(_to_wgs84(transport.providers)))
     for layer in markers:
         layer.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
@@ -260,6 +270,32 @@ def _marker_popup(row: tuple) -> str:
     body = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td></tr>"
                    for k, v in cells)
     return f"<b>{escape(row.site_name)}</b><table>{body}</table>"
+
+
+PROVIDER_COLOUR = "#2b2b2b"
+PROVIDERS_LAYER = "Independent providers (independent.csv)"
+
+
+def _providers_layer(providers: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    """Independent providers as dark square-ish markers; popups say what the plan sends."""
+    group = folium.FeatureGroup(name=PROVIDERS_LAYER)
+    for row in providers.itertuples(index=False):
+        cells = [("Provider", row.provider_id), ("Needs", row.needs), ("Phases", row.phases),
+                 ("Fee", f"\u00a3{float(row.cost_per_place):,.0f} per pupil-year"),
+                 ("Pupil-years, plan", _fmt_pupils(row.pupil_years)),
+                 ("Pupil-years, do nothing", _fmt_pupils(row.pupil_years_do_nothing)),
+                 ("Mean journey, plan", _fmt_minutes(row.mean_minutes)
+                  if pd.notna(row.mean_minutes) else "\u2014")]
+        body = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td>"
+                       "</tr>" for k, v in cells)
+        folium.RegularPolygonMarker(
+            location=[row.geometry.y, row.geometry.x], number_of_sides=4, rotation=45,
+            radius=7, color=PROVIDER_COLOUR, weight=2, fill=True, fill_color="#ffffff",
+            fill_opacity=0.9, tooltip=folium.Tooltip(escape(row.name)),
+            popup=folium.Popup(f"<b>{escape(row.name)}</b><table>{body}</table>",
+                               parse_html=False, max_width=320),
+        ).add_to(group)
+    return group
 
 
 def _title_html(title: str) -> str:
@@ -410,8 +446,14 @@ def _journey_tip(name: str, year: int, row: dict | None) -> str:
             f", longest {_fmt_minutes(row.get('max_minutes'))}")
     if "mean_minutes_do_nothing" in row:
         text += f" (do nothing: mean {_fmt_minutes(row['mean_minutes_do_nothing'])})"
-    return (text + f"<br>{_fmt_pupils(row.get('pupils_local'))} pupils placed locally, "
-            f"{_fmt_pupils(row.get('pupils_independent'))} independently")
+    text += (f"<br>{_fmt_pupils(row.get('pupils_local'))} pupils placed locally, "
+             f"{_fmt_pupils(row.get('pupils_independent'))} independently")
+    if "independent_mean_minutes" in row:  # independent.csv: their journeys are known
+        minutes = pd.to_numeric(row.get("independent_mean_minutes"), errors="coerce")
+        text += (f"; independent journeys: mean "
+                 f"{f'{float(minutes):.1f} min' if pd.notna(minutes) else chr(0x2014)}, "
+                 f"{_fmt_pupils(row.get('pupils_independent_over_limit'))} over the limit")
+    return text
 
 
 def _journey_popup(name: str, years: list[int], rows: dict) -> str:
@@ -562,8 +604,22 @@ def _transport_legend_html(view: TransportView, largest: float) -> str:
         f"nothing.</div><b>Rings</b><div style='font-size: 11px'><span style='color: "
         f"{RING_COLOUR}'>&#9711;</span> {rings} min reach of the provision opening in the year "
         f"shown. Radius: {_ring_note(view)}</div>"
+        + _independent_legend(view) +
         f"<div style='font-size: 11px; margin-top: 4px'>Travel: {escape(view.travel_metric)}"
         "</div></div>")
+
+
+def _independent_legend(view: TransportView) -> str:
+    """Independent journeys over the limit, plan and do nothing (independent.csv only)."""
+    over = view.independent_over_limit
+    if over is None:
+        return ""
+    text = f"{_fmt_pupils(over.get(PLAN))} pupil-years with the plan"
+    if over.get(DO_NOTHING) is not None:
+        text += f", {_fmt_pupils(over.get(DO_NOTHING))} doing nothing"
+    return ("<b>Independent journeys over the limit</b><div style='font-size: 11px'>"
+            "<span style='color: " + PROVIDER_COLOUR + "'>&#9671;</span> providers; "
+            f"{escape(text)}</div>")
 
 
 def _ring_note(view: TransportView) -> str:

@@ -7,7 +7,8 @@ the demand groups (year, area, need, phase) whose pupils there grow, in proporti
 growth (the model re-places every cohort each year, so an expanded school may also swap
 some groups for others; only the net growth is attributed to the opening):
 
-- **cost per added pupil-year** = placement (``annual_cost_per_place``) + commissioned
+- **cost per added pupil-year** = placement (``annual_cost_per_place``; with costs.csv the
+  added pupils' own need and phase figures, weighted by pupils) + commissioned
   places (``annual_cost_per_commissioned_place`` × the new place-years, per added
   pupil-year, so empty new places count) + transport (the local journey cost of the added
   pupils) + **annualised capital**: the capital of its openings spread evenly over the
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sufficiency.outcome import PlanResult
+from sufficiency.preprocess.costs import LOCAL_COST, has_cost_files, place_costs_of, unit_costs_of
 from sufficiency.preprocess.dataset import Dataset
 from sufficiency.preprocess.vocabulary import INDEPENDENT
 from sufficiency.tolerances import SHARE
@@ -45,6 +47,9 @@ CAPITAL_METHOD = ("capital spread evenly over the pupil-years the new places add
 
 def pupil_cost(placements: pd.DataFrame, dataset: Dataset) -> pd.Series:
     """£ per pupil-year of each placement row: place + transport, or independent fee + taxi."""
+    if has_cost_files(dataset.costs, dataset.providers):  # by need, phase and provider
+        unit = unit_costs_of(dataset, placements)
+        return (unit["place"] + unit["transport"]).astype(float)
     config = dataset.config
     per_place = placements["option_id"].map(
         dataset.options.set_index("option_id")["annual_cost_per_place"])
@@ -121,6 +126,13 @@ def _per_option_sums(added: pd.DataFrame, alternatives: pd.DataFrame | None,
     t = dataset.config.transport
     added = added.assign(transport=added["pupils"] * (t.cost_per_pupil
                                                       + t.cost_per_km * added["km"]))
+    place = place_costs_of(dataset)  # costs.csv: each added pupil at its own need's cost
+    if place is None:
+        added["placement"] = np.nan
+    else:
+        keys = ["option_id", "need", "phase"]
+        cost = added[keys].merge(place[[*keys, LOCAL_COST]], on=keys, how="left")[LOCAL_COST]
+        added["placement"] = added["pupils"] * cost.to_numpy(float)
     if alternatives is not None:
         added = added.merge(alternatives, on=GROUP, how="left")
         added["alternative"] = added["pupils"] * added["alternative"]
@@ -129,6 +141,7 @@ def _per_option_sums(added: pd.DataFrame, alternatives: pd.DataFrame | None,
         added = added.assign(alternative=np.nan, independent=np.nan)
     return added.groupby("option_id").agg(
         added_pupil_years=("pupils", "sum"), transport=("transport", "sum"),
+        placement=("placement", "sum"),
         alternative=("alternative", lambda v: v.sum(min_count=len(v))),
         independent=("independent", lambda v: v.sum(min_count=len(v))))
 
@@ -159,7 +172,9 @@ def why_openings(dataset: Dataset, optimal: PlanResult, do_nothing: PlanResult |
     pupils = sums["added_pupil_years"].fillna(0.0).to_numpy(float)
     divisor = np.where(pupils > 0, pupils, np.nan)
     table["added_pupil_years"] = pupils
-    table["placement"] = np.where(pupils > 0, table["per_place"], np.nan)
+    table["placement"] = (np.where(pupils > 0, table["per_place"], np.nan)
+                          if dataset.costs is None
+                          else sums["placement"].to_numpy(float) / divisor)
     table["commissioned"] = table["new_place_years"] * table["per_commissioned"] / divisor
     table["transport"] = sums["transport"].to_numpy(float) / divisor
     table["capital_per_pupil_year"] = table["capital"] / divisor

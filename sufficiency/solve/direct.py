@@ -28,6 +28,7 @@ from sufficiency.solve.highs import (
     solve_report,
     solve_status,
 )
+from sufficiency.solve.interrupt import run_stoppable
 from sufficiency.tolerances import OBJECTIVE_AGREEMENT_REL
 
 MIN_RUN_SECONDS = 1.0  # a run charged its whole time limit still gets this long
@@ -207,8 +208,12 @@ class DirectHighs:
                 self.discarded_starts += 1
                 left = this_run - (time.perf_counter() - started)
                 self._run_cleared(left, None)
-        finally:
+        except KeyboardInterrupt:
+            raise  # Ctrl-C, SIGTERM: HiGHS may still be stopping in its thread; leave it be
+        except BaseException:
             self.loaded.setOptionValue("time_limit", limit)
+            raise
+        self.loaded.setOptionValue("time_limit", limit)
 
     def _run_cleared(self, time_limit_s: float, start: np.ndarray | None) -> None:
         """One HiGHS run from a cleared solver state: no solution or basis of earlier runs."""
@@ -217,7 +222,7 @@ class DirectHighs:
         highs.setOptionValue("time_limit", max(time_limit_s, MIN_RUN_SECONDS))
         if start is not None:
             highs.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
-        highs.run()
+        run_stoppable(highs)  # Ctrl-C and SIGTERM stop it at once, then raise
 
     def _start_was_misread(self) -> bool:
         """Whether HiGHS's objective disagrees with the cost of the columns it returned.
@@ -257,7 +262,7 @@ class DirectHighs:
         for key, value in self.options.items():
             highs.setOptionValue(key, value)
         highs.passModel(lp)
-        highs.run()
+        run_stoppable(highs)
         info = highs.getInfo()
         if highs.getModelStatus() not in _OPTIMAL or info.dual_solution_status != SOLUTION_FEASIBLE:
             return None

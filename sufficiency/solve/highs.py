@@ -20,6 +20,7 @@ from sufficiency.errors import InputError, Issue
 from sufficiency.formulation import MONEY_SCALE
 from sufficiency.outcome import SolveReport, SolveStatus
 from sufficiency.preprocess.config import SolverSettings
+from sufficiency.solve.interrupt import run_stoppable
 from sufficiency.tolerances import GAP_DENOMINATOR
 
 SOLUTION_FEASIBLE = 2  # HiGHS's primal/dual_solution_status of a feasible solution
@@ -32,9 +33,9 @@ class HighsClock:
     seconds: float = 0.0
 
     def run(self, highs: highspy.Highs) -> None:
-        """Run HiGHS, adding its seconds."""
+        """Run HiGHS, adding its seconds; Ctrl-C or SIGTERM stop it (see ``interrupt``)."""
         started = time.perf_counter()
-        highs.run()
+        run_stoppable(highs)
         self.seconds += time.perf_counter() - started
 
 

@@ -7,7 +7,9 @@ hand-over (:mod:`sufficiency.solve.direct`) is tested against.
 from __future__ import annotations
 
 import time
+from typing import Any
 
+import highspy
 from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
@@ -16,11 +18,25 @@ from sufficiency.formulation import PlanModel
 from sufficiency.outcome import SolveReport
 from sufficiency.preprocess.config import SolverSettings
 from sufficiency.solve.highs import highs_options, solve_report, solve_status
+from sufficiency.solve.interrupt import run_stoppable
 
 _STOPPED_EARLY = {TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit,
                   TerminationCondition.interrupted}
 _INFEASIBLE = {TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded,
                TerminationCondition.locallyInfeasible}
+
+
+class _StoppableHighs(Highs):  # type: ignore[misc]  # Pyomo has no types
+    """Pyomo's persistent HiGHS interface whose every run Ctrl-C or SIGTERM stops at once."""
+
+    def _solve(self) -> Any:
+        """Pyomo's solve, its ``run`` of HiGHS made stoppable (the highspy object exists now)."""
+        highs = self._solver_model
+        highs.__dict__["run"] = lambda: run_stoppable(highs, lambda: highspy.Highs.run(highs))
+        try:
+            return super()._solve()
+        finally:
+            del highs.__dict__["run"]
 
 
 class PyomoHighs:
@@ -29,7 +45,7 @@ class PyomoHighs:
     def __init__(self, settings: SolverSettings):
         """A Pyomo HiGHS solver with the run's checked options; solutions loaded by hand."""
         with capture_output(capture_fd=True):
-            self.solver = Highs()
+            self.solver = _StoppableHighs()
         self.solver.config.load_solutions = False
         self.solver.config.raise_exception_on_nonoptimal_result = False
         self.solver.config.solver_options.update(

@@ -32,6 +32,8 @@ from sufficiency.solve.cuts import strengthen
 from sufficiency.solve.highs import HighsClock, quiet_highs
 from sufficiency.tolerances import ROUNDING
 
+BUDGET_ROWS = "capital_budget"  # the constraint family of the capital budget rows
+
 THRESHOLDS = (0.5, 0.35)  # round a fractional module up from this share (measured at L)
 RELAXATION_LIMIT_SHARE = 0.4  # of the run's time limit, at most, for the LP relaxation
 DIVE_LIMIT_SHARE = 0.2  # of the time limit for the dive's LPs; then it fixes all that is left
@@ -150,22 +152,29 @@ def _with_first(plan_model: PlanModel, modules: np.ndarray) -> Openings:
     return Openings(modules, first.astype(float))
 
 
+def _budget_terms(plan_model: PlanModel) -> pd.DataFrame:
+    """Terms (row: budget year in sorted order, family, index, cash £k) of the budget rows.
+
+    The model's own rows, so the spend profile and construction inflation are followed.
+    """
+    for block in plan_model.blocks:
+        if block.name == BUDGET_ROWS:
+            return block.terms
+    return pd.DataFrame({"row": np.zeros(0, np.int64), "family": np.zeros(0, object),
+                         "index": np.zeros(0, np.int64), "coef": np.zeros(0)})
+
+
 def _spend_by_year(plan_model: PlanModel, openings: Openings,
                    budget_years: list[int]) -> np.ndarray:
-    """Capital (£k) spent in each budget year by ``openings``."""
-    sets = plan_model.sets
-    options = sets.options
-    slots, firsts = sets.open_slots, sets.first_slots
-    year_index = pd.Index(budget_years)
-    per_module = options["capital_cost_per_module"].to_numpy(float)[slots["o"]] / MONEY_SCALE
-    fixed = options["fixed_capital_cost"].to_numpy(float)[firsts["o"]] / MONEY_SCALE
-    spend = np.zeros(len(budget_years))
-    for years, amounts in ((slots["capital_year"], per_module * openings.modules),
-                           (firsts["capital_year"], fixed * openings.first)):
-        where = year_index.get_indexer(pd.Index(years))
-        inside = where >= 0
-        np.add.at(spend, where[inside], amounts[inside])
-    return spend
+    """Capital cash (£k) spent in each budget year by ``openings``, as the budget rows count."""
+    terms = _budget_terms(plan_model)
+    index = terms["index"].to_numpy()
+    values = np.zeros(len(terms))
+    for family, chosen in ((MODULES, openings.modules), (FIRST, openings.first)):
+        mask = (terms["family"] == family).to_numpy()
+        values[mask] = chosen[index[mask]]
+    return np.bincount(terms["row"].to_numpy(), weights=terms["coef"].to_numpy() * values,
+                       minlength=len(budget_years))[:len(budget_years)]
 
 
 def keep_budget(plan_model: PlanModel, openings: Openings, support: np.ndarray,
@@ -179,13 +188,16 @@ def keep_budget(plan_model: PlanModel, openings: Openings, support: np.ndarray,
         return openings
     years = sorted(budget_gbp)
     limit = np.array([budget_gbp[y] for y in years]) / MONEY_SCALE
-    capital_year = plan_model.sets.open_slots["capital_year"].to_numpy()
+    terms = _budget_terms(plan_model)
+    slot_terms = terms[terms["family"] == MODULES]
     modules = openings.modules.copy()
     while True:
         over = np.flatnonzero(_spend_by_year(plan_model, openings, years) > limit + ROUNDING)
         if not len(over):
             return openings
-        candidates = np.flatnonzero((capital_year == years[over[0]]) & (modules > 0))
+        spends = np.zeros(len(modules), dtype=bool)  # slots with a tranche in that year
+        spends[slot_terms.loc[slot_terms["row"] == over[0], "index"].to_numpy()] = True
+        candidates = np.flatnonzero(spends & (modules > 0))
         drop = candidates[np.lexsort((-candidates, support[candidates]))[0]]
         modules[drop] -= 1
         openings = _with_first(plan_model, modules.copy())

@@ -130,7 +130,9 @@ def shadow_prices(plan_model: PlanModel, config: RunConfig, spent_by_year: pd.Se
                   solver: Solver | None = None) -> ShadowPrices | None:
     """Fix the integer decisions at the plan loaded in ``plan_model``, solve the LP, price.
 
-    ``spent_by_year``: capital £ of the plan by capital (financial) year, for the headroom.
+    ``spent_by_year``: capital cash £ of the plan by financial year, for the headroom: the
+    budget rows' own view (spend profile and construction inflation followed;
+    :func:`sufficiency.preprocess.capital.cash_by_year`).
     ``solver``: the run's solver, used when it is a :class:`DirectHighs` (one is made from
     the run's solver settings otherwise). The Pyomo variables' values and fixings are
     restored. Returns None when the LP has no optimal dual solution.

@@ -88,3 +88,39 @@ def test_cli_writes_tables_once_and_refuses_to_overwrite(tiny, tmp_path):
     again = runner.invoke(app, ["slippage", str(path), "--output-root", str(tmp_path)])
     assert again.exit_code == 3
     assert "--force" in again.output
+
+
+def profiled(tiny, extra: str):
+    """Three years 2026-28, r = 0, 10 pupils a year; NEW2: new_special, lead 2, one module
+    of 10 places, £200k spent [0.5, 0.5] in FY 2026 and FY 2027; opens 2028."""
+    new = option("NEW2", "S1", kind="new_special", module=10, max_modules=1,
+                 capital=200_000, lead=2)
+    return run_plan(tiny.write(
+        demand=[f"A,ASD,primary,{y},10" for y in range(2026, 2029)], provision=[new],
+        toml=run_toml(years=3, extra="\n[capital]\nspend_profile.new_special = [0.5, 0.5]\n"
+                      + extra)))
+
+
+def test_sunk_capital_follows_the_spend_profile(tiny):
+    """Planned: 2 × 500k + 200k local + 200k capital = 1,400k (capital 100k in FY 2026 and
+    100k in FY 2027). One year late it would open 2029, past the horizon: dropped, its two
+    tranches still spent in FY 2026 and FY 2027: 3 × 500k + 200k = 1,700k, +300k, all of
+    it in 2028 (the earlier years spend the same tranches both ways)."""
+    result = slippage_of(profiled(tiny, ""))
+    late = result.summary.iloc[1]
+    assert late["sunk_capital"] == pytest.approx(200_000)
+    assert late["extra_cost"] == pytest.approx(300_000)
+    assert result.by_year["extra_discounted_total"].tolist() == pytest.approx(
+        [0, 0, 300_000])
+
+
+def test_sunk_capital_is_residual_under_annuity(tiny):
+    """Annuity, L = 60, r = 0: as planned the 2028 opening serves n = 1 year in the horizon,
+    charged 200k / 60 = £3,333.33. Dropped past the horizon it serves only after it: all its
+    capital is residual value, sunk £0. Extra cost: 300k independent − 3,333.33 charge
+    = £296,666.67."""
+    result = slippage_of(profiled(tiny, '\n[appraisal]\nmethod = "annuity"\n'))
+    planned, late = result.summary.to_dict("records")
+    assert planned["total_cost"] == pytest.approx(1_203_333.33, abs=0.01)
+    assert late["sunk_capital"] == 0
+    assert late["extra_cost"] == pytest.approx(296_666.67, abs=0.01)

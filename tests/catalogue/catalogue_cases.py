@@ -83,6 +83,24 @@ def _header_only(folder: Path, toml: Path) -> None:
         path.write_text(path.read_text().splitlines()[0] + "\n")
 
 
+def _header_only_current(folder: Path, toml: Path) -> None:
+    (folder / "current_placements.csv").write_text("area_id,need,phase,option_id,pupils\n")
+
+
+def _null_area_id(doc: dict) -> None:
+    doc["features"][0]["properties"]["area_id"] = None
+
+
+def _null_area_name(doc: dict) -> None:
+    doc["features"][0]["properties"]["name"] = None
+
+
+def _crs_after_the_features(doc: dict) -> None:
+    """The "crs" member last, after 8 KB of features (it used to be looked for in 4 KB)."""
+    doc["features"][0]["properties"]["note"] = "x" * 8192
+    doc["crs"] = doc.pop("crs")
+
+
 def _no_features(doc: dict) -> None:
     doc["features"] = []
 
@@ -103,12 +121,22 @@ def _demand_point_in_degrees(doc: dict) -> None:
     doc["features"][0]["properties"].update(demand_easting=-1.5, demand_northing=52.3)
 
 
+def _inputs_through_link(link: str, target: Callable[[Path], Path], inputs: str) -> Mutation:
+    """Add a symbolic link ``link`` → ``target(run folder)`` beside the run TOML, and point
+    ``inputs`` at ``inputs``. The run's project folder is the run folder's parent."""
+    def mutate(folder: Path, toml: Path) -> None:
+        (toml.parent / link).symlink_to(target(toml.parent))
+        edit_toml('inputs = "data"', f'inputs = "{inputs}"')(folder, toml)
+    return mutate
+
+
 DEMAND_HEADER = "area_id,need,phase,year,pupils\n"
 BOWTIE = [[400000, 300000], [410000, 310000], [410000, 300000], [400000, 310000],
           [400000, 300000]]
 DEGREES_RING = [[-1.6, 52.2], [-1.5, 52.2], [-1.5, 52.3], [-1.6, 52.3], [-1.6, 52.2]]
 UNCLOSED_RING = square(400000, 300000)[:-1]
 WGS_SITES = "site_id,name,area_id,lat,lon"
+CALAIS_BNG = (671_000, 124_000)  # Calais in EPSG:27700 metres: in the old GB rectangle
 NO_INDEPENDENT = run_toml().replace("transport_cost_per_pupil = 0",
                                     "transport_cost_per_pupil = 0\navailable = false")
 
@@ -117,11 +145,11 @@ CASES: list[Case] = [
     Case("utf16-csv", ("demand.csv: this is not CSV text", "UTF-16", "save it as 'CSV UTF-8"),
          mutate=write_bytes("demand.csv", (DEMAND_HEADER + "A,ASD,primary,2026,5\n")
                             .encode("utf-16"))),
-    Case("windows-1252-csv", ("sites.csv, row 2: the file is not UTF-8 text",
+    Case("windows-1252-csv", ("sites.csv, line 2: the file is not UTF-8 text",
                               "save it as 'CSV UTF-8"),
          mutate=write_bytes("sites.csv", "site_id,name,area_id,easting,northing\n"
                             "S1,Café £,A,405000,306000\n".encode("cp1252"))),
-    Case("nul-bytes", ("demand.csv, row 2: the file contains NUL bytes", "CSV UTF-8"),
+    Case("nul-bytes", ("demand.csv, line 2: the file contains NUL bytes", "CSV UTF-8"),
          mutate=write_bytes("demand.csv", DEMAND_HEADER.encode() + b"A,ASD,primary,2026,5\x00\n")),
     Case("xlsx-renamed-csv", ("provision.csv: this is not CSV text", "Excel workbook",
                               "save it as 'CSV UTF-8"), mutate=_xlsx_named_csv),
@@ -150,6 +178,9 @@ CASES: list[Case] = [
          mutate=_header_only),
     Case("areas-without-features", ("areas.geojson: the file has no features",
                                     "add the planning areas"), mutate=edit_areas(_no_features)),
+    Case("current-placements-header-only", ("current_placements.csv: has no data rows",
+                                            "or delete the file"),
+         mutate=_header_only_current),
     Case("missing-file", ("demand.csv: required file is missing", "add demand.csv"),
          mutate=lambda folder, toml: (folder / "demand.csv").unlink()),
     # --- header and row shape -------------------------------------------------------------
@@ -167,6 +198,10 @@ CASES: list[Case] = [
     Case("row-with-extra-cell", ("demand.csv, row 2: 6 cells where the header has 5",
                                  "unquoted comma"),
          files={"demand": ["A,ASD,primary,2026,5,extra"]}),
+    Case("error-after-a-multi-line-cell", ("sites.csv, row 3, column 'easting'",
+                                           "'east' is not a number"),
+         files={"sites": ['S1,"Site one\n(main building)",A,405000,306000',
+                          "S2,Site two,A,east,306000"]}),
     # --- numbers --------------------------------------------------------------------------
     Case("thousands-separator", ("provision.csv, row 2, column 'capital_cost_per_module'",
                                  "'800,000' is not a number", "remove thousands separators"),
@@ -208,6 +243,8 @@ CASES: list[Case] = [
          files={"provision": [option("=HYPERLINK(1)", "S1", existing=10)]}),
     Case("empty-id", ("demand.csv, row 2, column 'area_id': empty identifier", "fill in"),
          files={"demand": [",ASD,primary,2026,5"]}),
+    Case("null-area-id", ("areas.geojson, feature 1, column 'area_id': empty identifier",
+                          "fill in the identifier"), mutate=edit_areas(_null_area_id)),
     Case("reserved-id", ("provision.csv, row 2, column 'option_id'", "reserved",
                          "rename the option"),
          files={"provision": [option("Independent", "S1", existing=10)]}),
@@ -249,12 +286,29 @@ CASES: list[Case] = [
                                           "is not a year", "e.g. 2026 for FY 2026-27"),
          files={"toml": run_toml().replace("[capital_budget]\n",
                                            '[capital_budget]\n"2026-27" = 1_000_000\n')}),
+    Case("budget-year-with-a-leading-zero", ("run.toml, key 'capital_budget.02026'",
+                                             "has leading zeros", "write 2026"),
+         files={"toml": run_toml(budget={2026: 1_000_000}).replace(
+             "[capital_budget]\n", '[capital_budget]\n"02026" = 0\n')}),
+    Case("budget-year-with-a-superscript", ("run.toml, key 'capital_budget.2026²'",
+                                            "is not a year", "e.g. 2026 for FY 2026-27"),
+         files={"toml": run_toml().replace("[capital_budget]\n",
+                                           '[capital_budget]\n"2026²" = 1_000_000\n')}),
+    Case("budget-beyond-the-sanity-limit", ("run.toml, key 'capital_budget.2026'",
+                                            "1e+11 is out of range", "between 0 and 1e+10"),
+         files={"toml": run_toml(budget={2026: 1e11})}),
     # --- geography ------------------------------------------------------------------------
     Case("lat-lon-swapped", ("sites.csv, row 2, column 'lat'", "lat and lon look swapped"),
          files={"sites_header": WGS_SITES, "sites": ["S1,One,A,-1.5,52.3"]}),
     Case("site-outside-great-britain", ("sites.csv, row 2, column 'lat'",
                                         "(lat 48.85, lon 2.35) is outside Great Britain"),
          files={"sites_header": WGS_SITES, "sites": ["S1,Paris,A,48.85,2.35"]}),
+    Case("site-in-dublin", ("sites.csv, row 2, column 'lat'",
+                            "(lat 53.35, lon -6.26) is outside Great Britain", "check the value"),
+         files={"sites_header": WGS_SITES, "sites": ["S1,Dublin,A,53.35,-6.26"]}),
+    Case("area-in-calais", ("areas.geojson, feature 1, column 'geometry'",
+                            "the area lies outside Great Britain", "check the CRS"),
+         files={"areas": areas_geojson({"A": square(*CALAIS_BNG)})}),
     Case("site-easting-northing-in-degrees", ("sites.csv, row 2, column 'easting'",
                                               "is not a British National Grid point",
                                               "look like degrees"),
@@ -323,8 +377,71 @@ CASES: list[Case] = [
                                           "leads outside the project folder",
                                           "keep the dataset inside the project folder"),
          mutate=edit_toml('inputs = "data"', 'inputs = "../../etc"')),
+    Case("inputs-absolute-outside-project", ("run.toml, key 'inputs'", "'/etc' leads outside "
+                                             "the project folder", "keep the dataset inside"),
+         mutate=edit_toml('inputs = "data"', 'inputs = "/etc"')),
+    Case("inputs-nul-byte", ("run.toml, key 'inputs'", "is not a usable path: it contains a "
+                             "NUL byte", "plain path"),
+         mutate=edit_toml('inputs = "data"', 'inputs = "da\\u0000ta"')),
+    Case("inputs-symlink-escape", ("run.toml, key 'inputs'", "'up' leads outside the project "
+                                   "folder", "symbolic links are followed before checking"),
+         mutate=_inputs_through_link("up", lambda run: run.parent.parent, "up")),
+    Case("inputs-dotdot-after-symlink", ("run.toml, key 'inputs'", "'deep/../data' leads "
+                                         "outside the project folder"),
+         mutate=_inputs_through_link("deep", lambda run: run.parent.parent, "deep/../data")),
+    Case("inputs-symlink-loop", ("run.toml, key 'inputs'", "is not a usable path: it leads "
+                                 "into a loop of symbolic links"),
+         mutate=_inputs_through_link("loop", lambda run: run / "loop", "loop/data")),
     Case("run-file-not-toml", ("run.toml: not valid TOML", "fix the syntax"),
          mutate=edit_toml("[solver]", "[solver")),
+    Case("absurd-cost-per-place", ("run.toml, key 'independent.cost_per_place'",
+                                   "1e+308 is out of range", "between 0 and 1e+10"),
+         files={"toml": run_toml(independent=1e308)}),
+    Case("run-name-ending-in-a-newline", ("run.toml, key 'name'", "is not a usable run name",
+                                          "use letters, digits"),
+         mutate=edit_toml('name = "tiny"', 'name = "tiny\\n"')),
+    # --- capital over the asset's life, capital as spent ([appraisal], [capital]) ---------
+    Case("appraisal-unknown-method", ("run.toml, key 'appraisal.method'",
+                                      "'straight_line' is not one of none, annuity",
+                                      'write method = "annuity"'),
+         files={"toml": run_toml(extra='[appraisal]\nmethod = "straight_line"\n')}),
+    Case("appraisal-without-method", ("run.toml, key 'appraisal.method'",
+                                      "required key is missing", 'add method = "annuity"'),
+         files={"toml": run_toml(extra="[appraisal.asset_life_years]\nspecial = 40\n")}),
+    Case("asset-life-zero", ("run.toml, key 'appraisal.asset_life_years.special'",
+                             "0 is out of range", "between 1 and 200"),
+         files={"toml": run_toml(extra='[appraisal]\nmethod = "annuity"\n'
+                                       "[appraisal.asset_life_years]\nspecial = 0\n")}),
+    Case("asset-life-not-whole", ("run.toml, key 'appraisal.asset_life_years.resourced'",
+                                  "20.5 is not a whole number"),
+         files={"toml": run_toml(extra='[appraisal]\nmethod = "annuity"\n'
+                                       "[appraisal.asset_life_years]\nresourced = 20.5\n")}),
+    Case("asset-life-unknown-kind", ("run.toml, key 'appraisal.asset_life_years.academy'",
+                                     "unknown key", "allowed keys here"),
+         files={"toml": run_toml(extra='[appraisal]\nmethod = "annuity"\n'
+                                       "[appraisal.asset_life_years]\nacademy = 60\n")}),
+    Case("spend-profile-not-adding-to-one", ("run.toml, key 'capital.spend_profile.special'",
+                                             "the shares add up to 0.9, not 1",
+                                             "shares ≥ 0 adding up to 1"),
+         files={"toml": run_toml(extra="[capital]\nspend_profile.special = [0.5, 0.4]\n")}),
+    Case("spend-profile-negative-share", ("run.toml, key 'capital.spend_profile.special'",
+                                          "negative or non-finite share"),
+         files={"toml": run_toml(extra="[capital]\nspend_profile.special = [1.5, -0.5]\n")}),
+    Case("spend-profile-unknown-kind", ("run.toml, key 'capital.spend_profile.academy'",
+                                        "unknown key"),
+         files={"toml": run_toml(extra="[capital]\nspend_profile.academy = [1.0]\n")}),
+    Case("spend-profile-longer-than-lead", ("run.toml, key 'capital.spend_profile.new_special'",
+                                            "2 shares, but option 'NEW'",
+                                            "lead_time_years 1",
+                                            "give at most 1 share(s) for new_special"),
+         files={"toml": run_toml(years=2, extra="[capital]\n"
+                                          "spend_profile.new_special = [0.5, 0.5]\n"),
+                "provision": [option("SP", "S1", existing=10),
+                              option("NEW", "S1", kind="new_special", module=10,
+                                     max_modules=1, capital=100_000, lead=1)]}),
+    Case("construction-inflation-out-of-range", ("run.toml, key 'capital.construction_inflation'",
+                                                 "2 is out of range", "between -0.5 and 1"),
+         files={"toml": run_toml(extra="[capital]\nconstruction_inflation = 2\n")}),
 ]
 
 # Harmless, unambiguous slips: fixed, said in a warning, and the run goes on.
@@ -346,6 +463,10 @@ ACCEPTED: list[Case] = [
     Case("utf8-byte-order-mark", (), mutate=write_bytes(
         "demand.csv", b"\xef\xbb\xbf" + DEMAND_HEADER.encode() + b"A,ASD,primary,2026,5\n")),
     Case("need-code-in-any-case", (), files={"demand": ["A,SpLD,Primary,2026,5"]}),
+    Case("area-name-null", (), mutate=edit_areas(_null_area_name)),
+    Case("crs-member-after-the-features", (), mutate=edit_areas(_crs_after_the_features)),
+    Case("run-toml-with-byte-order-mark", (), mutate=lambda folder, toml: toml.write_bytes(
+        b"\xef\xbb\xbf" + toml.read_bytes())),
 ]
 
 assert len(CASES) >= 30 and len({c.id for c in CASES + WARNED + ACCEPTED}) == len(

@@ -42,8 +42,10 @@ def test_written_dataset_is_a_valid_contract_dataset(tmp_path):
     result = build(spec, tmp_path)
     folder = result.dataset_dir
     assert sorted(p.name for p in folder.iterdir()) == [
-        "README.md", "areas.geojson", "base_demand.csv", "build_log.csv", "demand.csv",
-        "provision.csv", "sites.csv"]
+        ".sufficiency-dataset", "README.md", "areas.geojson", "base_demand.csv",
+        "build_log.csv", "demand.csv", "provision.csv", "sites.csv"]
+    assert (folder / ".sufficiency-dataset").read_text().startswith(
+        "This folder was written by `sufficiency build-dataset testshire.build.toml`.")
     doc = json.loads((folder / "areas.geojson").read_text())
     assert doc["crs"]["properties"]["name"] == "urn:ogc:def:crs:EPSG::27700"
     dataset = load(result.run_path)           # the engine's own reader and checks

@@ -10,8 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from typer.testing import CliRunner
 
+from sufficiency.cli import app
 from sufficiency.ingest.synth import PHASES, SCALES, write_synthetic
+from sufficiency.preprocess.paths import MARKER
 
 FILES = ("areas.geojson", "sites.csv", "demand.csv", "provision.csv")
 PROVISION_COLUMNS = [
@@ -53,7 +56,10 @@ def _bytes(toml: Path) -> dict[str, bytes]:
 def test_names_and_layout(tmp_path: Path) -> None:
     toml = write_synthetic(tmp_path, "S", seed=3)
     assert toml == tmp_path / "synth-S-s3.toml"
-    assert sorted(p.name for p in (tmp_path / "synth-S-s3").iterdir()) == sorted(FILES)
+    assert sorted(p.name for p in (tmp_path / "synth-S-s3").iterdir()) == sorted(
+        (*FILES, MARKER))
+    assert (tmp_path / "synth-S-s3" / MARKER).read_text().startswith(
+        "This folder was written by `sufficiency synth`")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["synth-S-s3", "synth-S-s3.toml"]
 
 
@@ -217,6 +223,30 @@ def test_refuses_to_overwrite(tmp_path: Path) -> None:
     assert write_synthetic(tmp_path, "S", seed=0, overwrite=True) == toml
     assert _bytes(toml) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["synth-S-s0", "synth-S-s0.toml"]
+
+
+def test_overwrite_never_replaces_what_synth_did_not_write(tmp_path: Path) -> None:
+    """--overwrite replaces a marked folder and synth's own TOML, never anything else."""
+    folder, toml = tmp_path / "synth-S-s0", tmp_path / "synth-S-s0.toml"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep\n")
+    with pytest.raises(FileExistsError, match=f"was not written by sufficiency .*{MARKER}"):
+        write_synthetic(tmp_path, "S", seed=0, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["synth-S-s0"]
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+    folder.rename(tmp_path / "mine")
+    toml.write_text('name = "mine"\n')
+    with pytest.raises(FileExistsError, match="was not written by synth"):
+        write_synthetic(tmp_path, "S", seed=0, overwrite=True)
+    assert toml.read_text() == 'name = "mine"\n' and not folder.exists()
+
+
+def test_overwrite_refused_on_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "synth-S-s1").mkdir()
+    (tmp_path / "synth-S-s1" / "notes.txt").write_text("keep\n")
+    result = CliRunner().invoke(app, ["synth", str(tmp_path), "--overwrite"])
+    assert result.exit_code == 2 and "was not written by sufficiency" in result.output
+    assert (tmp_path / "synth-S-s1" / "notes.txt").read_text() == "keep\n"
 
 
 @pytest.mark.parametrize("scale", ["XS", "", "county"])

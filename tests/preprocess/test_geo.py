@@ -20,9 +20,10 @@ import warnings
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from conftest import areas_geojson, option, run_toml, square
 from pyproj import Transformer
-from shapely.geometry import Polygon
+from shapely.geometry import Polygon, shape
 from typer.testing import CliRunner
 
 from sufficiency.cli import app
@@ -203,3 +204,62 @@ def test_ring_radius_and_shape():
     ring = geo.journey_rings(centre, pd.Series([2.0])).iloc[0]
     assert ring.bounds == pytest.approx((403_000, 303_000, 407_000, 307_000))
     assert ring.area == pytest.approx(3.14159265 * 2000 ** 2, rel=2e-3)  # 64-gon
+
+
+# Coastal and island places of Great Britain, and places near it that are not in it.
+IN_GREAT_BRITAIN = {
+    "St Mary's, Scilly": (-6.30, 49.92), "Bishop Rock, Scilly": (-6.45, 49.87),
+    "Land's End": (-5.71, 50.07), "Lizard Point": (-5.20, 49.96),
+    "Ventnor, Isle of Wight": (-1.20, 50.59), "The Needles": (-1.59, 50.66),
+    "Portland Bill": (-2.46, 50.51), "Dover": (1.31, 51.13), "Lowestoft": (1.75, 52.48),
+    "Spurn Head": (0.11, 53.58), "Berwick": (-2.00, 55.77), "Peterhead": (-1.78, 57.50),
+    "Holyhead, Anglesey": (-4.63, 53.31), "St Davids": (-5.27, 51.88),
+    "Aberdaron": (-4.71, 52.80), "Mull of Galloway": (-4.86, 54.64),
+    "Mull of Kintyre": (-5.80, 55.31), "Brodick, Arran": (-5.14, 55.58),
+    "Port Ellen, Islay": (-6.19, 55.63), "Tobermory, Mull": (-6.07, 56.62),
+    "Scarinish, Tiree": (-6.80, 56.50), "Portree, Skye": (-6.19, 57.41),
+    "Castlebay, Barra": (-7.49, 56.95), "Stornoway, Lewis": (-6.39, 58.21),
+    "Butt of Lewis": (-6.26, 58.52), "Cape Wrath": (-4.99, 58.62),
+    "Kirkwall, Orkney": (-2.96, 58.98), "Fair Isle": (-1.63, 59.53),
+    "Lerwick, Shetland": (-1.14, 60.15), "Baltasound, Unst": (-0.85, 60.76),
+}
+OUTSIDE_GREAT_BRITAIN = {
+    "Dublin": (-6.26, 53.35), "Belfast": (-5.93, 54.60), "Calais": (1.86, 50.95),
+    "Boulogne": (1.61, 50.73), "Douglas, Isle of Man": (-4.48, 54.15),
+    "St Helier, Jersey": (-2.11, 49.19), "Paris": (2.35, 48.85), "Bergen": (5.32, 60.39),
+}
+
+
+@pytest.mark.parametrize("place", IN_GREAT_BRITAIN)
+def test_coastal_and_island_places_are_in_great_britain(place):
+    lon, lat = IN_GREAT_BRITAIN[place]
+    assert geo.within_gb_degrees(pd.Series([lon]), pd.Series([lat])).tolist() == [True]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        east, north = Transformer.from_crs("EPSG:4326", "EPSG:27700",
+                                           always_xy=True).transform(lon, lat)
+    assert geo.within_gb_metres(pd.Series([east]), pd.Series([north])).tolist() == [True]
+
+
+@pytest.mark.parametrize("place", OUTSIDE_GREAT_BRITAIN)
+def test_ireland_man_and_france_are_not_great_britain(place):
+    """The old rectangles (lon -9..2, lat 49.75..61) let Dublin, Belfast and Calais in."""
+    lon, lat = OUTSIDE_GREAT_BRITAIN[place]
+    assert geo.within_gb_degrees(pd.Series([lon]), pd.Series([lat])).tolist() == [False]
+
+
+def test_gb_outline_ships_with_its_source_and_is_small():
+    doc = json.loads(geo.GB_OUTLINE_FILE.read_text(encoding="utf-8"))
+    assert "Natural Earth" in doc["source"] and "hand-drawn" in doc["source"]
+    assert doc["crs"]["properties"]["name"] == "urn:ogc:def:crs:EPSG::27700"
+    vertices = sum(shapely.get_num_coordinates(shape(feature["geometry"]))
+                   for feature in doc["features"])
+    assert 100 <= vertices <= 1000
+    assert geo.great_britain().is_valid
+
+
+def test_not_a_number_is_not_in_great_britain():
+    nan = float("nan")
+    assert geo.within_gb_degrees(pd.Series([nan, 1e9]), pd.Series([52.0, 52.0])).tolist() == [
+        False, False]
+    assert geo.within_gb_metres(pd.Series([nan]), pd.Series([305_000.0])).tolist() == [False]

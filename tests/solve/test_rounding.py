@@ -73,6 +73,26 @@ def test_budget_repair_drops_the_least_supported_module(tiny):
     assert kept.first.tolist() == [0]
 
 
+@pytest.mark.parametrize(("profile", "kept_modules"), [("", [1, 1]), ("[0.5, 0.5]", [1, 0])])
+def test_budget_repair_follows_the_spend_profile(tiny, profile, kept_modules):
+    """A and B (new_special, lead 2, £200k a module) can open only in 2028 (capital year
+    FY 2026, which has no budget); FY 2027's budget is £150k. Rounded, both open.
+    v1: all capital in FY 2026, nothing in FY 2027: both kept.
+    Spend profile [0.5, 0.5]: £100k each in FY 2026 and FY 2027, so FY 2027 holds £200k
+    > £150k: B, the less supported (0.6 against 0.9), is dropped; £100k remains.
+    """
+    extra = f"\n[capital]\nspend_profile.new_special = {profile}\n" if profile else ""
+    new = dict(kind="new_special", module=10, max_modules=1, capital=200_000, lead=2)
+    toml = tiny.write(toml=run_toml(years=3, budget={2027: 150_000}, extra=extra),
+                      demand=[f"A,ASD,primary,{y},20" for y in YEARS3],
+                      provision=[option("A", "S1", **new), option("B", "S1", **new)])
+    plan_model, config = plan_model_of(toml)
+    openings = rounded_openings(plan_model, np.array([0.9, 0.6]), 0.5)
+    assert openings.modules.tolist() == [1, 1]
+    kept = keep_budget(plan_model, openings, np.array([0.9, 0.6]), config.capital_budget)
+    assert kept.modules.tolist() == kept_modules
+
+
 def assert_feasible_plan(lp, values: np.ndarray) -> None:
     """Integral openings, every column bound and every row of the full model kept."""
     integer = np.array([t == 1 for t in map(int, lp.integrality_)])
