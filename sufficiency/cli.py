@@ -91,7 +91,8 @@ def _print_run(run, paths) -> None:
     table.add_row("savings", _money(summary["savings"]))
     table.add_row("places created", f"{summary['plan']['places_created']:,} in "
                   f"{summary['plan']['openings']} openings")
-    table.add_row("capital", _money(summary["plan"]["capital_total"]))
+    table.add_row("capital", _money(summary["plan"].get("capital_cash_total",  # cash spent
+                                                        summary["plan"]["capital_total"])))
     table.add_row("outputs", Text(f"{paths.folder}\n{paths.map_file}"))
     table.add_row("report", Text(f"{paths.folder / 'report.html'}\n{paths.folder / 'plan.xlsx'}"))
     out.print(table)

@@ -25,6 +25,8 @@ from typing import Any
 
 from sufficiency.errors import InputError, Issue
 
+STOP_WORKER_SECONDS = 0.5  # an interrupted worker's time to close before it is killed
+
 
 @dataclass(frozen=True)
 class Backend:
@@ -68,7 +70,30 @@ def dask_client(backend: Backend) -> Iterator[Any]:
     with LocalCluster(n_workers=backend.n_workers, threads_per_worker=backend.threads_per_worker,
                       processes=True, dashboard_address=":0", silence_logs=logging.ERROR
                       ) as cluster, Client(cluster) as client:
-        yield client
+        try:
+            yield client
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: stop the workers now, not in 4 s
+            _stop_workers(cluster)
+            raise
+
+
+def _stop_workers(cluster: Any) -> None:
+    """Stop a LocalCluster's worker processes at once (a task inside HiGHS cannot stop).
+
+    Every nanny closes, killing its worker after :data:`STOP_WORKER_SECONDS` (its default
+    is 4 s, and a nanny whose worker is merely killed starts a new one); the cluster's
+    own close then finds them closed. Tasks write nothing (results come back to this
+    process), so nothing is left half written.
+    """
+    import asyncio
+
+    async def close_all() -> None:
+        await asyncio.gather(*(nanny.close(timeout=STOP_WORKER_SECONDS)
+                               for nanny in list(cluster.workers.values())),
+                             return_exceptions=True)
+
+    with contextlib.suppress(Exception):
+        cluster.sync(close_all)
 
 
 class TaskBar:
@@ -120,10 +145,15 @@ def run_on_dask(func: Callable, tasks: Sequence[tuple], labels: Sequence[str],
     with dask_client(backend) as client:
         futures = [client.submit(func, *args, pure=False) for args in tasks]
         label_of = {future.key: label for future, label in zip(futures, labels, strict=True)}
-        with TaskBar(len(tasks), title, backend.show_progress) as bar:
-            for future in as_completed(futures):
-                bar.done(label_of[future.key])
-        return client.gather(futures)
+        try:
+            with TaskBar(len(tasks), title, backend.show_progress) as bar:
+                for future in as_completed(futures):
+                    bar.done(label_of[future.key])
+            return client.gather(futures)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: a cluster of its own keeps no tasks
+            with contextlib.suppress(Exception):
+                client.cancel(futures)
+            raise
 
 
 def run_tasks(func: Callable, tasks: Sequence[tuple], labels: Sequence[str],

@@ -47,13 +47,20 @@ Constraints (one function each in :mod:`sufficiency.formulation.constraints`)
     (u[c] = 0 when [independent] available = false)
 
 Objective (£k; δ_t = 1 / (1 + r)^(t − start); :mod:`sufficiency.formulation.objective`)
-    min Σ_i δ_t (cost_place_o + transport_pupil + transport_km · km_i) x[i]
-      + Σ_c δ_t (independent_place + independent_transport) u[c]
+    min Σ_i δ_t (cost_place_{o,c} + transport_pupil + transport_km · km_i) x[i]
+      + Σ_c δ_t independent_c u[c]
       + Σ_s [κ_s K_o + commissioned_o · mp_o · Σ_{t ≥ y} δ_t] modules[s]
       + Σ_f κ_f FC_o first[f]
       + Σ_(o,t) δ_t premium over[o, t]
       + Σ_o commissioned_o · existing_o · Σ_t δ_t                   (constant)
-    where κ_s, the weight of £1 of capital of slot s = (o, y) with capital year c = y − lead_o,
+    where cost_place_{o,c} = annual_cost_per_place_o (v1), or with costs.csv the figure for
+    option o (else its kind) and the need n and phase p of cell c (exact n,p > n,* > *,p >
+    *,*; else provision.csv's); independent_c = independent_place + independent_transport
+    (v1), or with independent.csv the cheapest provider q taking (n, p):
+    min_q fee_q + transport_pupil + transport_km · km(a, q), else costs.csv's kind
+    independent row for (n, p), else v1's. Both are exact under need aggregation: only
+    pairs with the same costs at every option and in every area are merged.
+    κ_s, the weight of £1 of capital of slot s = (o, y) with capital year c = y − lead_o,
     is Σ_j w_{k,j} δ_{c+j} (v1: δ_c), and under [appraisal] method = "annuity" that times
     a_s = (1 − (1 + r)^−n) / (1 − (1 + r)^−L_k), n = min(L_k, T − y + 1) (r = 0: n / L_k):
     only the asset's years of service within the horizon are charged; the rest of the
@@ -82,6 +89,10 @@ Where each symbol lives (``sets``: :class:`~sufficiency.formulation.sets.ModelSe
                          ``sets.cohorts.carry_independent`` (cell, prev, retention)
     already placed       ``sets.cohorts.current`` (i, pupils), ``.current_independent``
     B, budget_b          ``config.capital_budget`` (£ by capital year)
+    cost_place_{o,c}     ``sets.arc_place_cost`` per arc (``sets.place_costs``: option_id,
+                         need, phase; None in v1: ``sets.options`` column)
+    independent_c        ``sets.cell_independent_cost`` per cell (``sets.independent_costs``:
+                         area_id, need, phase, fee, transport, provider_id; None in v1)
     δ_t                  ``config.discount_factor(t)``; r ``config.discount_rate``;
                          T ``config.end_year``
     w_k, π_b             ``config.capital.profile(k)`` (spend profile, default (1.0,)),

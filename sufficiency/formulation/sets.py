@@ -190,7 +190,7 @@ def commodities(dataset: Dataset, aggregate: bool, place: pd.DataFrame | None = 
     else:
         pairs["signature"] = pairs["need"] + "/" + pairs["phase"]
     grouped = pairs.groupby("signature")
-    names = grouped["need"].agg(_joined) + "/" + grouped["phase"].agg(_joined)
+    names = _distinct(grouped["need"].agg(_joined) + "/" + grouped["phase"].agg(_joined))
     pairs["commodity"] = pairs["signature"].map(names)
     return pairs[["need", "phase", "commodity", "limit_minutes"]].reset_index(drop=True)
 
@@ -202,6 +202,17 @@ def _cost_key(table: pd.DataFrame, who: str, cost: list[str],
     text = (table[who].astype(str) + "=" + amount).groupby(
         [table["need"], table["phase"]]).agg(lambda parts: ";".join(sorted(parts)))
     return np.asarray(text.reindex(keys).fillna("").to_numpy(), dtype=object)
+
+
+def _distinct(names: pd.Series) -> pd.Series:
+    """Commodity names, one per signature: a name two groups would share gets ' #2', ' #3'.
+
+    {ASD/secondary, SLCN/post16} and {ASD/post16, SLCN/secondary} are both named
+    ``ASD+SLCN/post16+secondary``; they must stay two commodities.
+    """
+    repeat = names.groupby(names).cumcount()
+    suffix = np.where(repeat.to_numpy() > 0, " #" + (repeat + 1).astype(str), "")
+    return names + suffix
 
 
 def _joined(values: pd.Series) -> str:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from sufficiency.outcome import METHOD, PLACEMENT_COLUMNS, RunResult
+from sufficiency.outcome import METHOD, RunResult, placement_columns
 from sufficiency.report.assumptions import fy_label, option_assumptions_long
 from sufficiency.report.escaping import formula_safe
 from sufficiency.report.figures import CabinetFigures, cabinet_figures
@@ -223,7 +223,7 @@ def plan_sheet(figures: CabinetFigures) -> Sheet:
 
 def placements_sheet(run: RunResult) -> Sheet:
     """Every placement of the optimal plan."""
-    frame = run.optimal.placements[PLACEMENT_COLUMNS]
+    frame = run.optimal.placements[placement_columns(run.optimal.placements)]
     return Sheet("Placements", frame, {"year": "year (AY)", "minutes": "minutes (one way)",
                                        "km": "km (one way)"},
                  {"year": YEAR, "pupils": PUPILS, "minutes": ONE_DP, "km": ONE_DP})

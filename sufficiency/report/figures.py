@@ -153,7 +153,8 @@ def headline(run: RunResult, years: pd.DataFrame) -> dict[str, Any]:
         "savings": run.savings,
         "savings_share": None if not do_nothing_cost else run.savings / do_nothing_cost,
         "savings_undiscounted": None if do_nothing is None else float(years["saving"].sum()),
-        "capital_total": float(optimal.plan["capital_cost"].sum()),
+        "capital_total": float(cash_by_year(optimal.plan, run.dataset.config).sum())
+        if run.dataset.config.capital.on else float(optimal.plan["capital_cost"].sum()),
         "places_created": int(optimal.plan["places"].sum()),
         "openings": len(optimal.plan),
         "options_opened": int(optimal.plan["option_id"].nunique()),

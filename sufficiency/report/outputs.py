@@ -18,6 +18,7 @@ import pandas as pd
 
 from sufficiency.errors import OutputExistsError
 from sufficiency.outcome import COST_COLUMNS, RunResult, placement_columns, plan_columns
+from sufficiency.preprocess.paths import MARKER, marker_text, written_by_sufficiency
 from sufficiency.report.cabinet import write_reports
 from sufficiency.report.escaping import formula_safe_frame
 from sufficiency.report.geopackage import write_geopackage
@@ -68,12 +69,30 @@ def write_tables(run: RunResult, folder: Path) -> None:
 
 
 def refuse_overwrite(paths: OutputPaths, force: bool) -> None:
-    """Raise :class:`OutputExistsError` if the run's outputs exist and ``force`` is off."""
+    """Raise :class:`OutputExistsError` if the run's outputs exist and ``force`` is off.
+
+    Even with ``force``, a folder the product did not write (no marker file) is never
+    replaced: a run's name comes from a file that may have been written elsewhere.
+    """
     existing = [p for p in (paths.folder, paths.map_file) if p.exists()]
     if existing and not force:
         raise OutputExistsError(
             f"an earlier run's outputs exist ({', '.join(str(p) for p in existing)}); "
             "rerun with --force to replace them, or change `name` in the run TOML")
+    refuse_foreign_folder(paths.folder)
+
+
+def refuse_foreign_folder(folder: Path) -> None:
+    """Raise :class:`OutputExistsError` if ``folder`` exists but sufficiency did not write it."""
+    if folder.exists() and not written_by_sufficiency(folder):
+        raise OutputExistsError(
+            f"{folder} exists but was not written by sufficiency (it has no {MARKER} file), "
+            "so it is never replaced: move it away, or change `name` in the run TOML")
+
+
+def _mark(folder: Path, command: str) -> None:
+    """The marker that lets a later run with --force replace this folder (and nothing else)."""
+    (folder / MARKER).write_text(marker_text(command), encoding="utf-8")
 
 
 MIN_FREE_BYTES = 20_000_000  # refuse to start a run with less free disk than this (bytes)
@@ -110,6 +129,7 @@ def write_outputs(run: RunResult, root: Path, force: bool = False) -> OutputPath
     staging = Path(tempfile.mkdtemp(prefix=f".{paths.folder.name}.", dir=paths.folder.parent))
     _follow_umask(staging)
     try:
+        _mark(staging, f"plan {paths.folder.name}")
         write_tables(run, staging)
         write_reports(run, staging)
         staged_map = staging / "map.html.tmp"
@@ -174,10 +194,13 @@ def write_table_folder(folder: Path, tables: dict[str, pd.DataFrame], force: boo
     if folder.exists() and not force:
         raise OutputExistsError(f"an earlier result exists ({folder}); rerun with --force to "
                                 "replace it, or change `name` in the run TOML")
+    refuse_foreign_folder(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     _follow_umask(staging)
     try:
+        run_name, _, command = folder.name.rpartition(".")
+        _mark(staging, f"{command} {run_name}")
         for name, frame in tables.items():
             _write_csv(frame, staging / name)
         for name, text in (texts or {}).items():

@@ -221,3 +221,20 @@ def test_v1_run_keeps_the_contract_columns(tiny):
     assert list(run.optimal.placements.columns) == PLACEMENT_COLUMNS
     assert run.sets.place_costs is None and run.sets.independent_costs is None
     assert run.optimal.total_cost == pytest.approx(10 * 20_000 + 5 * 50_000)
+
+
+def test_groups_whose_names_would_clash_stay_apart(tiny):
+    """SP (£10k, 100 places) serves all; costs.csv: ASD secondary and SLCN post16 £30k.
+
+    Two commodities form, {ASD/secondary, SLCN/post16} at £30k and {ASD/post16,
+    SLCN/secondary} at £10k, both named after ASD+SLCN and post16+secondary: the second
+    is told apart by a suffix. One pupil each: 2 × 30,000 + 2 × 10,000 = £80,000.
+    """
+    run = run_plan(write_files(
+        tiny, demand=["A,ASD,secondary,2026,1", "A,SLCN,post16,2026,1",
+                      "A,ASD,post16,2026,1", "A,SLCN,secondary,2026,1"],
+        provision=[option("SP", "S1", existing=100, cost=10_000)],
+        costs=["SP,,ASD,secondary,30000", "SP,,SLCN,post16,30000"]))
+    assert run.optimal.total_cost == pytest.approx(80_000)
+    assert sorted(set(run.sets.members["commodity"])) == [
+        "ASD+SLCN/post16+secondary", "ASD+SLCN/post16+secondary #2"]

@@ -94,3 +94,20 @@ def test_outputs_follow_the_umask(tiny):
     finally:
         os.umask(old)
     assert (root / "outputs" / "tiny").stat().st_mode & 0o777 == 0o755
+
+
+def test_a_full_disk_is_found_before_solving(tiny, monkeypatch):
+    """The check runs before the solve: the pipeline is never entered."""
+    import shutil
+    from collections import namedtuple
+
+    import sufficiency.api as api
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
+    monkeypatch.setattr(api, "run_plan", lambda *a, **k: pytest.fail("solved on a full disk"))
+    root = tiny.root / "project"
+    result = CliRunner().invoke(app, ["plan", str(small_run(tiny)), "--output-root", str(root)])
+    assert result.exit_code == 3, result.output
+    assert "MB free" in result.output
+    assert not root.exists()

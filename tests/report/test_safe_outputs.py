@@ -174,3 +174,17 @@ def test_area_names_never_become_formulas_in_any_csv(tiny, name):
         names = {row["area_name"] for row in csv.DictReader(handle)} - {"All areas"}
     assert names == {"'" + name}, "shown as written, after an apostrophe Excel hides"
     assert_names_stay_text(root)
+
+
+def test_force_never_replaces_a_folder_sufficiency_did_not_write(tiny):
+    """A run named like someone's own folder under outputs/: --force refuses, nothing lost."""
+    root = tiny.root / "project"
+    own = root / "outputs" / "tiny"
+    own.mkdir(parents=True)
+    (own / "notes.txt").write_text("mine")
+    result = plan_cli(small_run(tiny), root, "--force")
+    assert result.exit_code == 3, result.output
+    assert "not written by sufficiency" in result.output
+    assert (own / "notes.txt").read_text() == "mine"
+    assert plan_cli(small_run(tiny), tiny.root / "fresh").exit_code == 0
+    assert plan_cli(small_run(tiny), tiny.root / "fresh", "--force").exit_code == 0
