@@ -208,17 +208,26 @@ def bench(runs: Annotated[list[Path] | None, typer.Argument(help="run TOMLs to m
           scale: Annotated[list[str] | None, typer.Option(
               help="synthetic scale(s) to measure: S, M, L, XL (repeat the option)")] = None,
           seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = 1,
+          seeds: Annotated[int, typer.Option(
+              min=1, help="seeds per scale (seed, seed + 1, …): median and worst ratio")] = 1,
           out_dir: Annotated[Path, typer.Option(help="where bench.csv and data go")]
           = Path("bench")) -> None:
-    """Measure the whole plan path: model size, stage times, gap, overhead, peak memory."""
+    """Measure the whole plan path against a plain HiGHS model of the same run.
+
+    Model size, stage times, gap, overhead, peak memory; and the plain peer's wall time,
+    objective, gap and memory. Exits 1 when the two objectives disagree.
+    """
     from sufficiency.bench import bench as run_bench
+    from sufficiency.bench import ratio_summary
 
     scales = [s.upper() for s in (scale or [])] or ([] if runs else ["S", "M"])
     started = time.perf_counter()
     with errors_as_messages():
         rows, exponents = run_bench(scales, list(runs or []), out_dir, seed,
-                                    progress=_progress(started))
+                                    progress=_progress(started), seeds=seeds)
     _print_bench(rows, exponents, out_dir / "bench.csv")
+    if _print_ratios(ratio_summary(rows), rows):
+        raise typer.Exit(1)
 
 
 def _print_bench(rows: list[dict], exponents: dict[str, float], csv_path: Path) -> None:
@@ -231,7 +240,12 @@ def _print_bench(rows: list[dict], exponents: dict[str, float], csv_path: Path) 
                    "solve_s", "extract_check_s", "baseline_s", "budget_value_s", "write_s",
                    "plan_command_s",
                    "total_wall_s", "status", "gap_rel", "gap_gbp", "gap_share_of_savings",
-                   "highs_direct_s", "overhead_s", "overhead_share", "peak_memory_mb"):
+                   "highs_direct_s", "overhead_s", "overhead_share", "peak_memory_mb",
+                   "first", "plain_variables", "plain_nonzeros", "plain_import_s",
+                   "plain_read_s", "plain_build_s", "plain_solve_s", "plain_s",
+                   "plain_status", "plain_gap_rel", "plain_peak_memory_mb", "plan_to_plain",
+                   "objective_gbp", "plain_objective_gbp", "objective_difference_gbp",
+                   "objectives_agree"):
         table.add_row(column, *[_cell(row.get(column)) for row in rows])
     out.print(table)
     if exponents:
@@ -240,7 +254,29 @@ def _print_bench(rows: list[dict], exponents: dict[str, float], csv_path: Path) 
     out.print(f"wrote {csv_path}")
 
 
+def _print_ratios(summary: list[dict], rows: list[dict]) -> bool:
+    """Median and worst plan/plain ratio per scale; True when any objectives disagree."""
+    for group in summary:
+        if group["compared"]:
+            out.print(f"{group['group']}: plan command / plain model, wall time over "
+                      f"{group['compared']} run(s): median {group['median']:.2f}, "
+                      f"worst {group['worst']:.2f}")
+        for note in group["notes"]:
+            out.print(f"{group['group']}: {note}", markup=False)
+    disagree = [row for row in rows if row.get("objectives_agree") is False]
+    for row in disagree:
+        message = (f"OBJECTIVES DISAGREE on {row['run']}: plan £{row['objective_gbp']:,.2f} "
+                   f"(bound {_cell(row.get('bound_gbp'))}), plain model "
+                   f"£{row['plain_objective_gbp']:,.2f} (bound "
+                   f"{_cell(row.get('plain_bound_gbp'))}): one of the two models is wrong")
+        console.print("[bold red]error:[/bold red] ", end="")
+        console.print(message, markup=False)
+    return bool(disagree)
+
+
 def _cell(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 1 else f"{value:,.2f}"
     return "—" if value is None else f"{value:,}" if isinstance(value, int) else str(value)

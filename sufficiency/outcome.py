@@ -146,6 +146,30 @@ class StageTimer:
             self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
 
 
+OPENING_VALUE_COLUMNS = ["option_id", "site_id", "kind", "modules", "places", "capital",
+                         "status", "cost_without", "value", "run_gap", "resolve_gap",
+                         "resolve_seconds"]
+OPENING_YEAR_COLUMNS = ["option_id", "year", "revenue_saving", "capital_cash_extra"]
+
+
+@dataclass(frozen=True)
+class OpeningValues:
+    """The value of each opened option, from re-solving the plan without it (£).
+
+    - ``table``: one row per option the plan opens (OPENING_VALUE_COLUMNS): ``status``
+      (``optimal``, ``time_limit`` or ``infeasible_without``), ``cost_without`` (£, discounted,
+      the best plan with the option's modules fixed at zero), ``value`` = cost_without − the
+      plan's cost (£, discounted, never below 0: a negative within the gap is 0),
+      ``run_gap`` / ``resolve_gap`` (£ each solve may be above its optimum)
+    - ``by_year``: option_id, year, revenue_saving (£ of that AY: revenue without − with it),
+      capital_cash_extra (£ of that FY: capital cash with − without it)
+    """
+
+    table: pd.DataFrame
+    by_year: pd.DataFrame
+    seconds: float
+
+
 @dataclass(frozen=True)
 class RunResult:
     """Everything a run produced: the dataset, the optimal plan, do nothing, sizes, timings."""
@@ -157,6 +181,7 @@ class RunResult:
     do_nothing: PlanResult | None  # None: doing nothing cannot place every pupil
     timer: StageTimer
     shadow: ShadowPrices | None = None  # LP duals with the openings fixed (None: unavailable)
+    openings: OpeningValues | None = None  # re-solves without each opening (report, --why)
 
     @property
     def baseline(self) -> PlanResult | None:

@@ -38,18 +38,37 @@ def test_model_size_matches_a_hand_count(tiny, links, constraints, nonzeros):
     assert run.sets.cartesian_size == 4
 
 
-def test_bench_scale_s_end_to_end(tmp_path):
-    result = CliRunner().invoke(app, ["bench", "--scale", "S", "--out-dir", str(tmp_path)])
+def test_bench_scale_s_two_seeds_against_the_plain_model(tmp_path, monkeypatch):
+    """`sufficiency bench --scale S --seeds 2` as documented, on a smaller county (test only:
+    the children read what synth writes, so only the parent's scale table is patched) with a
+    capital budget: two seeds, plan and plain child in turns, the same optimum, a ratio."""
+    from sufficiency.ingest import synth
+
+    monkeypatch.setitem(synth.SCALES, "S", synth.ScaleSpec(
+        "S", areas=4, sites=8, needs=3, phases=2, years=5, capital_budget=True,
+        time_limit_s=60, towns=1))
+    result = CliRunner().invoke(app, ["bench", "--scale", "S", "--seeds", "2",
+                                      "--out-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     with (tmp_path / "bench.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 1
-    row = rows[0]
-    assert row["run"] == "synth-S-s1" and row["status"] == "optimal"
-    assert int(row["nonzeros"]) > 0 and int(row["cartesian_variables"]) > int(row["variables"])
-    assert float(row["highs_direct_objective_gbp"]) == pytest.approx(float(row["objective_gbp"]),
-                                                                     rel=2e-4)
-    assert 0 <= float(row["overhead_share"]) <= 1 and float(row["peak_memory_mb"]) > 0
+    assert [(r["run"], r["seed"], r["first"]) for r in rows] == [
+        ("synth-S-s1", "1", "product"), ("synth-S-s2", "2", "plain")]
+    for row in rows:
+        assert row["status"] == "optimal" and row["plain_status"] == "optimal"
+        assert int(row["nonzeros"]) > 0 and int(row["cartesian_variables"]) > int(
+            row["variables"])
+        assert float(row["highs_direct_objective_gbp"]) == pytest.approx(
+            float(row["objective_gbp"]), rel=2e-4)
+        assert 0 <= float(row["overhead_share"]) <= 1 and float(row["peak_memory_mb"]) > 0
+        assert row["objectives_agree"] == "True" and row["plain_note"] == ""
+        assert float(row["plain_objective_gbp"]) == pytest.approx(float(row["objective_gbp"]),
+                                                                  rel=2e-4)
+        assert float(row["plan_to_plain"]) == pytest.approx(
+            float(row["plan_command_s"]) / float(row["plain_s"]), rel=1e-2)
+        assert float(row["plain_peak_memory_mb"]) > 0 and float(row["plain_gap_rel"]) <= 1e-4
+    assert "S: plan command / plain model, wall time over 2 run(s): median" in result.output
+    assert "worst" in result.output and "DISAGREE" not in result.output
 
 
 def test_synth_command_writes_a_run(tmp_path):
@@ -72,3 +91,15 @@ def test_growth_exponents_fit_each_stage_over_the_runs_it_ran_in():
     assert exponents["plan_command"] == pytest.approx(2.0)
     assert exponents["start"] == pytest.approx(1.0)  # fitted without the run it skipped
     assert "write" not in exponents and "solve" not in exponents  # ran once, never
+
+
+def test_growth_exponents_take_the_seeds_of_a_scale_as_one_point():
+    def row(scale, nonzeros, build):
+        times = dict.fromkeys((f"{stage}_s" for stage in STAGES), 0.0)
+        return {"scale": scale, "nonzeros": nonzeros, **times, "plan_command_s": 1.0,
+                "build_s": build}
+
+    # two S seeds 1 % apart in size, 4× apart in time: alone they would say exponent ~140
+    rows = [row("S", 1_000, 0.005), row("S", 1_010, 0.02), row("M", 100_000, 1.0)]
+    assert growth_exponents(rows)["build"] == pytest.approx(1.0, abs=0.01)
+    assert "build" not in growth_exponents(rows[:2])  # one scale: no slope

@@ -80,6 +80,11 @@ def sites_table(sites: pd.DataFrame) -> pd.DataFrame:
                          "northing": sites["northing"].round().astype("int64")})
 
 
+APPRAISAL_NOTE = ("build-dataset's default: capital counted over each asset's life (engine's "
+                  "asset lives, assumptions), not in full in the year spent, so the horizon "
+                  "does not cut the late plan short (docs/inputs.md); \"none\" = contract v1")
+
+
 def _toml_value(value: Any) -> str:
     """One TOML value (big whole numbers with `_` separators, as people write them)."""
     if isinstance(value, bool):
@@ -137,6 +142,8 @@ def run_toml_text(spec: BuildSpec, inputs: str) -> str:
                 tables.insert(0, ((*path, key), value))
             else:
                 lines.append(_toml_line(key, value, notes.get(f"{name}.{key}")))
+    if "appraisal" not in spec.run:  # the spec may say otherwise: [run.appraisal]
+        lines += ["", "[appraisal]", _toml_line("method", "annuity", APPRAISAL_NOTE)]
     return "\n".join(lines) + "\n"
 
 

@@ -687,5 +687,7 @@ def _toml_text(spec: ScaleSpec, name: str, seed: int, budget_gbp: dict[int, int]
         lines += ["[capital_budget]"]
         lines += [f"{year} = {gbp:_}" for year, gbp in sorted(budget_gbp.items())]
         lines += [""]
+    lines += ["[appraisal]                       # capital over each asset's life (docs/inputs.md)",
+              'method = "annuity"', ""]
     lines += ["[solver]", f"time_limit_s = {spec.time_limit_s}", "mip_gap = 0.0001", ""]
     return "\n".join(lines)

@@ -99,6 +99,8 @@ def read_appraisal(reader: TomlReader, data: dict[str, Any]) -> Appraisal:
     if "appraisal" not in data:
         return Appraisal()
     table = reader.table(data, "appraisal", "", {"method", "asset_life_years"})
+    if not isinstance(data["appraisal"], dict):  # reported as "must be a table"
+        return Appraisal()
     method = "none"
     if "method" not in table:
         reader.problem("appraisal.method", "required key is missing",

@@ -36,7 +36,7 @@ from sufficiency.outcome import PROVIDER
 from sufficiency.preprocess import geo
 from sufficiency.preprocess.config import RunConfig
 from sufficiency.preprocess.readers import ROW
-from sufficiency.preprocess.schema import PROVIDER_COLUMNS, required_columns
+from sufficiency.preprocess.schema import COSTS_COLUMNS, PROVIDER_COLUMNS, required_columns
 from sufficiency.preprocess.textcells import CellParser, suggestion
 from sufficiency.preprocess.vocabulary import INDEPENDENT, KINDS, NEEDS, PHASES
 
@@ -92,7 +92,7 @@ def _kinds(cells: CellParser) -> pd.Series:
 def check_costs(raw: pd.DataFrame, file: str = COSTS_FILE) -> tuple[pd.DataFrame, CellParser]:
     """costs.csv: who (option or kind), need, phase, and the £ that kind of row needs."""
     cells = CellParser(raw, file)
-    if not cells.has_columns(["need", "phase"]):
+    if not cells.has_columns(required_columns(COSTS_COLUMNS)):  # need, phase
         return pd.DataFrame(columns=RULE_COLUMNS), cells
     columns = set(raw.columns)
     if not {"option_id", "kind"} & columns:

@@ -1,8 +1,9 @@
 """What every HiGHS hand-over shares: checked options, a quiet instance, status and report.
 
 Never raises on a time-limited incumbent (pitfall 3): the status comes from how HiGHS
-stopped, the incumbent and the bound. Option names are checked against highspy before
-solving (pitfall 4), and threads and the random seed are always set so the same inputs
+stopped, the incumbent and the bound. A run file's option names are checked against an
+allow-list before HiGHS sees them, values against highspy before solving (pitfall 4), and
+threads and the random seed are always set so the same inputs
 give the same plan (pitfall 7).
 """
 
@@ -47,29 +48,88 @@ def quiet_highs() -> highspy.Highs:
     return highs
 
 
+RESERVED_OPTIONS = ("mip_rel_gap", "presolve", "random_seed", "threads", "time_limit")
+# What a run TOML's [solver.options] may set: numerical and algorithmic choices only
+# (docs/inputs.md lists them). A run file may come from anywhere, so nothing that names a
+# file (HiGHS creates log_file as soon as it is set), writes output, reads input, changes
+# the threads or the process (hipo_serial_blas), or stops HiGHS with a status of its own.
+ALLOWED_OPTIONS = frozenset({
+    # tolerances and gaps
+    "primal_feasibility_tolerance", "dual_feasibility_tolerance", "primal_residual_tolerance",
+    "dual_residual_tolerance", "optimality_tolerance", "kkt_tolerance",
+    "ipm_optimality_tolerance", "pdlp_optimality_tolerance", "start_crossover_tolerance",
+    "mip_feasibility_tolerance", "mip_abs_gap",
+    # limits
+    "simplex_iteration_limit", "simplex_update_limit", "ipm_iteration_limit",
+    "pdlp_iteration_limit", "mip_max_nodes", "mip_max_leaves", "mip_max_stall_nodes",
+    "mip_max_improving_sols", "mip_max_start_nodes",
+    # LP algorithm
+    "solver", "run_crossover", "simplex_strategy", "simplex_scale_strategy",
+    "simplex_crash_strategy", "simplex_dual_edge_weight_strategy",
+    "simplex_primal_edge_weight_strategy", "simplex_dualize_strategy",
+    "simplex_permute_strategy", "simplex_price_strategy", "ipx_dualize_strategy",
+    "hipo_system", "hipo_ordering", "hipo_factor", "hipo_block_size", "pdlp_scaling_mode",
+    "pdlp_ruiz_iterations", "pdlp_restart_strategy", "pdlp_step_size_strategy",
+    # MIP: LP solver, search, heuristics, cuts and their pool
+    "mip_lp_solver", "mip_ipm_solver", "mip_detect_symmetry", "mip_allow_restart",
+    "mip_root_presolve_only", "mip_lifting_for_probing", "mip_pscost_minreliable",
+    "mip_heuristic_effort", "mip_heuristic_run_feasibility_jump", "mip_heuristic_run_rins",
+    "mip_heuristic_run_rens", "mip_heuristic_run_root_reduced_cost",
+    "mip_heuristic_run_zi_round", "mip_heuristic_run_shifting",
+    "mip_allow_cut_separation_at_nodes", "mip_lp_age_limit", "mip_pool_age_limit",
+    "mip_pool_soft_limit",
+    # presolve (on/off is [solver] presolve)
+    "presolve_mode", "presolve_reduction_limit", "restart_presolve_reduction_limit",
+    "presolve_rule_off", "presolve_substitution_maxfillin", "presolve_remove_slacks",
+    "presolve_pivot_threshold",
+})
+
+
+def _option_issue(key: str, message: str, fix: str) -> Issue:
+    """A problem with ``[solver.options]`` entry ``key``."""
+    return Issue("run TOML", None, f"solver.options.{key}", message, fix, column_label="key")
+
+
+def _accepts(probe: highspy.Highs, key: str, value: Any) -> bool:
+    """Whether HiGHS takes ``value`` for option ``key`` (an allowed name: touches no file)."""
+    if not isinstance(value, bool | int | float | str):
+        return False  # a TOML table, list or date: no HiGHS option takes one
+    try:
+        return bool(probe.setOptionValue(key, value) == highspy.HighsStatus.kOk)
+    except TypeError:
+        return False
+
+
 def highs_options(settings: SolverSettings) -> dict[str, Any]:
-    """HiGHS options of a run, checked by name and value against highspy itself."""
+    """HiGHS options of a run: ``[solver]`` and the allowed ``[solver.options]``, checked.
+
+    Names are checked against :data:`RESERVED_OPTIONS` and :data:`ALLOWED_OPTIONS` before
+    HiGHS sees any of them (HiGHS acts on some names when they are set), then values
+    against highspy itself.
+    """
     options: dict[str, Any] = {
         "threads": settings.threads, "random_seed": settings.random_seed,
         "presolve": settings.presolve, "mip_rel_gap": settings.mip_gap,
         "time_limit": settings.time_limit_s, "output_flag": False}
-    reserved = sorted(set(settings.options) & set(options) | set(settings.options) & {
-        "mip_rel_gap", "time_limit", "threads", "random_seed", "presolve"})
+    reserved = sorted(set(settings.options) & set(RESERVED_OPTIONS))
     if reserved:
-        raise InputError([Issue("run TOML", None, f"solver.options.{key}",
-                                "is set by the [solver] table itself",
-                                "use [solver] time_limit_s, mip_gap, threads, random_seed or "
-                                "presolve instead", column_label="key") for key in reserved])
+        raise InputError([_option_issue(key, "is set by the [solver] table itself",
+                                        "use [solver] time_limit_s, mip_gap, threads, "
+                                        "random_seed or presolve instead")
+                          for key in reserved])
+    refused = sorted(set(settings.options) - ALLOWED_OPTIONS)
+    if refused:
+        raise InputError([_option_issue(key, "not an allowed HiGHS option here; allowed: see "
+                                        "docs/inputs.md", "[solver.options] takes numerical "
+                                        "and algorithmic HiGHS options only")
+                          for key in refused])
     options.update(settings.options)
     probe = quiet_highs()
-    bad = [key for key, value in options.items()
-           if probe.setOptionValue(key, value) != highspy.HighsStatus.kOk]
+    bad = [key for key, value in options.items() if not _accepts(probe, key, value)]
     if bad:
-        raise InputError([Issue("run TOML", None, f"solver.options.{key}",
-                                f"HiGHS does not accept option {key} = {options[key]!r}",
-                                "check the name and type against the HiGHS options list",
-                                column_label="key")
-                          for key in bad])
+        raise InputError([_option_issue(key, f"HiGHS does not accept option {key} = "
+                                        f"{options[key]!r}", "check the value's type and "
+                                        "range in the HiGHS options list") for key in bad])
     return options
 
 

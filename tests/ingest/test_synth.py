@@ -158,6 +158,7 @@ def test_toml_layout_and_values(runs: dict[str, Run]) -> None:
     }
     assert small["travel_limit_minutes"] == {"primary": 45, "secondary": 75, "post16": 75}
     assert small["solver"] == {"time_limit_s": 60, "mip_gap": 0.0001}
+    assert small["appraisal"] == {"method": "annuity"}
     assert "capital_budget" not in small
     budget = medium["capital_budget"]
     assert list(budget) == [str(y) for y in runs["M"].years()]

@@ -1,0 +1,172 @@
+"""The value of each opening: the best plan without it, re-solved, against the plan.
+
+An opening here is an option with all its new modules. For each option the optimal plan
+opens, the run's own MIP is solved again with every ``modules`` and ``first`` variable of
+that option fixed at zero (every other opening free), warm-started from the plan without
+that option (its openings fixed, placements re-solved: a feasible start whenever
+independent placement is allowed). Then
+
+    value = cost of the best plan without it − the plan's cost     (£, discounted)
+
+The plan is optimal within its gap and the plan without the option is a feasible plan of
+the same model, so the value is never below −(the plan's gap in £): a negative value within
+that gap is reported as 0, one beyond it is an :class:`~sufficiency.errors.AuditError`. A
+re-solve stopped by its time limit gives an upper bound on the cost without the option
+(``resolve_gap`` says by how much at most). When no plan places every pupil without the
+option (independent placement switched off), the status says so and the value is empty.
+
+Per academic year, ``revenue_saving`` = (total − capital) without it − the same with it, and
+``capital_cash_extra`` = capital cash with it − without it (the plan without the option may
+build something else instead): the inputs of each opening's payback
+(:mod:`sufficiency.report.money`). These re-solves are an extra of ``sufficiency report``
+and ``sufficiency plan --why``, never of a plain ``plan``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import pandas as pd
+
+from sufficiency.analyses.evaluate import fix_openings_to
+from sufficiency.audit import audit
+from sufficiency.errors import AuditError
+from sufficiency.formulation import FIRST, MODULES, PlanModel, build_model
+from sufficiency.outcome import (
+    CAPITAL_CASH,
+    OPENING_VALUE_COLUMNS,
+    OPENING_YEAR_COLUMNS,
+    OpeningValues,
+    PlanResult,
+    Progress,
+    RunResult,
+    SolveReport,
+    SolveStatus,
+)
+from sufficiency.results import extract
+from sufficiency.solve import Solver, make_solver, require_plan, solve_model
+
+RESOLVE_SECONDS = 60.0  # at most this long per re-solve (less when the run's limit is lower)
+INFEASIBLE_WITHOUT = "infeasible_without"
+SLACK_POUNDS = 1.0  # £ of rounding allowed beyond the gap before a negative value is an error
+
+
+def opened_options(plan: pd.DataFrame) -> list[str]:
+    """Options the plan opens any module at, sorted."""
+    return sorted(plan.loc[plan["modules"] > 0, "option_id"].unique())
+
+
+def _option_slots(plan_model: PlanModel, option_id: str) -> list:
+    """The ``modules`` and ``first`` variables of one option."""
+    sets = plan_model.sets
+    modules = np.flatnonzero(sets.open_slots["option_id"].to_numpy() == option_id)
+    firsts = np.flatnonzero(sets.first_slots["option_id"].to_numpy() == option_id)
+    return ([plan_model.variables[MODULES][i] for i in modules]
+            + [plan_model.variables[FIRST][i] for i in firsts])
+
+
+def _start_without(plan_model: PlanModel, solver: Solver, plan: pd.DataFrame,
+                   option_id: str) -> None:
+    """Load the plan without ``option_id`` (placements re-solved) as the next MIP start."""
+    fix_openings_to(plan_model, plan[plan["option_id"] != option_id])
+    report = solve_model(plan_model, solver)
+    plan_model.fix_openings(None)
+    if report.status.has_plan:
+        solver.use_start(plan_model)
+
+
+def _revenue(costs: pd.DataFrame) -> pd.Series:
+    """Undiscounted revenue (everything but capital) by AY."""
+    return (costs["total"] - costs["capital"]).set_axis(costs["year"].to_numpy())
+
+
+def capital_cash(costs: pd.DataFrame) -> pd.Series:
+    """Capital cash by FY: ``capital_cash`` when the run has it, else ``capital``."""
+    column = CAPITAL_CASH if CAPITAL_CASH in costs.columns else "capital"
+    return costs[column].set_axis(costs["year"].to_numpy())
+
+
+def _by_year(option_id: str, plan: PlanResult, without: PlanResult) -> pd.DataFrame:
+    revenue = _revenue(without.costs_by_year) - _revenue(plan.costs_by_year)
+    cash = capital_cash(plan.costs_by_year) - capital_cash(without.costs_by_year)
+    return pd.DataFrame({"option_id": option_id, "year": revenue.index.astype("int64"),
+                         "revenue_saving": revenue.round(2).to_numpy(),
+                         "capital_cash_extra": cash.reindex(revenue.index, fill_value=0.0)
+                         .round(2).to_numpy()})
+
+
+def _gap(report: SolveReport) -> float:
+    """£ by which a solve's plan may be above its optimum (0 when none is known)."""
+    if report.objective is None or report.bound is None:
+        return 0.0
+    return max(0.0, report.objective - report.bound)
+
+
+def _value(option_id: str, cost_without: float, plan_cost: float, run_gap: float) -> float:
+    """cost_without − plan_cost, 0 when negative within the plan's gap."""
+    value = cost_without - plan_cost
+    if value >= 0:
+        return value
+    if -value <= run_gap + SLACK_POUNDS:
+        return 0.0
+    raise AuditError(f"the plan without {option_id} costs £{cost_without:,.2f}, less than the "
+                     f"optimal plan (£{plan_cost:,.2f}) beyond its gap (£{run_gap:,.2f})")
+
+
+def opening_values(run: RunResult, progress: Progress | None = None) -> OpeningValues:
+    """Re-solve the run's MIP without each opened option; the value of each opening."""
+    started = time.perf_counter()
+    dataset, optimal = run.dataset, run.optimal
+    config = dataset.config
+    settings = dataclasses.replace(
+        config.solver, time_limit_s=min(config.solver.time_limit_s, RESOLVE_SECONDS))
+    plan_model = build_model(run.sets, config)
+    solver = make_solver(settings, config.formulation.matrix_constraints)
+    plan_cost = (optimal.report.objective if optimal.report.objective is not None
+                 else optimal.total_cost)
+    run_gap = max(_gap(optimal.report),
+                  (optimal.report.mip_gap or 0.0) * abs(plan_cost))
+    rows, years = [], []
+    options = dataset.options.set_index("option_id")
+    opened = opened_options(optimal.plan)
+    for k, option_id in enumerate(opened, start=1):
+        if progress:
+            progress(f"Re-solving without {option_id} ({k} of {len(opened)})")
+        one = time.perf_counter()
+        _start_without(plan_model, solver, optimal.plan, option_id)
+        for var in _option_slots(plan_model, option_id):
+            var.fix(0.0)
+        report = solve_model(plan_model, solver)
+        ours = optimal.plan[optimal.plan["option_id"] == option_id]
+        row = {"option_id": option_id, "site_id": options.at[option_id, "site_id"],
+               "kind": options.at[option_id, "kind"], "modules": int(ours["modules"].sum()),
+               "places": int(ours["places"].sum()),
+               "capital": round(float(ours["capital_cost"].sum()), 2),
+               "run_gap": round(run_gap, 2)}
+        if report.status == SolveStatus.INFEASIBLE:
+            rows.append(row | {"status": INFEASIBLE_WITHOUT, "cost_without": np.nan, "value": np.nan,
+                               "resolve_gap": np.nan,
+                               "resolve_seconds": round(time.perf_counter() - one, 3)})
+            continue
+        require_plan(report, f"the plan without {option_id}")
+        without = extract(plan_model, dataset, report, f"without {option_id}")
+        audit(dataset, without)
+        cost = float(report.objective if report.objective is not None else without.total_cost)
+        rows.append(row | {"status": str(report.status), "cost_without": round(cost, 2),
+                           "value": round(_value(option_id, cost, plan_cost, run_gap), 2),
+                           "resolve_gap": round(_gap(report), 2),
+                           "resolve_seconds": round(time.perf_counter() - one, 3)})
+        years.append(_by_year(option_id, optimal, without))
+    table = pd.DataFrame(rows, columns=OPENING_VALUE_COLUMNS)
+    by_year = (pd.concat(years, ignore_index=True) if years
+               else pd.DataFrame(columns=OPENING_YEAR_COLUMNS))
+    return OpeningValues(table, by_year, time.perf_counter() - started)
+
+
+def with_opening_values(run: RunResult, progress: Progress | None = None) -> RunResult:
+    """``run`` with :attr:`RunResult.openings` filled in by :func:`opening_values`."""
+    with run.timer.stage("openings", "Re-solving without each opening (value of each)"):
+        values = opening_values(run, progress)
+    return dataclasses.replace(run, openings=values)
