@@ -2,7 +2,8 @@
 
 HiGHS has shipped wrong answers (pitfall 2), so every solve is audited: all demand placed,
 no option over capacity, no placement before its places open, eligibility, journey limits,
-opening rules, the capital budget, and costs that add up to the solver's objective.
+opening rules, the capital budget, the delivery limits, and costs that add up to the
+solver's objective.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sufficiency.errors import AuditError
 from sufficiency.outcome import CAPITAL_CASH, PROVIDER, RESIDUAL, PlanResult
 from sufficiency.preprocess.capital import cash_by_year, spend_table
 from sufficiency.preprocess.dataset import Dataset
+from sufficiency.preprocess.schema import EXCLUSIVE_GROUP
 from sufficiency.preprocess.vocabulary import INDEPENDENT
 from sufficiency.tolerances import (
     BUDGET_AUDIT_REL,
@@ -168,6 +170,52 @@ def _budget(dataset: Dataset, result: PlanResult) -> list[str]:
             if spent.get(y, 0.0) > b * (1 + BUDGET_AUDIT_REL) + CAPITAL_AUDIT_ABS]
 
 
+def delivery_use(dataset: Dataset, plan: pd.DataFrame) -> pd.DataFrame:
+    """Each delivery limit of the run and what the plan uses of it, recounted from the plan.
+
+    Columns: ``limit`` (the key, or ``exclusive_group``), ``scope`` (the year, the site or
+    the group), ``used``, ``allowed``. A scheme is an option's first opening in the plan.
+    No rows when the run has no delivery limit.
+    """
+    delivery, options = dataset.config.delivery, dataset.options
+    plan = plan.merge(options[["option_id", "site_id", "kind"]], on="option_id",
+                      suffixes=("_plan", ""))
+    schemes = plan.groupby("option_id").agg(year=("opening_year", "min"), kind=("kind", "first"))
+    parts = []
+    scopes = [("max_new_schemes_per_year", None, delivery.schemes_per_year)] + [
+        (f"max_new_schemes_per_year_by_kind.{k}", k, most)
+        for k, most in delivery.schemes_per_year_by_kind.items()]
+    for key, kind, most in scopes:
+        if most is not None:
+            chosen = schemes if kind is None else schemes[schemes["kind"] == kind]
+            used = chosen.groupby("year").size().reindex(dataset.config.years, fill_value=0)
+            parts.append(pd.DataFrame({"limit": key, "scope": used.index.astype(str),
+                                       "used": used.to_numpy(), "allowed": most}))
+    if delivery.modules_per_site is not None:
+        used = plan.groupby("site_id")["modules"].sum()
+        parts.append(pd.DataFrame({"limit": "max_new_modules_per_site",
+                                   "scope": used.index.astype(str), "used": used.to_numpy(),
+                                   "allowed": delivery.modules_per_site}))
+    if EXCLUSIVE_GROUP in options.columns:
+        grouped = options[options[EXCLUSIVE_GROUP] != ""]
+        opened = grouped["option_id"].isin(schemes.index).groupby(grouped[EXCLUSIVE_GROUP]).sum()
+        parts.append(pd.DataFrame({"limit": EXCLUSIVE_GROUP, "scope": opened.index.astype(str),
+                                   "used": opened.to_numpy(), "allowed": 1}))
+    columns = ["limit", "scope", "used", "allowed"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns].astype({"used": "int64",
+                                                                "allowed": "int64"})
+
+
+def _delivery(dataset: Dataset, result: PlanResult) -> list[str]:
+    """Schemes per year (LA-wide, per kind), new modules per site, exclusive groups."""
+    use = delivery_use(dataset, result.plan)
+    over = use[use["used"] > use["allowed"]]
+    return [f"{r.limit} {r.scope}: {r.used} used, {r.allowed} allowed"
+            for r in over.itertuples(index=False)]
+
+
 def _independent_allowed(dataset: Dataset, result: PlanResult) -> list[str]:
     if dataset.config.independent.available:
         return []
@@ -281,7 +329,8 @@ def audit(dataset: Dataset, result: PlanResult) -> None:
     problems = (_numerics(result) + _placed_demand(dataset, result)
                 + _capacity(dataset, result) + _sticky(dataset, result)
                 + _eligibility_and_journeys(dataset, result) + _openings(dataset, result)
-                + _budget(dataset, result) + _independent_allowed(dataset, result)
+                + _budget(dataset, result) + _delivery(dataset, result)
+                + _independent_allowed(dataset, result)
                 + _providers(dataset, result)
                 + _capital_views(dataset, result) + _objective(result))
     if problems:

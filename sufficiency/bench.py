@@ -435,6 +435,9 @@ def does_not_apply(dataset: Dataset) -> list[str]:
         reasons.append("[placements] phase_years or plan_cease_rate set")
     if config.capital.on:
         reasons.append("capital spend profiles or construction inflation ([capital])")
+    groups = dataset.options.get("exclusive_group")
+    if groups is not None and (groups != "").any():
+        reasons.append("exclusive options (provision.csv exclusive_group)")
     for field in fields(RunConfig):
         if field.name in KNOWN_CONFIG:
             continue

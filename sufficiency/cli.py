@@ -105,20 +105,24 @@ def _print_run(run, paths) -> None:
 def plan(run: RunArg,
          force: Annotated[bool, typer.Option(help="replace an earlier run's outputs")] = False,
          output_root: Annotated[Path, typer.Option(help="folder holding outputs/ and maps/")]
-         = Path(".")) -> None:
+         = Path("."),
+         why: Annotated[bool, typer.Option(
+             "--why", help="also re-solve without each opening: its value in the report "
+                           "(one MIP per opened option, as `sufficiency report`)")] = False,
+         ) -> None:
     """Solve a planning run and write its outputs and map."""
-    run_result, paths = _plan_with_progress(run, output_root, force)
+    run_result, paths = _plan_with_progress(run, output_root, force, why)
     _print_run(run_result, paths)
 
 
-def _plan_with_progress(run: Path, output_root: Path, force: bool):
+def _plan_with_progress(run: Path, output_root: Path, force: bool, why: bool = False):
     """Plan and write a run, showing each stage; any error ends in one message."""
     from sufficiency.api import plan as plan_run
 
     started = time.perf_counter()
     with errors_as_messages():
         result = plan_run(run, output_root=output_root, force=force,
-                          progress=_progress(started))
+                          progress=_progress(started), why=why)
     console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
     return result
 
@@ -130,10 +134,11 @@ def report(run: RunArg,
            = Path(".")) -> None:
     """Plan a run and write its cabinet report (report.html) and workbook (plan.xlsx).
 
-    `plan` writes both as well; the report is always built from the results of the same
-    solve (never from older tables), so an existing run needs --force to be redone.
+    `plan` writes both as well; `report` also re-solves the plan without each opening, for
+    the value of each opening (as `plan --why`). The report is always built from the results
+    of the same solve (never from older tables), so an existing run needs --force to be redone.
     """
-    _, paths = _plan_with_progress(run, output_root, force)
+    _, paths = _plan_with_progress(run, output_root, force, why=True)
     out.print(f"report:   {paths.folder / 'report.html'}\nworkbook: {paths.folder / 'plan.xlsx'}"
               f"\nmap:      {paths.map_file}", markup=False)
 

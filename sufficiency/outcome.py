@@ -64,6 +64,10 @@ class SolveStatus(StrEnum):
         return self in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT)
 
 
+GAP_NO_OPTION = "no option within the travel limit"  # gap.csv reasons (solve.gap)
+GAP_ALL_FULL = "every option within reach is full"
+
+
 @dataclass(frozen=True)
 class SolveReport:
     """What the solver achieved: status, objective and bound (£), gap, timings (s)."""
@@ -147,8 +151,8 @@ class StageTimer:
 
 
 OPENING_VALUE_COLUMNS = ["option_id", "site_id", "kind", "modules", "places", "capital",
-                         "status", "cost_without", "value", "run_gap", "resolve_gap",
-                         "resolve_seconds"]
+                         "status", "cost_without", "value", "value_low", "value_high",
+                         "run_gap", "resolve_gap", "resolve_seconds"]
 OPENING_YEAR_COLUMNS = ["option_id", "year", "revenue_saving", "capital_cash_extra"]
 
 
@@ -160,7 +164,9 @@ class OpeningValues:
       (``optimal``, ``time_limit`` or ``infeasible_without``), ``cost_without`` (£, discounted,
       the best plan with the option's modules fixed at zero), ``value`` = cost_without − the
       plan's cost (£, discounted, never below 0: a negative within the gap is 0),
-      ``run_gap`` / ``resolve_gap`` (£ each solve may be above its optimum)
+      ``run_gap`` / ``resolve_gap`` (£ each solve may be above its optimum), so the true
+      value lies in [``value_low``, ``value_high``] = [max(0, value − resolve_gap),
+      value + run_gap]
     - ``by_year``: option_id, year, revenue_saving (£ of that AY: revenue without − with it),
       capital_cash_extra (£ of that FY: capital cash with − without it)
     """
@@ -182,6 +188,7 @@ class RunResult:
     timer: StageTimer
     shadow: ShadowPrices | None = None  # LP duals with the openings fixed (None: unavailable)
     openings: OpeningValues | None = None  # re-solves without each opening (report, --why)
+    gap: pd.DataFrame | None = None  # gap.csv: independent even with every option open
 
     @property
     def baseline(self) -> PlanResult | None:

@@ -25,6 +25,7 @@ from sufficiency.solve import (
     require_plan,
     solve_model,
 )
+from sufficiency.solve.gap import sufficiency_gap
 from sufficiency.solve.rounding import rounding_start, wants_start
 from sufficiency.solve.shadow import budget_value_by_resolve, shadow_prices
 
@@ -104,14 +105,15 @@ def run_plan(toml_path: str | Path, progress: Progress | None = None,
     """
     timer = StageTimer(progress=progress)
     dataset, sets = validate_run(toml_path, timer)
-    return plan_dataset(dataset, sets, timer, mps_path)
+    return plan_dataset(dataset, sets, timer, mps_path, gap=True)
 
 
 def plan_dataset(dataset: Dataset, sets: ModelSets, timer: StageTimer | None = None,
-                 mps_path: Path | None = None) -> RunResult:
+                 mps_path: Path | None = None, *, gap: bool = False) -> RunResult:
     """Plan an already validated dataset, as :func:`run_plan` does after reading it.
 
-    Scenarios and sweeps call this with a modified dataset (other demand, other settings).
+    Scenarios and sweeps call this with a modified dataset (other demand, other settings),
+    without the sufficiency gap (``gap``: :mod:`sufficiency.solve.gap`, one LP).
     """
     timer = timer or StageTimer()
     with timer.stage("build", "Building the model"):
@@ -137,4 +139,9 @@ def plan_dataset(dataset: Dataset, sets: ModelSets, timer: StageTimer | None = N
         with timer.stage("budget_value", "Re-planning with £1m more in each binding budget year"):
             shadow.budget["value_per_million_replanned_pv"] = budget_value_by_resolve(
                 plan_model, solver, dataset.config, shadow.budget, optimal.report.objective)
-    return RunResult(dataset, sets, plan_model.size, optimal, do_nothing, timer, shadow)
+    gap_table = None
+    if gap:
+        with timer.stage("gap", "The sufficiency gap (every option open, no budget: one LP)"):
+            gap_table = sufficiency_gap(plan_model, highs_options(dataset.config.solver))
+    return RunResult(dataset, sets, plan_model.size, optimal, do_nothing, timer, shadow,
+                     gap=gap_table)

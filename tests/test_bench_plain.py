@@ -157,3 +157,18 @@ def test_two_answers_agree_when_their_intervals_meet():
            "bound_gbp": 99.99e6, "plain_objective_gbp": 99.5e6, "plain_bound_gbp": 99.49e6}
     assert compare(row) == {"plan_to_plain": 2.0, "objective_difference_gbp": 500_000.0,
                             "objectives_agree": False}
+
+
+def test_a_disagreement_is_said_loudly(capsys):
+    from sufficiency.bench import ratio_summary
+    from sufficiency.cli import _print_ratios
+
+    rows = [{"run": "synth-S-s1", "scale": "S", "plan_to_plain": 2.0, "objectives_agree": False,
+             "objective_gbp": 100e6, "bound_gbp": 99.99e6, "plain_objective_gbp": 99.5e6,
+             "plain_bound_gbp": 99.49e6},
+            {"run": "tiny", "scale": "", "plain_note": "comparison does not apply: ramp-up"}]
+    assert _print_ratios(ratio_summary(rows), rows)
+    captured = capsys.readouterr()
+    assert "OBJECTIVES DISAGREE on synth-S-s1" in captured.err
+    assert "S: plan command / plain model, wall time over 1 run(s): median 2.00" in captured.out
+    assert "tiny: comparison does not apply: ramp-up" in captured.out

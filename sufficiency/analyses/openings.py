@@ -10,10 +10,15 @@ independent placement is allowed). Then
 
 The plan is optimal within its gap and the plan without the option is a feasible plan of
 the same model, so the value is never below −(the plan's gap in £): a negative value within
-that gap is reported as 0, one beyond it is an :class:`~sufficiency.errors.AuditError`. A
-re-solve stopped by its time limit gives an upper bound on the cost without the option
-(``resolve_gap`` says by how much at most). When no plan places every pupil without the
-option (independent placement switched off), the status says so and the value is empty.
+that gap is reported as 0, one beyond it is an :class:`~sufficiency.errors.AuditError`.
+Each re-solve stops at the run's gap, or once within ``VALUE_PRECISION`` of the value the
+start implies, or after ``RESOLVE_SECONDS``: its plan bounds the cost without the option
+from above and its bound from below, so the true value lies in [max(0, value −
+resolve_gap), value + run_gap] (``value_low``, ``value_high``). A time-limited plan's
+placements are re-solved with its openings fixed (a heuristic plan may place pupils at
+more than the least cost). When no plan places every pupil without the
+option (independent placement switched off), the status says so and the value is empty;
+so it is when a re-solve without a start finds no plan in its time (``time_limit_without_plan``).
 
 Per academic year, ``revenue_saving`` = (total − capital) without it − the same with it, and
 ``capital_cash_extra`` = capital cash with it − without it (the plan without the option may
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +39,7 @@ import pandas as pd
 from sufficiency.analyses.evaluate import fix_openings_to
 from sufficiency.audit import audit
 from sufficiency.errors import AuditError
-from sufficiency.formulation import FIRST, MODULES, PlanModel, build_model
+from sufficiency.formulation import FIRST, MODULES, MONEY_SCALE, PlanModel, build_model
 from sufficiency.outcome import (
     CAPITAL_CASH,
     OPENING_VALUE_COLUMNS,
@@ -45,10 +51,12 @@ from sufficiency.outcome import (
     SolveReport,
     SolveStatus,
 )
+from sufficiency.preprocess.config import SolverSettings
 from sufficiency.results import extract
-from sufficiency.solve import Solver, make_solver, require_plan, solve_model
+from sufficiency.solve import Solver, make_solver, solve_model
 
-RESOLVE_SECONDS = 60.0  # at most this long per re-solve (less when the run's limit is lower)
+RESOLVE_SECONDS = 10.0  # at most this long per re-solve (less when the run's limit is lower)
+VALUE_PRECISION = 0.1  # a re-solve may stop within this share of the opening's value
 INFEASIBLE_WITHOUT = "infeasible_without"
 SLACK_POUNDS = 1.0  # £ of rounding allowed beyond the gap before a negative value is an error
 
@@ -68,13 +76,24 @@ def _option_slots(plan_model: PlanModel, option_id: str) -> list:
 
 
 def _start_without(plan_model: PlanModel, solver: Solver, plan: pd.DataFrame,
-                   option_id: str) -> None:
-    """Load the plan without ``option_id`` (placements re-solved) as the next MIP start."""
+                   option_id: str) -> float | None:
+    """Solve the plan without ``option_id`` (placements re-solved); its cost (£), or None.
+
+    The solution stays loaded in the Pyomo variables, for :meth:`Solver.use_start`; every
+    opening is left free.
+    """
     fix_openings_to(plan_model, plan[plan["option_id"] != option_id])
     report = solve_model(plan_model, solver)
     plan_model.fix_openings(None)
-    if report.status.has_plan:
-        solver.use_start(plan_model)
+    return report.objective if report.status.has_plan else None
+
+
+def _resolve_settings(settings: SolverSettings, tolerance: float) -> SolverSettings:
+    """The run's solver settings, stopping once within ``tolerance`` £ (``mip_abs_gap``)."""
+    options = dict(settings.options)
+    options["mip_abs_gap"] = max(float(options.get("mip_abs_gap", 0.0)),
+                                 tolerance / MONEY_SCALE)
+    return dataclasses.replace(settings, options=options)
 
 
 def _revenue(costs: pd.DataFrame) -> pd.Series:
@@ -115,6 +134,41 @@ def _value(option_id: str, cost_without: float, plan_cost: float, run_gap: float
                      f"optimal plan (£{plan_cost:,.2f}) beyond its gap (£{run_gap:,.2f})")
 
 
+def _polish(plan_model: PlanModel, solver: Solver, report: SolveReport) -> SolveReport:
+    """A time-limited incumbent with its placements re-solved, its openings fixed.
+
+    An incumbent HiGHS found by a heuristic may place pupils at more than the least cost for
+    its openings; the LP with those openings fixed never costs more. The MIP's bound stays.
+    """
+    for var in plan_model.variables[MODULES] + plan_model.variables[FIRST]:
+        var.fix(float(np.rint(var.value or 0.0)))
+    polished = solve_model(plan_model, solver)
+    if not polished.status.has_plan or polished.objective is None:
+        raise AuditError("the openings of a time-limited plan without an option could not be "
+                         "placed again with the same openings")
+    return dataclasses.replace(report, objective=polished.objective)
+
+
+def _tolerance(start_cost: float | None, plan_cost: float, run_gap: float) -> float:
+    """£ within which a re-solve may stop: the run's own gap, or VALUE_PRECISION of the value.
+
+    The plan without the option (placements re-solved) bounds the value from above, so a
+    re-solve never has to be finer than a share of that bound.
+    """
+    if start_cost is None:
+        return run_gap
+    return max(run_gap, VALUE_PRECISION * max(0.0, start_cost - plan_cost))
+
+
+def _row(option_id: str, plan: pd.DataFrame, options: pd.DataFrame,
+         run_gap: float) -> dict[str, Any]:
+    ours = plan[plan["option_id"] == option_id]
+    return {"option_id": option_id, "site_id": options.at[option_id, "site_id"],
+            "kind": options.at[option_id, "kind"], "modules": int(ours["modules"].sum()),
+            "places": int(ours["places"].sum()),
+            "capital": round(float(ours["capital_cost"].sum()), 2), "run_gap": round(run_gap, 2)}
+
+
 def opening_values(run: RunResult, progress: Progress | None = None) -> OpeningValues:
     """Re-solve the run's MIP without each opened option; the value of each opening."""
     started = time.perf_counter()
@@ -122,12 +176,12 @@ def opening_values(run: RunResult, progress: Progress | None = None) -> OpeningV
     config = dataset.config
     settings = dataclasses.replace(
         config.solver, time_limit_s=min(config.solver.time_limit_s, RESOLVE_SECONDS))
+    matrix = config.formulation.matrix_constraints
     plan_model = build_model(run.sets, config)
-    solver = make_solver(settings, config.formulation.matrix_constraints)
+    start_solver = make_solver(settings, matrix)
     plan_cost = (optimal.report.objective if optimal.report.objective is not None
                  else optimal.total_cost)
-    run_gap = max(_gap(optimal.report),
-                  (optimal.report.mip_gap or 0.0) * abs(plan_cost))
+    run_gap = max(_gap(optimal.report), config.solver.mip_gap * abs(plan_cost))
     rows, years = [], []
     options = dataset.options.set_index("option_id")
     opened = opened_options(optimal.plan)
@@ -135,28 +189,34 @@ def opening_values(run: RunResult, progress: Progress | None = None) -> OpeningV
         if progress:
             progress(f"Re-solving without {option_id} ({k} of {len(opened)})")
         one = time.perf_counter()
-        _start_without(plan_model, solver, optimal.plan, option_id)
+        start_cost = _start_without(plan_model, start_solver, optimal.plan, option_id)
         for var in _option_slots(plan_model, option_id):
             var.fix(0.0)
+        solver = make_solver(_resolve_settings(settings, _tolerance(start_cost, plan_cost,
+                                                                    run_gap)), matrix)
+        if start_cost is not None:
+            solver.use_start(plan_model)
         report = solve_model(plan_model, solver)
-        ours = optimal.plan[optimal.plan["option_id"] == option_id]
-        row = {"option_id": option_id, "site_id": options.at[option_id, "site_id"],
-               "kind": options.at[option_id, "kind"], "modules": int(ours["modules"].sum()),
-               "places": int(ours["places"].sum()),
-               "capital": round(float(ours["capital_cost"].sum()), 2),
-               "run_gap": round(run_gap, 2)}
-        if report.status == SolveStatus.INFEASIBLE:
-            rows.append(row | {"status": INFEASIBLE_WITHOUT, "cost_without": np.nan, "value": np.nan,
+        row = _row(option_id, optimal.plan, options, run_gap)
+        if not report.status.has_plan:  # infeasible, or no plan found in time (no start)
+            status = (INFEASIBLE_WITHOUT if report.status == SolveStatus.INFEASIBLE
+                      else str(report.status))
+            rows.append(row | {"status": status, "cost_without": np.nan,
+                               "value": np.nan, "value_low": np.nan, "value_high": np.nan,
                                "resolve_gap": np.nan,
                                "resolve_seconds": round(time.perf_counter() - one, 3)})
             continue
-        require_plan(report, f"the plan without {option_id}")
+        if report.status == SolveStatus.TIME_LIMIT:
+            report = _polish(plan_model, start_solver, report)
         without = extract(plan_model, dataset, report, f"without {option_id}")
         audit(dataset, without)
         cost = float(report.objective if report.objective is not None else without.total_cost)
+        value, resolve_gap = _value(option_id, cost, plan_cost, run_gap), _gap(report)
         rows.append(row | {"status": str(report.status), "cost_without": round(cost, 2),
-                           "value": round(_value(option_id, cost, plan_cost, run_gap), 2),
-                           "resolve_gap": round(_gap(report), 2),
+                           "value": round(value, 2),
+                           "value_low": round(max(0.0, value - resolve_gap), 2),
+                           "value_high": round(value + run_gap, 2),
+                           "resolve_gap": round(resolve_gap, 2),
                            "resolve_seconds": round(time.perf_counter() - one, 3)})
         years.append(_by_year(option_id, optimal, without))
     table = pd.DataFrame(rows, columns=OPENING_VALUE_COLUMNS)

@@ -5,7 +5,8 @@ Sets (all sparse, built with pandas)
     P ⊆ C × O    placements (c, o): o serves need n and phase p, can ever have places,
                  and minutes(a, site(o)) ≤ limit_p
     S ⊆ O × Y    open slots (o, y): max_modules_o > 0, y ≥ earliest_o, y − lead_o ≥ start
-    F ⊆ S        slots of options with a fixed capital cost
+    F ⊆ S        slots of options with a fixed capital cost, or covered by a delivery row
+                 (a scheme limit or an exclusive group; [delivery] runs only)
     B            years with a capital budget
 
 Variables
@@ -44,6 +45,11 @@ Constraints (one function each in :mod:`sufficiency.formulation.constraints`)
                          (cash: tranche j of the spend profile w_k is spent in c + j;
                           π_b = (1 + i)^(b − start); v1: w_k = [1], i = 0, so the
                           capital of slot s counts in full in its capital year c(s))
+    schemes_per_year     Σ_{f: y(f)=t} first[f] ≤ L;  Σ_{f: y(f)=t, k(o)=k} first[f] ≤ L_k
+                         ∀ t (only where more options could open in t than allowed)
+    modules_per_site     Σ_{s: site(o(s))=σ} modules[s] ≤ M                      ∀ site σ
+    exclusive_groups     Σ_{f: o(f) ∈ g} first[f] ≤ 1                             ∀ group g
+      (the delivery rows exist only with [delivery] keys or provision.csv exclusive_group)
     (u[c] = 0 when [independent] available = false)
 
 Objective (£k; δ_t = 1 / (1 + r)^(t − start); :mod:`sufficiency.formulation.objective`)
@@ -89,6 +95,9 @@ Where each symbol lives (``sets``: :class:`~sufficiency.formulation.sets.ModelSe
                          ``sets.cohorts.carry_independent`` (cell, prev, retention)
     already placed       ``sets.cohorts.current`` (i, pupils), ``.current_independent``
     B, budget_b          ``config.capital_budget`` (£ by capital year)
+    L, L_k, M            ``config.delivery``: schemes_per_year, schemes_per_year_by_kind[k],
+                         modules_per_site; F's extra options ``sets.scheme_options``
+    site(o), g           ``sets.options`` columns site_id, exclusive_group (when given)
     cost_place_{o,c}     ``sets.arc_place_cost`` per arc (``sets.place_costs``: option_id,
                          need, phase; None in v1: ``sets.options`` column)
     independent_c        ``sets.cell_independent_cost`` per cell (``sets.independent_costs``:

@@ -19,6 +19,7 @@ from sufficiency.formulation.sets import Cohorts, ModelSets
 from sufficiency.preprocess.capital import tranches
 from sufficiency.preprocess.config import RunConfig
 from sufficiency.preprocess.placement_rules import RampUp
+from sufficiency.preprocess.schema import EXCLUSIVE_GROUP
 
 
 def _terms(row: ArrayLike, family: str, index: ArrayLike, coef: ArrayLike) -> pd.DataFrame:
@@ -263,16 +264,90 @@ def capital_budget(sets: ModelSets, config: RunConfig) -> RowBlock:
     row_of = pd.Series(np.arange(len(budget_years)), index=budget_years, dtype="int64")
     slots = spend_tranches(sets.open_slots.reset_index(names="slot"), sets, config,
                            budget_years)
-    firsts = spend_tranches(sets.first_slots.reset_index(names="first"), sets, config,
-                            budget_years)
-    per_module = sets.options["capital_cost_per_module"].to_numpy(float) / MONEY_SCALE
     fixed = sets.options["fixed_capital_cost"].to_numpy(float) / MONEY_SCALE
+    firsts = sets.first_slots.reset_index(names="first")
+    firsts = spend_tranches(firsts[fixed[firsts["o"].to_numpy()] > 0], sets, config,
+                            budget_years)  # delivery rules may add first binaries without one
+    per_module = sets.options["capital_cost_per_module"].to_numpy(float) / MONEY_SCALE
     parts = [_terms(slots["spend_year"].map(row_of), MODULES, slots["slot"],
                     per_module[slots["o"]] * slots["cash"].to_numpy()),
              _terms(firsts["spend_year"].map(row_of), FIRST, firsts["first"],
                     fixed[firsts["o"]] * firsts["cash"].to_numpy())]
     upper = np.array([config.capital_budget[y] for y in budget_years]) / MONEY_SCALE
     return _block("capital_budget", parts, np.full(len(budget_years), -np.inf), upper)
+
+
+SCHEMES_PER_YEAR = "schemes_per_year"
+MODULES_PER_SITE = "modules_per_site"
+EXCLUSIVE_GROUPS = "exclusive_groups"
+DELIVERY_ROWS = (SCHEMES_PER_YEAR, MODULES_PER_SITE, EXCLUSIVE_GROUPS)  # [delivery] families
+
+
+def _limited_rows(name: str, members: pd.DataFrame, keys: list[str], family: str,
+                  index: str) -> RowBlock:
+    """Σ_{members of a key} family[index] ≤ the members' ``limit``, one row per key."""
+    rows = members[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
+    rows = rows.reset_index(names="row")
+    members = members.merge(rows, on=keys)
+    upper = members.drop_duplicates("row").sort_values("row")["limit"].to_numpy(float)
+    return _block(name, [_terms(members["row"], family, members[index], 1.0)],
+                  np.full(len(rows), -np.inf), upper)
+
+
+def schemes_per_year(sets: ModelSets, config: RunConfig) -> RowBlock:
+    """Σ_{f: y(f) = t} first[f] ≤ L, and over the options of kind k ≤ L_k, for each year t.
+
+    A scheme is an option opening its first new module ([delivery]
+    max_new_schemes_per_year, max_new_schemes_per_year_by_kind). Rows only where more
+    options could open that year than the limit allows (the others are redundant).
+    """
+    delivery = config.delivery
+    firsts = sets.first_slots.reset_index(names="first")
+    firsts = firsts.assign(kind=sets.options["kind"].to_numpy()[firsts["o"].to_numpy()])
+    scopes = [firsts.assign(scope="", limit=0.0).iloc[:0]]
+    if delivery.schemes_per_year is not None:
+        scopes.append(firsts.assign(scope="*", limit=float(delivery.schemes_per_year)))
+    for kind, most in delivery.schemes_per_year_by_kind.items():
+        scopes.append(firsts[firsts["kind"] == kind].assign(scope=kind, limit=float(most)))
+    members = pd.concat(scopes, ignore_index=True)
+    size = members.groupby(["scope", "year"])["first"].transform("size")
+    members = members[size > members["limit"]]
+    return _limited_rows(SCHEMES_PER_YEAR, members, ["scope", "year"], FIRST, "first")
+
+
+def modules_per_site(sets: ModelSets, config: RunConfig) -> RowBlock:
+    """Σ_{s: site(o(s)) = site} modules[s] ≤ M: new modules per site over the horizon.
+
+    Existing places do not count ([delivery] max_new_modules_per_site); rows only for
+    sites whose options could open more than M modules in all.
+    """
+    most = config.delivery.modules_per_site
+    slots = sets.open_slots.reset_index(names="slot")
+    if most is None:
+        slots = slots.iloc[:0]
+    options = sets.options
+    slots = slots.assign(site_id=options["site_id"].to_numpy()[slots["o"].to_numpy()],
+                         limit=float(most or 0))
+    with_slots = options.iloc[np.sort(sets.open_slots["o"].unique())]
+    possible = with_slots["max_modules"].groupby(with_slots["site_id"]).sum()
+    slots = slots[slots["site_id"].map(possible).to_numpy(float) > slots["limit"].to_numpy()]
+    return _limited_rows(MODULES_PER_SITE, slots, ["site_id"], MODULES, "slot")
+
+
+def exclusive_groups(sets: ModelSets) -> RowBlock:
+    """Σ_{f: o(f) ∈ g} first[f] ≤ 1: at most one option of an exclusive group opens.
+
+    Rows only for groups with two or more options that can open.
+    """
+    firsts = sets.first_slots.reset_index(names="first")
+    if EXCLUSIVE_GROUP in sets.options.columns:
+        group = sets.options[EXCLUSIVE_GROUP].to_numpy()[firsts["o"].to_numpy()]
+    else:
+        group = np.full(len(firsts), "", dtype=object)
+    firsts = firsts.assign(group=group, limit=1.0)
+    firsts = firsts[firsts["group"] != ""]
+    firsts = firsts[firsts.groupby("group")["o"].transform("nunique") > 1]
+    return _limited_rows(EXCLUSIVE_GROUPS, firsts, ["group"], FIRST, "first")
 
 
 def constraint_blocks(sets: ModelSets, config: RunConfig) -> list[RowBlock]:
@@ -288,5 +363,7 @@ def constraint_blocks(sets: ModelSets, config: RunConfig) -> list[RowBlock]:
     blocks += [max_modules(sets),
               first_module_link(sets), first_module_opens(sets),
               single_first_module(sets),
-              capital_budget(sets, config)]
+              capital_budget(sets, config),
+              schemes_per_year(sets, config), modules_per_site(sets, config),
+              exclusive_groups(sets)]
     return [block for block in blocks if block.rows]

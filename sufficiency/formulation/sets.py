@@ -15,7 +15,8 @@
 Derived once per :class:`ModelSets` (the constraints, objective, start heuristics, cuts and
 results all read them):
 
-- ``first_slots``: OPEN_SLOTS of options with a fixed capital cost (``first`` lives there).
+- ``first_slots``: OPEN_SLOTS of options with a fixed capital cost, or covered by a
+  delivery rule (a scheme limit, an exclusive group) (``first`` lives there).
 - ``opened_years``: (option, year) from its first open slot on (``opened`` lives there).
 - ``over_rows(soft)``: CAPACITY_ROWS of the soft-capacity kinds (``over`` lives there).
 """
@@ -33,6 +34,7 @@ from sufficiency.preprocess import costs as cost_tables
 from sufficiency.preprocess.dataset import Dataset
 from sufficiency.preprocess.placement_rules import SoftCapacity
 from sufficiency.preprocess.readers import ROW
+from sufficiency.preprocess.schema import EXCLUSIVE_GROUP
 from sufficiency.preprocess.vocabulary import INDEPENDENT
 from sufficiency.tolerances import MINUTES_LIMIT
 
@@ -56,6 +58,8 @@ class ModelSets:
     # costs.csv / independent.csv runs only (None: contract v1, costs from options and config)
     place_costs: pd.DataFrame | None = None  # option_id, need, phase, annual_cost_per_place
     independent_costs: pd.DataFrame | None = None  # area_id, need, phase, cost_per_place, ...
+    # [delivery] / exclusive_group runs only: options whose opening a delivery row counts
+    scheme_options: np.ndarray | None = field(default=None, compare=False)  # bool per option
     _over_rows: dict[SoftCapacity, pd.DataFrame] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
@@ -101,12 +105,17 @@ class ModelSets:
     def first_slots(self) -> pd.DataFrame:
         """Open slots of options with a fixed capital cost, where a 'first module' binary lives.
 
-        Columns: ``slot`` (index into OPEN_SLOTS), o, option_id, year, capital_year; the row
+        With delivery rules also those of the options they cover (``scheme_options``): a
+        scheme limit or an exclusive group counts first openings. Columns: ``slot``
+        (index into OPEN_SLOTS), o, option_id, year, capital_year; the row
         position is the index of the ``first`` variable.
         """
-        fixed = self.options["fixed_capital_cost"].to_numpy()[self.open_slots["o"].to_numpy()]
+        owner = self.open_slots["o"].to_numpy()
+        keep = np.asarray(self.options["fixed_capital_cost"].to_numpy()[owner] > 0, dtype=bool)
+        if self.scheme_options is not None:
+            keep |= self.scheme_options[owner]
         slots = self.open_slots.reset_index(names="slot")
-        return slots.loc[np.asarray(fixed > 0, dtype=bool)].reset_index(drop=True)
+        return slots.loc[keep].reset_index(drop=True)
 
     @cached_property
     def opened_years(self) -> pd.DataFrame:
@@ -425,4 +434,18 @@ def build_sets(dataset: Dataset) -> ModelSets:
         cohorts=cohorts,
         place_costs=place,
         independent_costs=independent,
+        scheme_options=scheme_options(dataset),
     )
+
+
+def scheme_options(dataset: Dataset) -> np.ndarray | None:
+    """Per option: whether a delivery row counts its opening (None: no such row, v1).
+
+    Scheme limits cover every option (LA-wide) or those of the kinds limited; an
+    exclusive group covers its members.
+    """
+    delivery, options = dataset.config.delivery, dataset.options
+    covered = np.array([delivery.covers(k) for k in options["kind"]], dtype=bool)
+    if EXCLUSIVE_GROUP in options.columns:
+        covered |= (options[EXCLUSIVE_GROUP] != "").to_numpy()
+    return covered if covered.any() else None

@@ -21,6 +21,7 @@ from sufficiency.preprocess.readers import ROW, declared_crs
 from sufficiency.preprocess.schema import (
     AREA_COLUMNS,
     DEMAND_COLUMNS,
+    EXCLUSIVE_GROUP,
     PROVISION_COLUMNS,
     SITE_COLUMNS,
     TRAVEL_COLUMNS,
@@ -280,7 +281,21 @@ def check_provision(raw: pd.DataFrame, file: str, config: RunConfig) -> tuple[pd
                    "annual_cost_per_commissioned_place"):
         frame[column] = cells.numbers(column, maximum=MAX_POUNDS)
     _check_expansion(frame, cells, config)
+    if EXCLUSIVE_GROUP in raw.columns:  # optional: absent, the table is v1's
+        frame[EXCLUSIVE_GROUP] = cells.text(EXCLUSIVE_GROUP)
+        _check_exclusive_groups(frame, cells)
     return frame, cells
+
+
+def _check_exclusive_groups(frame: pd.DataFrame, cells: CellParser) -> None:
+    """A group of one option excludes nothing: a warning (likely a typo), not an error."""
+    grouped = frame[frame[EXCLUSIVE_GROUP] != ""]
+    sizes = grouped.groupby(EXCLUSIVE_GROUP)["option_id"].transform("size")
+    for row, group in zip(grouped.loc[sizes == 1, ROW], grouped.loc[sizes == 1, EXCLUSIVE_GROUP],
+                          strict=True):
+        cells.warnings.append(f"{cells.file}, row {row}, column {EXCLUSIVE_GROUP}: group "
+                              f"'{group}' has only this option, so it excludes nothing "
+                              "(check the spelling; kept as given)")
 
 
 def _check_expansion(frame: pd.DataFrame, cells: CellParser, config: RunConfig) -> None:

@@ -20,6 +20,8 @@ from sufficiency.preprocess.capital import (
     read_appraisal,
     read_capital_rules,
 )
+from sufficiency.preprocess.delivery import DeliveryLimits, read_delivery
+from sufficiency.preprocess.finance import FinanceSettings, read_finance
 from sufficiency.preprocess.paths import UnusablePath, inside, project_folder, resolve
 from sufficiency.preprocess.placement_rules import PlacementRules, read_placement_rules
 from sufficiency.preprocess.tomlread import PLAIN_YEAR, TomlReader, read_toml, year_key_problem
@@ -95,6 +97,8 @@ class RunConfig:
     scenarios: dict = field(default_factory=dict)  # raw [scenarios.*]: preprocess.scenarios
     appraisal: Appraisal = Appraisal()  # [appraisal]: capital over the asset's life
     capital: CapitalRules = CapitalRules()  # [capital]: spend profiles, construction inflation
+    finance: FinanceSettings = FinanceSettings()  # [finance]: high-needs allocation by FY
+    delivery: DeliveryLimits = DeliveryLimits()  # [delivery]: schemes per year, modules per site
     project_dir: Path | None = None  # where the run may read (None: the TOML's default)
 
     @property
@@ -122,7 +126,7 @@ _TOP_KEYS = {
     "name", "inputs", "start_year", "horizon_years", "discount_rate",
     "independent", "transport", "travel_limit_minutes", "capital_budget", "solver",
     "formulation", "placements", "ramp_up", "soft_capacity", "scenarios", "appraisal",
-    "capital",
+    "capital", "delivery", "finance",
 }
 _TABLE_KEYS = {
     "independent": {"cost_per_place", "transport_cost_per_pupil", "available"},
@@ -315,6 +319,8 @@ def parse_run_config(toml_path: Path, data: dict[str, Any], *,
         project_dir=project_dir,
         appraisal=read_appraisal(reader, data),
         capital=read_capital_rules(reader, data),
+        finance=read_finance(reader, data, years),
+        delivery=read_delivery(reader, data),
     )
     reader.raise_issues()
     return config

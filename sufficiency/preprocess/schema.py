@@ -72,7 +72,10 @@ PROVISION_COLUMNS = (
     Column("annual_cost_per_place", "number", "£ per pupil-year", "cost of each filled place"),
     Column("annual_cost_per_commissioned_place", "number", "£ per place-year",
            "cost of each commissioned place, filled or not"),
+    Column("exclusive_group", "text", "", "options sharing a group are mutually exclusive: at "
+           "most one of them opens a module; empty: no group", required=False),
 )
+EXCLUSIVE_GROUP = "exclusive_group"
 
 TRAVEL_COLUMNS = (
     Column("area_id", "id", "", "planning area (journey origin)"),

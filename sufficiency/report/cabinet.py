@@ -21,9 +21,10 @@ from markupsafe import Markup
 
 from sufficiency.outcome import RunResult
 from sufficiency.report import charts, transport
+from sufficiency.report import money as money_views
 from sufficiency.report.assumptions import fy_label
 from sufficiency.report.figures import CabinetFigures, cabinet_figures
-from sufficiency.report.summary import horizon_warning
+from sufficiency.report.summary import delivery_note, gap_findings, horizon_warning
 from sufficiency.report.webmap import KIND_COLOURS, KIND_LABELS, OTHER_COLOUR, ay_label
 from sufficiency.report.why import CAPITAL_METHOD
 
@@ -182,9 +183,17 @@ def report_context(run: RunResult, figures: CabinetFigures) -> dict:
         "phasing": figures.phasing,
         "occupancy": occupancy_by_year(run),
         "journeys": journeys_by_year(run),
-        "why": figures.why,
+        "why": money_views.why_view(run, figures.why),
+        "why_computed": run.openings is not None,
+        "why_not_computed": money_views.NOT_COMPUTED,
+        "openings_seconds": None if run.openings is None else run.openings.seconds,
+        "money_fy": money_views.money_fy_wide(run),
+        "payback": money_views.programme_payback(run),
+        "deficit": money_views.deficit_path(run),
         "capital_method": CAPITAL_METHOD,
         "horizon_warning": horizon_warning(run),
+        "delivery_note": delivery_note(run),
+        "gap": gap_findings(run),
         "annuity": config.appraisal.annuity,
         "shadow": run.shadow,
         "shadow_places": shadow_places,

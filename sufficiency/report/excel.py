@@ -1,7 +1,8 @@
 """The run as an Excel workbook (``outputs/<run>/plan.xlsx``), written with XlsxWriter.
 
-Sheets: Summary, Plan, Placements, Costs, Transport (only when the run wrote a transport
-table), Shadow prices, Assumptions. Each sheet is one table with a frozen, bold header,
+Sheets: Summary, Plan, Placements, Costs, Money by FY, Money by AY, High-needs deficit (with
+[finance] only), Transport (only when the run wrote a transport table), Shadow prices,
+Assumptions. Each sheet is one table with a frozen, bold header,
 column widths set, £ and places number formats. XlsxWriter builds the file in memory: at
 scale L (28 k placements) 3× faster than openpyxl's write-only mode.
 
@@ -30,6 +31,7 @@ import pandas as pd
 import xlsxwriter
 
 from sufficiency.outcome import METHOD, RunResult, placement_columns
+from sufficiency.report import money as money_views
 from sufficiency.report.assumptions import fy_label, option_assumptions_long
 from sufficiency.report.escaping import formula_safe
 from sufficiency.report.figures import CabinetFigures, cabinet_figures
@@ -182,6 +184,10 @@ def _summary_rows(run: RunResult, figures: CabinetFigures) -> list[tuple[str, ob
         rows.append((f"capital budget, {fy_label(r.capital_year)}", budget, "£, nominal", GBP))
     for r in figures.by_year.itertuples():
         rows.append((f"saving, {ay_label(r.year)}", r.saving, "£, that year", GBP))
+    payback = money_views.programme_payback(run)
+    rows.append(("payback of the programme", payback["payback_year"]
+                 if payback["payback_year"] is not None else payback["payback"]["status"],
+                 "academic year: " + payback["payback"]["rule"], YEAR))
     rows += [("annualised capital (Plan sheet)", CAPITAL_METHOD, "", None),
              ("shadow prices", METHOD, "", None)]
     return rows
@@ -194,13 +200,14 @@ def summary_sheet(run: RunResult, figures: CabinetFigures) -> Sheet:
     return Sheet("Summary", frame, row_formats=("value", [r[3] for r in rows]))
 
 
-def plan_sheet(figures: CabinetFigures) -> Sheet:
-    """The phasing, each line with its option's why figures."""
-    why = figures.why.drop(columns=["site_id", "kind", "new_places", "capital"])
+def plan_sheet(figures: CabinetFigures, run: RunResult) -> Sheet:
+    """The phasing, each line with its option's why figures and value (when re-solved)."""
+    why = money_views.why_view(run, figures.why).drop(columns=["site_id", "kind", "new_places",
+                                                          "capital"])
     frame = figures.phasing.merge(why, on="option_id", how="left")
     money = ["capital_cost", "placement", "commissioned", "transport", "capital_per_pupil_year",
-             "cost_per_pupil_year", "alternative_per_pupil_year", "saving_per_pupil_year",
-             "saving", "place_value"]
+             "cost_per_pupil_year", "alternative_per_pupil_year", "value", "value_low",
+             "value_high", "run_gap", "resolve_gap", "place_value"]
     headers = {"opening_year": "opening year (AY)", "capital_year": "capital year (FY)",
                "capital_cost": "capital (£)", "added_pupil_years": "option: added pupil-years",
                "new_place_years": "option: new place-years",
@@ -210,15 +217,43 @@ def plan_sheet(figures: CabinetFigures) -> Sheet:
                "capital_per_pupil_year": "option: capital £ per pupil-year",
                "cost_per_pupil_year": "option: cost £ per pupil-year",
                "alternative_per_pupil_year": "option: alternative £ per pupil-year",
-               "saving_per_pupil_year": "option: saving £ per pupil-year",
-               "saving": "option: saving over the horizon (£)",
+               "value": "option: value of the opening (£ PV, plan re-solved without it)",
+               "value_low": "option: value at least (£ PV)",
+               "value_high": "option: value at most (£ PV)",
+               "run_gap": "option: run's gap (£)", "resolve_gap": "option: re-solve's gap (£)",
+               "value_status": "option: re-solve",
+               "payback_year": "option: payback (AY)", "payback": "option: payback",
                "alternative": "option: alternative is",
                "independent_share": "option: share of the alternative independent",
                "place_value": "option: one more place saves (£ a year, mean)"}
     formats = dict.fromkeys(money, GBP) | {
         "modules": PLACES, "places": PLACES, "opening_year": YEAR, "capital_year": YEAR,
-        "added_pupil_years": PUPILS, "new_place_years": PLACES, "independent_share": PERCENT}
+        "added_pupil_years": PUPILS, "new_place_years": PLACES, "independent_share": PERCENT,
+        "payback_year": YEAR}
     return Sheet("Plan", frame, headers, formats)
+
+
+def money_sheets(run: RunResult) -> Iterable[Sheet]:
+    """Money by FY and budget line (then by AY), and the high-needs deficit ([finance])."""
+    by_fy = money_views.money_by_fy(run).assign(
+        budget_line=lambda f: f["budget_line"].map(money_views.LINE_LABELS))
+    formats = dict.fromkeys(["plan", "do_nothing", "saving"], GBP) | {
+        "financial_year": YEAR, "academic_year": YEAR}
+    headers = {"financial_year": "financial year", "academic_year": "academic year",
+               "label": "year", "months_modelled": "months of revenue modelled",
+               "budget_line": "budget line", "plan": "plan (£)",
+               "do_nothing": "doing nothing (£)", "saving": "saving (£)"}
+    yield Sheet("Money by FY", by_fy, headers, formats)
+    by_ay = money_views.money_by_ay(run).assign(
+        budget_line=lambda f: f["budget_line"].map(money_views.LINE_LABELS))
+    yield Sheet("Money by AY", by_ay, headers, formats)
+    deficit = money_views.deficit_path(run)
+    if deficit is not None:
+        yield Sheet("High-needs deficit", deficit,
+                    {"financial_year": "financial year", "label": "year"},
+                    dict.fromkeys([c for c in deficit.columns if c not in (
+                        "financial_year", "label", "months_modelled")], GBP)
+                    | {"financial_year": YEAR})
 
 
 def placements_sheet(run: RunResult) -> Sheet:
@@ -310,9 +345,10 @@ def sheets(run: RunResult, figures: CabinetFigures,
            transport: pd.DataFrame | None) -> Iterable[Sheet]:
     """The workbook's sheets, in order."""
     yield summary_sheet(run, figures)
-    yield plan_sheet(figures)
+    yield plan_sheet(figures, run)
     yield placements_sheet(run)
     yield costs_sheet(run)
+    yield from money_sheets(run)
     if transport is not None:
         yield transport_sheet(transport)
     yield shadow_sheet(run)

@@ -23,6 +23,7 @@ from sufficiency.report.cabinet import write_reports
 from sufficiency.report.escaping import formula_safe_frame
 from sufficiency.report.geopackage import write_geopackage
 from sufficiency.report.layers import plan_map_html
+from sufficiency.report.money import money_tables
 from sufficiency.report.summary import build_summary
 from sufficiency.report.transport import transport_table
 
@@ -57,6 +58,10 @@ def write_tables(run: RunResult, folder: Path) -> None:
     _write_csv(optimal.costs_by_year, folder / "costs_by_year.csv")
     _write_csv(optimal.capacity, folder / "capacity.csv")
     _write_csv(transport_table(run), folder / "transport.csv")
+    for name, table in money_tables(run).items():  # budget lines by AY and FY, payback
+        _write_csv(table, folder / name)
+    if run.gap is not None:  # the sufficiency gap (sufficiency.solve.gap)
+        _write_csv(run.gap, folder / "gap.csv")
     write_geopackage(run, folder / "plan.gpkg")
     if do_nothing is None:
         return

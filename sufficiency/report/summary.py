@@ -6,9 +6,18 @@ import math
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from sufficiency.outcome import CAPITAL_CASH, RESIDUAL, PlanResult, RunResult, SolveStatus
+from sufficiency.audit import delivery_use
+from sufficiency.outcome import (
+    CAPITAL_CASH,
+    GAP_NO_OPTION,
+    RESIDUAL,
+    PlanResult,
+    RunResult,
+    SolveStatus,
+)
 from sufficiency.preprocess.capital import cash_by_year
 from sufficiency.preprocess.vocabulary import INDEPENDENT
+from sufficiency.report.money import payback_summary
 from sufficiency.report.transport import transport_summary, transport_warnings
 from sufficiency.tolerances import CAPITAL_AUDIT_ABS, PUPILS_AUDIT
 
@@ -67,6 +76,61 @@ def capital_settings(run: RunResult) -> dict[str, Any]:
                    "for the years of service within the horizon, real £); capital_cash_total: "
                    "cash spent (nominal £, what the budget limits); residual_value_total: "
                    "discounted capital whose service falls after the horizon"}}
+
+
+def binding_delivery_limits(run: RunResult) -> list[dict[str, Any]]:
+    """Delivery limits the plan uses in full: limit (key), scope (year, site, group), used."""
+    use = delivery_use(run.dataset, run.optimal.plan)
+    binding = use[use["used"] >= use["allowed"]]
+    return [{"limit": r.limit, "scope": r.scope, "used": int(r.used), "allowed": int(r.allowed)}
+            for r in binding.itertuples(index=False)]
+
+
+def delivery_note(run: RunResult) -> str | None:
+    """One sentence naming the delivery limits the plan uses in full (None: none binds)."""
+    binding = binding_delivery_limits(run)
+    if not binding:
+        return None
+    parts = [f"{b['limit']} ({b['scope']}: {b['used']} of {b['allowed']})" for b in binding]
+    return ("Delivery limits the plan uses in full (binding: without them it might open more "
+            "or sooner): " + "; ".join(parts) + ". Their cost shows against a run without "
+            "the [delivery] limit or exclusive_group")
+
+
+GAP_AREAS_SHOWN = 3  # areas named as needing a new site
+GAP_GROUPS_SHOWN = 20  # groups with no option in reach named in the report
+
+
+def gap_findings(run: RunResult) -> dict[str, Any] | None:
+    """The report's view of gap.csv (None: not computed, or no gap at all).
+
+    ``last_year``: pupils still independent in the horizon's last year with every option
+    open; ``unreached``: area · need · phase groups no option serves within the travel
+    limit; ``areas``: the areas with the largest gap (pupil-years), where a new site is
+    needed, with their last-year pupils.
+    """
+    gap = run.gap
+    if gap is None or gap.empty:
+        return None
+    last = run.dataset.config.end_year
+    unreached = gap[gap["reason"] == GAP_NO_OPTION][["area_id", "need", "phase"]]
+    groups = [f"{a} · {n} · {p}" for a, n, p in unreached.drop_duplicates().itertuples(
+        index=False)]
+    by_area = gap.groupby("area_id")["pupils"].sum().sort_values(ascending=False, kind="stable")
+    in_last = gap[gap["year"] == last].groupby("area_id")["pupils"].sum()
+    areas = [{"area_id": a, "pupil_years": round(float(v), 1),
+              "last_year": round(float(in_last.get(a, 0.0)), 1)}
+             for a, v in by_area.head(GAP_AREAS_SHOWN).items()]
+    return {"last_year": round(float(gap.loc[gap["year"] == last, "pupils"].sum()), 1),
+            "last_ay": _ay(last), "unreached": groups[:GAP_GROUPS_SHOWN],
+            "unreached_more": max(0, len(groups) - GAP_GROUPS_SHOWN), "areas": areas}
+
+
+def delivery_figures(run: RunResult) -> dict[str, Any]:
+    """``binding_delivery_limits`` when the run has a [delivery] limit or an exclusive group."""
+    if delivery_use(run.dataset, run.optimal.plan).empty:
+        return {}
+    return {"binding_delivery_limits": binding_delivery_limits(run)}
 
 
 HORIZON = "the horizon is shaping the late plan"
@@ -183,4 +247,4 @@ def build_summary(run: RunResult) -> dict[str, Any]:
                             "mip_gap": config.solver.mip_gap, "threads": config.solver.threads,
                             "random_seed": config.solver.random_seed},
         "sufficiency_version": _package_version(),
-    } | capital_settings(run)
+    } | capital_settings(run) | delivery_figures(run) | payback_summary(run)

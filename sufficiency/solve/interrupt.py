@@ -10,7 +10,9 @@ So :func:`run_stoppable`, called for every ``run`` in :mod:`sufficiency.solve` f
 main thread, runs HiGHS in a thread of its own (HiGHS releases the GIL) and waits for it
 in Python, where Ctrl-C raises :class:`KeyboardInterrupt` and the command line's SIGTERM
 handler :class:`~sufficiency.errors.Terminated` at once. It then asks HiGHS to stop
-(simplex, interior point and MIP interrupt callbacks, subscribed for the run), waits up to
+(simplex, interior point and MIP interrupt callbacks, subscribed only now, which sets a
+flag HiGHS reads: subscribed for the whole run they cost 8 % of an interior point solve,
+measured at M), waits up to
 :data:`GRACE_SECONDS` for it, and re-raises, so every cleanup path (staged outputs, the run
 lock) runs. A HiGHS still busy after that (inside a sub-MIP) is left to stop at its next
 check or its time limit; :func:`solves_left_running` tells the command line to end the
@@ -18,7 +20,8 @@ process without waiting for it (the interpreter's shutdown would abort under it)
 is unchanged: same options, model and thread count (the example's plan.csv is identical).
 
 Elsewhere (Dask worker threads) no signal can arrive, so HiGHS runs where it is called;
-the nanny stops a worker process when its client shuts down.
+an interrupted sweep stops its LocalCluster's worker processes
+(:mod:`sufficiency.analyses.distributed`).
 """
 
 from __future__ import annotations
@@ -33,29 +36,47 @@ GRACE_SECONDS = 0.5  # how long an interrupted solve gets to stop before it is l
 _left_running: list[threading.Event] = []  # the "done" of each solve left running
 
 
-def _callbacks(highs: highspy.Highs) -> tuple[HighsCallback, ...]:
-    """HiGHS's interrupt callbacks: simplex, interior point and MIP."""
-    return highs.cbSimplexInterrupt, highs.cbIpmInterrupt, highs.cbMipInterrupt
+def _interrupt(event: HighsCallbackEvent) -> None:
+    """HiGHS's interrupt callback, subscribed once a stop is wanted: stop."""
+    event.interrupt()
 
 
-def _solve(highs: highspy.Highs, run: Callable[[], object], stop: threading.Event,
-           done: threading.Event, failure: list[BaseException]) -> None:
-    """The solve thread: ``run()``, interrupted at HiGHS's next check once ``stop`` is set."""
-    def interrupt(event: HighsCallbackEvent) -> None:
-        if stop.is_set():
-            event.interrupt()
+class _Solve:
+    """One ``run`` of a HiGHS in a thread of its own, and the means to stop it."""
 
-    callbacks = _callbacks(highs)
-    try:
-        for callback in callbacks:
-            callback.subscribe(interrupt)
-        run()
-    except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-        failure.append(exc)
-    finally:
-        for callback in callbacks:
-            callback.unsubscribe(interrupt)
-        done.set()
+    def __init__(self, highs: highspy.Highs, run: Callable[[], object]):
+        self.highs, self.run = highs, run
+        self.done = threading.Event()
+        self.failure: list[BaseException] = []
+        self.lock = threading.Lock()  # running and subscribed change together
+        self.running, self.subscribed = True, False
+        self.thread = threading.Thread(target=self._target, name="HiGHS", daemon=True)
+
+    def _callbacks(self) -> tuple[HighsCallback, ...]:
+        """HiGHS's interrupt callbacks: simplex, interior point and MIP."""
+        return self.highs.cbSimplexInterrupt, self.highs.cbIpmInterrupt, self.highs.cbMipInterrupt
+
+    def _target(self) -> None:
+        """The solve thread: run, then drop the callbacks a stop subscribed."""
+        try:
+            self.run()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            self.failure.append(exc)
+        finally:
+            with self.lock:
+                self.running = False
+                if self.subscribed:
+                    for callback in self._callbacks():
+                        callback.unsubscribe(_interrupt)
+            self.done.set()
+
+    def stop(self) -> None:
+        """Ask HiGHS to stop at its next interrupt check (it only sets HiGHS's flags)."""
+        with self.lock:
+            if self.running and not self.subscribed:
+                for callback in self._callbacks():
+                    callback.subscribe(_interrupt)
+                self.subscribed = True
 
 
 def run_stoppable(highs: highspy.Highs, run: Callable[[], object] | None = None) -> None:
@@ -69,25 +90,22 @@ def run_stoppable(highs: highspy.Highs, run: Callable[[], object] | None = None)
     if threading.current_thread() is not threading.main_thread():
         run()  # no signal is delivered here
         return
-    stop, done = threading.Event(), threading.Event()
-    failure: list[BaseException] = []
-    thread = threading.Thread(target=_solve, args=(highs, run, stop, done, failure),
-                              name="HiGHS", daemon=True)
-    thread.start()
+    solve = _Solve(highs, run)
+    solve.thread.start()
     try:
-        while not done.wait(1.0):  # interruptible: the signal's handler raises here
+        while not solve.done.wait(1.0):  # interruptible: the signal's handler raises here
             pass
     except BaseException:
-        stop.set()
         try:
-            done.wait(GRACE_SECONDS)
+            solve.stop()
+            solve.done.wait(GRACE_SECONDS)
         finally:
-            if not done.is_set():
-                _left_running.append(done)
+            if not solve.done.is_set():
+                _left_running.append(solve.done)
         raise
-    thread.join()  # done: only the thread's own ending is left
-    if failure:
-        raise failure[0]
+    solve.thread.join()  # done: only the thread's own ending is left
+    if solve.failure:
+        raise solve.failure[0]
 
 
 def solves_left_running() -> bool:

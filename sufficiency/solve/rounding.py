@@ -5,7 +5,9 @@ HiGHS's own heuristics find no plan within 0.5 % of the bound in two minutes at 
 (interior point, then crossover for a basis the later LPs start from):
 
 - rounding: round each option's modules open by each year up from a threshold, drop
-  modules until every capital budget year is kept, place the pupils by LP;
+  modules until every capital budget year is kept, close options until every delivery
+  row (schemes per year, modules per site, exclusive groups) is kept, place the pupils
+  by LP;
 - diving: fix the options the LP has (nearly) decided, most decided first, a batch at a
   time, and solve the LP again after each batch, so the options still open adjust to
   what has been fixed; an option that no longer fits a capital budget is opened a year
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sufficiency.formulation import FIRST, MODULES, MONEY_SCALE, OPENED, PlanModel
+from sufficiency.formulation.constraints import DELIVERY_ROWS
 from sufficiency.preprocess.config import RunConfig
 from sufficiency.solve.cuts import strengthen
 from sufficiency.solve.highs import HighsClock, quiet_highs
@@ -203,6 +206,45 @@ def keep_budget(plan_model: PlanModel, openings: Openings, support: np.ndarray,
         openings = _with_first(plan_model, modules.copy())
 
 
+def keep_delivery(plan_model: PlanModel, openings: Openings,
+                  support: np.ndarray) -> Openings:
+    """Close options, least supported by the LP first, until every delivery row is kept.
+
+    The rows of :data:`~sufficiency.formulation.constraints.DELIVERY_ROWS` (schemes per
+    year, modules per site, exclusive groups) count only modules and first openings, all
+    with coefficient +1, so closing an option never breaks one that held, nor a budget
+    year: the repair ends. ``support``: the LP's modules per slot.
+    """
+    blocks = [b for b in plan_model.blocks if b.name in DELIVERY_ROWS]
+    if not blocks:
+        return openings
+    terms = pd.concat([b.terms.assign(block=b.name) for b in blocks], ignore_index=True)
+    uppers = {b.name: b.upper for b in blocks}
+    sets = plan_model.sets
+    owner = {MODULES: sets.open_slots["o"].to_numpy(), FIRST: sets.first_slots["o"].to_numpy()}
+    terms = terms.assign(o=[owner[f][i] for f, i in zip(terms["family"], terms["index"],
+                                                        strict=True)])
+    by_option = pd.Series(support).groupby(sets.open_slots["o"].to_numpy()).sum()
+    modules = openings.modules.copy()
+    while True:
+        chosen = {MODULES: openings.modules, FIRST: openings.first}
+        values = np.array([chosen[f][i] for f, i in zip(terms["family"], terms["index"],
+                                                        strict=True)])
+        activity = terms.assign(value=values * terms["coef"].to_numpy()).groupby(
+            ["block", "row"], sort=True)["value"].sum()
+        limit = np.array([uppers[b][r] for b, r in activity.index])
+        over = activity.index[activity.to_numpy() > limit + ROUNDING]
+        if not len(over):
+            return openings
+        block, row = over[0]
+        rows = terms[(terms["block"] == block) & (terms["row"] == row)]
+        candidates = np.unique(rows["o"].to_numpy()[values[rows.index] > 0])
+        weakest = candidates[np.lexsort((-candidates,
+                                         by_option.reindex(candidates).to_numpy()))[0]]
+        modules[sets.open_slots["o"].to_numpy() == weakest] = 0.0
+        openings = _with_first(plan_model, modules.copy())
+
+
 def solve_with_openings(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray,
                         upper: np.ndarray, openings: Openings, options_fixed: np.ndarray,
                         clock: HighsClock) -> tuple[float, np.ndarray] | None:
@@ -371,6 +413,7 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict[str
     for threshold in THRESHOLDS:
         openings = keep_budget(plan_model, rounded_openings(plan_model, opened, threshold),
                                support, config.capital_budget)
+        openings = keep_delivery(plan_model, openings, support)  # after: it only closes
         placed = place_pupils(highs, plan_model, lower, upper, openings, clock)
         if placed is not None:
             plans.append(RoundedStart(placed[1], placed[0], f"rounded at {threshold}"))

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import areas_geojson, option, run_toml, square
+from conftest import PROVISION_HEADER, areas_geojson, option, run_toml, square
 
 Mutation = Callable[[Path, Path], None]
 
@@ -297,6 +297,50 @@ CASES: list[Case] = [
     Case("budget-beyond-the-sanity-limit", ("run.toml, key 'capital_budget.2026'",
                                             "1e+11 is out of range", "between 0 and 1e+10"),
          files={"toml": run_toml(budget={2026: 1e11})}),
+    # --- [finance]: the high-needs allocation -------------------------------------------
+    Case("finance-year-outside-horizon",
+         ("run.toml, key 'finance.high_needs_allocation.2040'",
+          "financial year 2040 is outside the horizon", "use years 2026..2027"),
+         files={"toml": run_toml(extra="\n[finance.high_needs_allocation]\n2040 = 1_000\n")}),
+    Case("finance-year-written-as-label",
+         ("run.toml, key 'finance.high_needs_allocation.2026-27'", "is not a year",
+          "e.g. 2026 for FY 2026-27"),
+         files={"toml": run_toml(
+             extra='\n[finance.high_needs_allocation]\n"2026-27" = 1_000\n')}),
+    Case("finance-negative-allocation",
+         ("run.toml, key 'finance.high_needs_allocation.2026'", "-5 is out of range",
+          "between 0 and 1e+10"),
+         files={"toml": run_toml(extra="\n[finance.high_needs_allocation]\n2026 = -5\n")}),
+    Case("finance-beyond-the-sanity-limit",
+         ("run.toml, key 'finance.other_high_needs_spend.2026'", "1e+11 is out of range",
+          "between 0 and 1e+10"),
+         files={"toml": run_toml(extra="\n[finance.high_needs_allocation]\n2026 = 1\n"
+                                       "[finance.other_high_needs_spend]\n2026 = 1e11\n")}),
+    Case("finance-other-spend-without-allocation",
+         ("run.toml, key 'finance.other_high_needs_spend.2027'",
+          "no high-needs allocation is given for this year",
+          "add 2027 = <£> under [finance.high_needs_allocation]"),
+         files={"toml": run_toml(extra="\n[finance.high_needs_allocation]\n2026 = 1\n"
+                                       "[finance.other_high_needs_spend]\n2027 = 1\n")}),
+    Case("finance-allocation-missing",
+         ("run.toml, key 'finance.high_needs_allocation'", "required section is missing",
+          "add [finance.high_needs_allocation]"),
+         files={"toml": run_toml(extra="\n[finance]\ndeficit_brought_forward = 1\n")}),
+    Case("finance-unknown-key",
+         ("run.toml, key 'finance.allocation'", "unknown key"),
+         files={"toml": run_toml(extra="\n[finance]\nallocation = 1\n")}),
+    # --- delivery limits ------------------------------------------------------------------
+    Case("delivery-limit-zero", ("run.toml, key 'delivery.max_new_schemes_per_year'",
+                                 "0 is out of range", "between 1 and 10000"),
+         files={"toml": run_toml(extra="\n[delivery]\nmax_new_schemes_per_year = 0\n")}),
+    Case("delivery-limit-not-whole", ("run.toml, key 'delivery.max_new_modules_per_site'",
+                                      "2.5 is not a whole number", "without quotes"),
+         files={"toml": run_toml(extra="\n[delivery]\nmax_new_modules_per_site = 2.5\n")}),
+    Case("delivery-limit-unknown-kind",
+         ("run.toml, key 'delivery.max_new_schemes_per_year_by_kind.unit'", "unknown kind",
+          "use one of special, resourced"),
+         files={"toml": run_toml(extra="\n[delivery.max_new_schemes_per_year_by_kind]\n"
+                                       "unit = 2\n")}),
     # --- geography ------------------------------------------------------------------------
     Case("lat-lon-swapped", ("sites.csv, row 2, column 'lat'", "lat and lon look swapped"),
          files={"sites_header": WGS_SITES, "sites": ["S1,One,A,-1.5,52.3"]}),
@@ -453,6 +497,11 @@ WARNED: list[Case] = [
     Case("area-with-half-a-demand-point", ("areas.geojson, feature 1: only one of "
                                            "demand_easting / demand_northing",),
          mutate=edit_areas(_half_a_demand_point)),
+    Case("exclusive-group-of-one", ("provision.csv, row 2, column exclusive_group: group "
+                                    "'solo' has only this option",),
+         mutate=write_bytes("provision.csv", (PROVISION_HEADER + ",exclusive_group\n"
+                                              + option("SP", "S1", existing=10)
+                                              + ",solo\n").encode())),
     Case("blank-lines", ("demand.csv: skipped 2 blank line(s) (row 2, 4)",),
          mutate=write_bytes("demand.csv", DEMAND_HEADER.encode() + b"\nA,ASD,primary,2026,5\n"
                             b",,,,\nA,SEMH,primary,2026,1\n")),

@@ -17,7 +17,8 @@ from sufficiency.report.cabinet import read_transport_table
 from sufficiency.report.escaping import FORMULA_START
 from sufficiency.report.excel import safe_text, workbook_bytes
 
-SHEETS = ["Summary", "Plan", "Placements", "Costs", "Shadow prices", "Assumptions"]
+SHEETS = ["Summary", "Plan", "Placements", "Costs", "Money by FY", "Money by AY",
+          "Shadow prices", "Assumptions"]
 SITE_NAME = '=HYPERLINK("http://example.invalid","x")<script>alert(1)</script>'
 AREA_NAME = "@SUM(1)"
 HOSTILE = [SITE_NAME, AREA_NAME, "+1", "-1", "\tx", "\rx", "\nx", "plain"]
@@ -60,7 +61,7 @@ def frame(sheet) -> pd.DataFrame:
 def test_sheets_in_order_with_frozen_headers_and_widths(book, planned):
     _, paths = planned
     transport = (paths.folder / "transport.csv").is_file()
-    expected = SHEETS[:4] + (["Transport"] if transport else []) + SHEETS[4:]
+    expected = SHEETS[:6] + (["Transport"] if transport else []) + SHEETS[6:]
     assert book.sheetnames == expected
     for sheet in book:
         assert sheet.freeze_panes == "A2"

@@ -89,8 +89,9 @@ def test_outputs_follow_the_umask(tiny):
     root = tiny.root / "project"
     old = os.umask(0o022)
     try:
-        assert CliRunner().invoke(app, ["plan", str(small_run(tiny)), "--output-root",
-                                        str(root)]).exit_code == 0
+        result = CliRunner().invoke(app, ["plan", str(small_run(tiny)), "--output-root",
+                                          str(root)])
+        assert result.exit_code == 0, result.output
     finally:
         os.umask(old)
     assert (root / "outputs" / "tiny").stat().st_mode & 0o777 == 0o755

@@ -11,6 +11,7 @@ outputs untouched when it had --force. Bounds are generous: the machine may be l
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -124,6 +125,16 @@ def test_a_solve_off_the_main_thread_runs_there_untouched():
     worker.join(60)
     assert names == ["worker"]
     assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+def test_every_highs_run_in_the_solve_stage_goes_through_run_stoppable():
+    """A bare ``highs.run()`` would make Ctrl-C wait for the end of that solve again."""
+    solve = Path(__file__).resolve().parents[2] / "sufficiency" / "solve"
+    bare = [f"{path.name}:{number}" for path in sorted(solve.glob("*.py"))
+            if path.name != "interrupt.py"
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if re.search(r"(?<!self)\.run\(\)", line.split("#")[0])]
+    assert not bare
 
 
 # --- real processes: `sufficiency plan` on a run whose MIP takes a minute ---------------
