@@ -43,7 +43,9 @@ def replicate_example(dest: Path, copies: int = COPIES) -> Path:
               for name in ("sites", "demand", "provision")}
     copied: dict[str, list] = {name: [] for name in ("areas", *tables)}
     for k in range(copies):
-        dx, dy, tag = (k % 5 - 2) * SPACING_M, (k // 5) * SPACING_M, f"_{k}"
+        # two rows of five, the second south of the example: every copy stays on land (the
+        # Great Britain check refuses a row north-east of it, in the North Sea)
+        dx, dy, tag = (k % 5 - 2) * SPACING_M, -(k // 5) * SPACING_M, f"_{k}"
         copied["areas"].append(areas.assign(
             area_id=areas["area_id"] + tag,
             geometry=areas.geometry.apply(affinity.translate, xoff=dx, yoff=dy)))

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pytest
-from conftest import option, run_toml
 from orlib import DATA, write_cap_run
+from test_oracle import random_instance
 
 from sufficiency.analyses.evaluate import fix_openings_to
 from sufficiency.analyses.slippage import later_lead_times, slip_plan, slippage_of
@@ -83,31 +82,6 @@ def test_a_start_highs_misreads_is_discarded_and_the_run_repeated(tmp_path):
     assert solver.discarded_starts == 1
 
 
-YEARS = (2026, 2027, 2028)
-
-
-def random_run(tiny, seed: int, extra: str = ""):
-    """Three sites, two needs, two phases, three years; a budget in odd seeds."""
-    rng = np.random.default_rng(seed)
-    sites = ["S1,One,A,405000,306000", "S2,Two,A,405000,318000", "S3,Three,A,405000,330000"]
-    demand = [f"A,{need},{phase},{year},{int(rng.integers(0, 14))}"
-              for need in ("ASD", "SEMH") for phase in ("primary", "secondary") for year in YEARS]
-    provision = [
-        option("SP", "S1", existing=int(rng.integers(4, 12)), cost=int(rng.integers(18, 26)) * 1000,
-               commissioned=int(rng.integers(0, 10)) * 1000),
-        option("RP", "S2", kind="resourced", needs="ASD", phases="primary", module=8,
-               max_modules=1, capital=int(rng.integers(1, 6)) * 100_000,
-               fixed=int(rng.integers(0, 3)) * 100_000, lead=1, cost=15_000,
-               commissioned=10_000),
-        option("EXP", "S3", needs="SEMH;ASD", module=6, max_modules=2,
-               capital=int(rng.integers(1, 4)) * 100_000, cost=20_000),
-    ]
-    budget = {2026: float(rng.integers(2, 6)) * 100_000} if seed % 2 else None
-    toml = run_toml(years=len(YEARS), rate=0.035, transport_pupil=3000, transport_km=350,
-                    circuity=1.3, budget=budget, extra=extra)
-    return tiny.write(sites=sites, demand=demand, provision=provision, toml=toml)
-
-
 SEEDS = range(6)
 STARTS = ["", 'rounding_start = true\n']
 
@@ -115,7 +89,7 @@ STARTS = ["", 'rounding_start = true\n']
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("start", STARTS, ids=["no-rounding-start", "rounding-start"])
 def test_plan_and_do_nothing_match_a_fresh_solve(tiny, seed, start):
-    run = run_plan(random_run(tiny, seed, start))
+    run = run_plan(random_instance(tiny, seed, start))
     dataset = run.dataset
     plan_model = build_model(run.sets, dataset.config)
     assert_same(run.optimal.report.objective, fresh_optimum(dataset, plan_model))
@@ -125,7 +99,7 @@ def test_plan_and_do_nothing_match_a_fresh_solve(tiny, seed, start):
 
 @pytest.mark.parametrize("seed", [s for s in SEEDS if s % 2])
 def test_budget_replans_match_fresh_solves_with_the_larger_budget(tiny, seed):
-    run = run_plan(random_run(tiny, seed))
+    run = run_plan(random_instance(tiny, seed))
     budget = run.shadow.budget
     for year, value in zip(budget["capital_year"], budget["value_per_million_replanned_pv"],
                            strict=True):
@@ -140,7 +114,7 @@ def test_budget_replans_match_fresh_solves_with_the_larger_budget(tiny, seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_sweep_values_match_fresh_solves(tiny, seed):
-    toml = random_run(tiny, seed)
+    toml = random_instance(tiny, seed)
     row = sweep_task(str(toml), "independent.cost_per_place", 30_000)
     config = load_run_config(toml)
     config = replace(config, independent=replace(config.independent, cost_per_place=30_000))
@@ -152,7 +126,7 @@ def test_sweep_values_match_fresh_solves(tiny, seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_scenarios_plan_matches_a_fresh_solve(tiny, seed):
     """Scenarios plan a modified dataset through plan_dataset (here: 20 % more demand)."""
-    dataset = load_dataset(load_run_config(random_run(tiny, seed)))
+    dataset = load_dataset(load_run_config(random_instance(tiny, seed)))
     demand = dataset.demand.assign(pupils=dataset.demand["pupils"] * 1.2)
     dataset = replace(dataset, demand=demand)
     sets = build_sets(dataset)
@@ -163,7 +137,7 @@ def test_a_scenarios_plan_matches_a_fresh_solve(tiny, seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_slippage_matches_a_fresh_solve(tiny, seed):
-    run = run_plan(random_run(tiny, seed))
+    run = run_plan(random_instance(tiny, seed))
     result = slippage_of(run)
     dataset = run.dataset
     slipped = slip_plan(run.optimal.plan, dataset.config.end_year)

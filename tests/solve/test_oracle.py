@@ -23,7 +23,8 @@ from sufficiency.solve import make_solver, solve_model
 YEARS = (2026, 2027, 2028)
 
 
-def random_instance(tiny, seed: int):
+def random_instance(tiny, seed: int, extra: str = ""):
+    """Three sites, two needs, two phases, three years; a budget in odd seeds; ``extra`` TOML."""
     rng = np.random.default_rng(seed)
     sites = ["S1,One,A,405000,306000", "S2,Two,A,405000,318000", "S3,Three,A,405000,330000"]
     demand = [f"A,{need},{phase},{year},{int(rng.integers(0, 14))}"
@@ -40,7 +41,7 @@ def random_instance(tiny, seed: int):
     ]
     budget = {2026: float(rng.integers(2, 6)) * 100_000} if seed % 2 else None
     toml = run_toml(years=len(YEARS), rate=0.035, transport_pupil=3000, transport_km=350,
-                    circuity=1.3, budget=budget)
+                    circuity=1.3, budget=budget, extra=extra)
     return tiny.write(sites=sites, demand=demand, provision=provision, toml=toml)
 
 
