@@ -62,6 +62,8 @@ PAYBACK_RULE = ("first academic year, from the first capital spent, from which c
                 "by AY t) in every remaining year of the horizon")
 PAYBACK_SLACK = 1.0  # £ of rounding allowed in S ≥ K
 MONEY_FY_FILE, MONEY_AY_FILE = "money_by_fy.csv", "money_by_ay.csv"
+COSTS_FY_FILE = "costs_by_fy.csv"
+REVENUE_COMPONENTS = ("placement", "commissioned", "transport", "independent")
 DEFICIT_FILE, OPENINGS_FILE = "high_needs_deficit.csv", "opening_values.csv"
 
 
@@ -149,6 +151,32 @@ def money_by_fy(run: RunResult) -> pd.DataFrame:
     months = fy_months(run.dataset.config.years)
     table.insert(2, "months_modelled", table["financial_year"].map(months).astype("int64"))
     return table
+
+
+def costs_fy(result: PlanResult, case: str) -> pd.DataFrame:
+    """costs_by_year.csv's components by FY (£, undiscounted cash) for one plan.
+
+    Revenue components split 7/12 into the FY of the AY's September and 5/12 into the next;
+    capital is its cash by FY (``capital_cash`` when the run has one). Each column keeps its
+    AY total.
+    """
+    by_ay = result.costs_by_year.set_index(result.costs_by_year["year"].astype("int64"))
+    table = by_ay[list(REVENUE_COMPONENTS)].astype(float).assign(
+        capital=capital_cash(result.costs_by_year).reindex(by_ay.index).fillna(0.0))
+    fy = ay_to_fy(table, REVENUE_COMPONENTS, ("capital",))
+    fy[TOTAL] = fy[[*REVENUE_COMPONENTS, "capital"]].sum(axis=1)
+    fy = fy.round(2).rename_axis("financial_year").reset_index()
+    fy.insert(0, "case", case)
+    fy.insert(2, "label", fy["financial_year"].map(fy_label))
+    return fy
+
+
+def costs_by_fy(run: RunResult) -> pd.DataFrame:
+    """costs_by_fy.csv: the plan's and do nothing's cost components by FY (£, cash)."""
+    cases = [costs_fy(run.optimal, "plan")]
+    if run.do_nothing is not None:
+        cases.append(costs_fy(run.do_nothing, "do_nothing"))
+    return pd.concat(cases, ignore_index=True)
 
 
 def payback_year(saving: pd.Series, capital: pd.Series, years: list[int]
@@ -242,7 +270,8 @@ def deficit_path(run: RunResult) -> pd.DataFrame | None:
 
 def money_tables(run: RunResult) -> dict[str, pd.DataFrame]:
     """The CSV files of this module: by AY, by FY, and the deficit and opening values if any."""
-    tables = {MONEY_AY_FILE: money_by_ay(run), MONEY_FY_FILE: money_by_fy(run)}
+    tables = {MONEY_AY_FILE: money_by_ay(run), MONEY_FY_FILE: money_by_fy(run),
+              COSTS_FY_FILE: costs_by_fy(run)}
     deficit = deficit_path(run)
     if deficit is not None:
         tables[DEFICIT_FILE] = deficit

@@ -20,6 +20,7 @@ from sufficiency.report.money import (
     NOT_COMPUTED,
     TRANSPORT,
     ay_to_fy,
+    costs_by_fy,
     deficit_path,
     money_by_ay,
     money_by_fy,
@@ -132,6 +133,26 @@ def test_fy_tables_reconcile_to_the_ay_tables(tiny):
     assert by_fy.groupby("financial_year")["months_modelled"].first().tolist() == [
         7, 12, 12, 12, 12, 12, 5]
     assert set(by_fy["budget_line"]) == {*LINES, "total"}
+
+
+def test_costs_by_fy_reconcile_component_by_component(tiny):
+    """costs_by_fy.csv: each revenue component's FY sum is its AY sum; capital is its cash.
+
+    FY 2027-28 holds 5/12 of AY 2026/27 and 7/12 of AY 2027/28, component by component.
+    """
+    run = run_plan(write_payback_run(tiny))
+    table = costs_by_fy(run)
+    assert set(table["case"]) == {"plan", "do_nothing"}
+    for case, result in (("plan", run.optimal), ("do_nothing", run.do_nothing)):
+        fy = table[table["case"] == case].set_index("financial_year")
+        ay = result.costs_by_year.set_index("year")
+        for column in ("placement", "commissioned", "transport", "independent", "capital"):
+            assert fy[column].sum() == pytest.approx(ay[column].sum(), abs=0.05), column
+        expected = 5 / 12 * ay.at[2026, "independent"] + 7 / 12 * ay.at[2027, "independent"]
+        assert fy.at[2027, "independent"] == pytest.approx(expected, abs=0.01)
+        assert (fy["total"] - fy[["placement", "commissioned", "transport", "independent",
+                                  "capital"]].sum(axis=1)).abs().max() < 0.05
+    assert table.loc[table["case"] == "plan", "capital"].sum() == pytest.approx(100_000)
 
 
 def test_deficit_path_by_hand(tiny):
