@@ -174,14 +174,17 @@ def check_sites(raw: pd.DataFrame, file: str) -> tuple[gpd.GeoDataFrame, CellPar
     return gpd.GeoDataFrame(frame, geometry=points, crs=geo.BNG), cells
 
 
-def _filled(raw: pd.DataFrame, column: str) -> pd.Series:
-    return raw[column].fillna("").astype(str).str.strip() != ""
+def pair_given(raw: pd.DataFrame, a: str, b: str) -> pd.Series:
+    """True where both cells of a coordinate pair are filled in (False: a column missing)."""
+    if not {a, b} <= set(raw.columns):
+        return pd.Series(False, index=raw.index)
+    return (raw[a].fillna("").astype(str).str.strip() != "") & (
+        raw[b].fillna("").astype(str).str.strip() != "")
 
 
 def _site_points_mixed(raw: pd.DataFrame, cells: CellParser) -> gpd.GeoSeries:
     """Both column pairs: easting/northing where a row gives them, else its lat/lon."""
-    bng_given = _filled(raw, "easting") & _filled(raw, "northing")
-    wgs_given = _filled(raw, "lat") & _filled(raw, "lon")
+    bng_given, wgs_given = pair_given(raw, "easting", "northing"), pair_given(raw, "lat", "lon")
     for row in raw.loc[~bng_given & ~wgs_given, ROW]:
         cells.issue(row, "easting", "no coordinate pair",
                     "give 'easting' and 'northing' (EPSG:27700) or 'lat' and 'lon' (WGS84)")

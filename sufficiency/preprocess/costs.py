@@ -34,6 +34,7 @@ import pandas as pd
 from sufficiency.errors import Issue
 from sufficiency.outcome import PROVIDER
 from sufficiency.preprocess import geo
+from sufficiency.preprocess.checks import pair_given
 from sufficiency.preprocess.config import RunConfig
 from sufficiency.preprocess.readers import ROW
 from sufficiency.preprocess.schema import COSTS_COLUMNS, PROVIDER_COLUMNS, required_columns
@@ -232,17 +233,9 @@ def check_providers(raw: pd.DataFrame, file: str = PROVIDERS_FILE
     return gpd.GeoDataFrame(frame, geometry=_provider_points(raw, cells), crs=geo.BNG), cells
 
 
-def _given(raw: pd.DataFrame, a: str, b: str) -> pd.Series:
-    """True where both cells of a coordinate pair are filled in."""
-    if not {a, b} <= set(raw.columns):
-        return pd.Series(False, index=raw.index)
-    return (raw[a].fillna("").astype(str).str.strip() != "") & (
-        raw[b].fillna("").astype(str).str.strip() != "")
-
-
 def _provider_points(raw: pd.DataFrame, cells: CellParser) -> gpd.GeoSeries:
     """easting/northing where a row gives them, else lat/lon; both checked to lie in GB."""
-    bng_given, wgs_given = _given(raw, "easting", "northing"), _given(raw, "lat", "lon")
+    bng_given, wgs_given = pair_given(raw, "easting", "northing"), pair_given(raw, "lat", "lon")
     first = "easting" if "easting" in raw.columns else "lat"
     for row in raw.loc[~bng_given & ~wgs_given, ROW]:
         cells.issue(row, first, "the provider has no location",

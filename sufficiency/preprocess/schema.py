@@ -34,10 +34,7 @@ AREA_COLUMNS = (
            "optional population-weighted demand point; with demand_easting", required=False),
 )
 
-SITE_COLUMNS = (
-    Column("site_id", "id", "", "site identifier, unique (a URN for real schools)"),
-    Column("name", "text", "", "site name"),
-    Column("area_id", "id", "", "planning area the site lies in"),
+LOCATION_COLUMNS = (  # a point: lat/lon or easting/northing (sites.csv, independent.csv)
     Column("lat", "number", "degrees (WGS84)", "latitude; or give easting/northing",
            required=False),
     Column("lon", "number", "degrees (WGS84)", "longitude; or give easting/northing",
@@ -46,6 +43,13 @@ SITE_COLUMNS = (
            required=False),
     Column("northing", "number", "m (EPSG:27700)", "British National Grid northing; or lat/lon",
            required=False),
+)
+
+SITE_COLUMNS = (
+    Column("site_id", "id", "", "site identifier, unique (a URN for real schools)"),
+    Column("name", "text", "", "site name"),
+    Column("area_id", "id", "", "planning area the site lies in"),
+    *LOCATION_COLUMNS,
 )
 
 DEMAND_COLUMNS = (
@@ -105,15 +109,9 @@ PROVIDER_COLUMNS = (  # independent.csv (optional)
     Column("needs", "needs", "", "needs taken: codes separated by ';', or '*' for all"),
     Column("phases", "phases", "", "phases taken: separated by ';', or '*' for all"),
     Column("cost_per_place", "number", "£ per pupil-year", "annual fee per place"),
-    Column("lat", "number", "degrees (WGS84)", "latitude; or give easting/northing",
-           required=False),
-    Column("lon", "number", "degrees (WGS84)", "longitude; or give easting/northing",
-           required=False),
-    Column("easting", "number", "m (EPSG:27700)", "British National Grid easting; or lat/lon",
-           required=False),
-    Column("northing", "number", "m (EPSG:27700)", "British National Grid northing; or lat/lon",
-           required=False),
+    *LOCATION_COLUMNS,
 )
+
 
 def required_columns(columns: tuple[Column, ...]) -> list[str]:
     """Names of the columns a file must have."""

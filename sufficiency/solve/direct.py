@@ -95,6 +95,8 @@ class DirectHighs:
         self._charged_seconds = 0.0  # taken off the next run's time limit
         self._known_bound: float | None = None  # £k, proven lower bound for the next run
         self.discarded_starts = 0  # starts HiGHS misread, whose runs were repeated without
+        self._cost = np.zeros(0)  # objective of the model handed over (£k per column), and
+        self._offset = 0.0  # its constant: only bounds change after the hand-over
 
     @property
     def loaded(self) -> highspy.Highs:
@@ -108,7 +110,9 @@ class DirectHighs:
         self.highs = quiet_highs()
         for key, value in self.options.items():
             self.highs.setOptionValue(key, value)
-        self.highs.passModel(self.lp(model))
+        lp = self.lp(model)
+        self.highs.passModel(lp)
+        self._cost, self._offset = np.array(lp.col_cost_, dtype=float), float(lp.offset_)
         self.model_id = id(model)
 
     def lp(self, model: MatrixModel) -> highspy.HighsLp:
@@ -237,9 +241,8 @@ class DirectHighs:
         highs = self.loaded
         if highs.getInfo().primal_solution_status != SOLUTION_FEASIBLE:
             return False
-        lp = highs.getLp()
         values = np.asarray(highs.getSolution().col_value)
-        recomputed = float(np.dot(lp.col_cost_, values)) + lp.offset_
+        recomputed = float(np.dot(self._cost, values)) + self._offset
         stated = highs.getInfo().objective_function_value
         return abs(recomputed - stated) > OBJECTIVE_AGREEMENT_REL * max(1.0, abs(recomputed))
 
