@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine with Python 3.11 and pip:
-#   make demo   create .venv if needed, install, plan the embedded example
+#   make demo   create .venv if needed, install, plan the embedded example, then its report
+#               (the report re-solves for the value of each opening and of more budget)
 #   make test   create .venv if needed, install, run ruff, the import layers, mypy and the tests
 PYTHON ?= python3
 VENV   ?= .venv
@@ -20,6 +21,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/sufficiency plan models/example.toml --force
+	$(BIN)/sufficiency report models/example.toml --force
 
 # The map's browser test drives Debian's chromium through playwright (never `playwright
 # install`, which downloads a browser from outside). Needs root, as in CI.
@@ -33,4 +35,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15

@@ -25,6 +25,7 @@ from sufficiency.tolerances import (
     MONEY_AUDIT_ABS,
     MONEY_AUDIT_REL,
     PUPILS_AUDIT,
+    PUPILS_ROUNDED_ROW,
 )
 
 NUMERICAL_TROUBLE = ("This is numerical trouble in the solver or a bug, not a fault in the inputs: "
@@ -34,11 +35,13 @@ NUMERICAL_TROUBLE = ("This is numerical trouble in the solver or a bug, not a fa
 
 def _placed_demand(dataset: Dataset, result: PlanResult) -> list[str]:
     key = ["area_id", "need", "phase", "year"]
-    placed = result.placements.groupby(key)["pupils"].sum()
+    groups = result.placements.groupby(key)["pupils"]
+    placed, rows = groups.sum(), groups.size()  # rows rounded to 6 decimals (see _capacity)
     demand = dataset.demand.groupby(key)["pupils"].sum()
     diff = placed.reindex(demand.index, fill_value=0.0) - demand
     extra = placed.index.difference(demand.index)
-    bad = diff[diff.abs() > PUPILS_AUDIT]
+    slack = PUPILS_AUDIT + PUPILS_ROUNDED_ROW * rows.reindex(demand.index, fill_value=0)
+    bad = diff[diff.abs() > slack]
     return ([f"demand {k}: placed {placed.get(k, 0):.6g} of {demand[k]:.6g} pupils"
              for k in bad.index[:10]]
             + [f"pupils placed for {k}, which has no demand" for k in extra[:10]])
@@ -57,7 +60,8 @@ def _places(dataset: Dataset, plan: pd.DataFrame) -> pd.DataFrame:
 def _capacity(dataset: Dataset, result: PlanResult) -> list[str]:
     """Pupils within usable places (ramp-up), plus the soft-capacity allowance where allowed."""
     local = result.placements[result.placements["option_id"] != INDEPENDENT]
-    used = local.groupby(["option_id", "year"])["pupils"].sum()
+    groups = local.groupby(["option_id", "year"])["pupils"]
+    used, rows = groups.sum(), groups.size()  # each row rounded to 6 decimals: ± half of 1e-6
     places = _places(dataset, result.plan)
     usable = places - _ramping(dataset, result.plan, places.index)
     soft = dataset.config.placement_rules.soft_capacity
@@ -65,7 +69,7 @@ def _capacity(dataset: Dataset, result: PlanResult) -> list[str]:
     allowance = places * soft.share * places.index.get_level_values(0).map(kind).isin(
         soft.kinds)
     limit = (usable + allowance).reindex(used.index, fill_value=0.0)
-    over = used[used > limit + PUPILS_AUDIT]
+    over = used[used > limit + PUPILS_AUDIT + PUPILS_ROUNDED_ROW * rows]
     return [f"option {o} in {y}: {used[(o, y)]:.6g} pupils in {limit[(o, y)]:.6g} usable places"
             for o, y in over.index[:10]]
 
@@ -137,12 +141,15 @@ def _eligibility_and_journeys(dataset: Dataset, result: PlanResult) -> list[str]
 def _openings(dataset: Dataset, result: PlanResult) -> list[str]:
     config = dataset.config
     plan = result.plan.merge(dataset.options, on="option_id", suffixes=("", "_input"))
+    building = _under_construction(dataset, plan)  # fixed openings: lead time waived
     problems = [f"{r.option_id} opens in {r.opening_year}, before earliest_year {r.earliest_year}"
-                for r in plan.itertuples() if r.opening_year < r.earliest_year]
+                for r, b in zip(plan.itertuples(), building, strict=True)
+                if r.opening_year < r.earliest_year and not b]
     problems += [f"{r.option_id}: capital year {r.capital_year} ≠ opening − lead time, or "
-                 f"before {config.start_year}" for r in plan.itertuples()
+                 f"before {config.start_year}" for r, b in zip(plan.itertuples(), building,
+                                                                strict=True)
                  if r.capital_year != r.opening_year - r.lead_time_years
-                 or r.capital_year < config.start_year]
+                 or (r.capital_year < config.start_year and not b)]
     if config.capital.on and not result.plan.empty:  # every tranche spent before it opens
         spend = spend_table(result.plan, config)
         last = np.maximum(spend["opening_year"] - 1, spend["capital_year"])  # lead 0: c = y
@@ -160,6 +167,26 @@ def _openings(dataset: Dataset, result: PlanResult) -> list[str]:
     problems += [f"{o}: capital {per_option.loc[o, 'capital']:,.0f} ≠ modules × cost + fixed "
                  f"{expected[o]:,.0f}" for o in per_option.index[wrong]]
     return problems
+
+
+def _under_construction(dataset: Dataset, plan: pd.DataFrame) -> np.ndarray:
+    """Per plan row: a fixed opening whose capital year is before the start (committed.csv)."""
+    if dataset.fixed is None or plan.empty:
+        return np.zeros(len(plan), dtype=bool)
+    fixed = pd.MultiIndex.from_frame(dataset.fixed[["option_id", "opening_year"]])
+    keys = pd.MultiIndex.from_frame(plan[["option_id", "opening_year"]])
+    return np.asarray(keys.isin(fixed) & (plan["capital_year"] < dataset.config.start_year))
+
+
+def _fixed_openings(dataset: Dataset, result: PlanResult) -> list[str]:
+    """Every committed or locked opening is in the plan with exactly its modules."""
+    if dataset.fixed is None:
+        return []
+    planned = result.plan.groupby(["option_id", "opening_year"])["modules"].sum()
+    return [f"fixed opening {r.option_id} in {r.opening_year} ({r.modules} modules): the "
+            f"plan has {planned.get((r.option_id, r.opening_year), 0)}"
+            for r in dataset.fixed.itertuples(index=False)
+            if planned.get((r.option_id, r.opening_year), 0) != r.modules]
 
 
 def _budget(dataset: Dataset, result: PlanResult) -> list[str]:
@@ -328,6 +355,7 @@ def audit(dataset: Dataset, result: PlanResult) -> None:
     """Raise :class:`AuditError` listing every invariant the plan breaks."""
     problems = (_numerics(result) + _placed_demand(dataset, result)
                 + _capacity(dataset, result) + _sticky(dataset, result)
+                + _fixed_openings(dataset, result)
                 + _eligibility_and_journeys(dataset, result) + _openings(dataset, result)
                 + _budget(dataset, result) + _delivery(dataset, result)
                 + _independent_allowed(dataset, result)

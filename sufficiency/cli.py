@@ -109,20 +109,32 @@ def plan(run: RunArg,
          why: Annotated[bool, typer.Option(
              "--why", help="also re-solve without each opening: its value in the report "
                            "(one MIP per opened option, as `sufficiency report`)")] = False,
+         lock_until: Annotated[int | None, typer.Option(
+             "--lock-until", help="re-plan: keep the --from plan's openings up to this "
+                                  "academic year (e.g. 2027 = AY 2027/28)")] = None,
+         from_: Annotated[Path | None, typer.Option(
+             "--from", help="re-plan: the earlier plan's folder, e.g. outputs/example")]
+         = None,
          ) -> None:
-    """Solve a planning run and write its outputs and map."""
-    run_result, paths = _plan_with_progress(run, output_root, force, why)
+    """Solve a planning run and write its outputs and map.
+
+    With --lock-until YEAR --from outputs/<earlier run>: a rolling re-plan that keeps the
+    earlier plan's openings up to YEAR and writes changes.csv (earlier against now).
+    """
+    run_result, paths = _plan_with_progress(run, output_root, force, why, lock_until, from_)
     _print_run(run_result, paths)
 
 
-def _plan_with_progress(run: Path, output_root: Path, force: bool, why: bool = False):
+def _plan_with_progress(run: Path, output_root: Path, force: bool, why: bool = False,
+                        lock_until: int | None = None, locked_from: Path | None = None):
     """Plan and write a run, showing each stage; any error ends in one message."""
     from sufficiency.api import plan as plan_run
 
     started = time.perf_counter()
     with errors_as_messages():
         result = plan_run(run, output_root=output_root, force=force,
-                          progress=_progress(started), why=why)
+                          progress=_progress(started), why=why, lock_until=lock_until,
+                          locked_from=locked_from)
     console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
     return result
 
@@ -131,16 +143,44 @@ def _plan_with_progress(run: Path, output_root: Path, force: bool, why: bool = F
 def report(run: RunArg,
            force: Annotated[bool, typer.Option(help="replace an earlier run's outputs")] = False,
            output_root: Annotated[Path, typer.Option(help="folder holding outputs/ and maps/")]
-           = Path(".")) -> None:
+           = Path("."),
+           with_: Annotated[str, typer.Option(
+               "--with", help="analyses to run first when missing or out of date, e.g. "
+                              "scenarios,alternatives,slippage")] = "",
+           k: Annotated[int, typer.Option(help="--with alternatives: most alternatives")] = 3,
+           epsilon: Annotated[float, typer.Option(
+               help="--with alternatives: largest extra cost over the optimum, in %")] = 2.0,
+           objective: Annotated[str, typer.Option(
+               help="--with scenarios: robust objective (expected, regret or cvar)")]
+           = "expected") -> None:
     """Plan a run and write its cabinet report (report.html) and workbook (plan.xlsx).
 
     `plan` writes both as well; `report` also re-solves the plan without each opening, for
     the value of each opening (as `plan --why`). The report is always built from the results
     of the same solve (never from older tables), so an existing run needs --force to be redone.
+    Every analysis (scenarios, alternatives, slippage) already run on the same inputs and
+    settings is included; one run on other inputs is left out with a note. --with runs the
+    named analyses first when they are missing or out of date (with --force to replace one).
     """
-    _, paths = _plan_with_progress(run, output_root, force, why=True)
-    out.print(f"report:   {paths.folder / 'report.html'}\nworkbook: {paths.folder / 'plan.xlsx'}"
-              f"\nmap:      {paths.map_file}", markup=False)
+    from sufficiency.api import AnalysisOptions
+    from sufficiency.api import report as report_run
+
+    started = time.perf_counter()
+    with errors_as_messages():
+        _, paths, analyses = report_run(
+            run, output_root=output_root, force=force, with_analyses=with_,
+            options=AnalysisOptions(k=k, epsilon=epsilon, objective=objective),
+            progress=_progress(started))
+    console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
+    for note in analyses.notes:
+        console.print("[yellow]note:[/yellow] ", end="")
+        console.print(note, markup=False)
+    shown = [name for name in ("scenarios", "alternatives", "slippage")
+             if getattr(analyses, name) is not None]
+    out.print(f"paper:    {paths.folder / 'cabinet.docx'} (and cabinet.html)"
+              f"\nreport:   {paths.folder / 'report.html'}\nworkbook: {paths.folder / 'plan.xlsx'}"
+              f"\nmap:      {paths.map_file}\nanalyses: {', '.join(shown) or 'none'}",
+              markup=False)
 
 
 @app.command()
@@ -206,6 +246,22 @@ def synth(folder: Annotated[Path, typer.Argument(metavar="OUT",
                                     "see `sufficiency synth --help`",
                                     column_label="argument")]) from None
     out.print(f"wrote {toml_path}")
+
+
+@app.command()
+def template(workbook: Annotated[Path, typer.Argument(
+                 metavar="OUT.xlsx", help="workbook to write, e.g. inputs/mine.xlsx")],
+             source: Annotated[Path | None, typer.Option(
+                 "--from", help="dataset folder whose rows fill the sheets, e.g. "
+                 "inputs/example")] = None,
+             force: Annotated[bool, typer.Option(help="replace an existing file")] = False,
+             ) -> None:
+    """Write a documented dataset workbook (a sheet per table), empty or from a dataset."""
+    from sufficiency.api import template as write
+
+    with errors_as_messages():
+        path = write(workbook, source=source, force=force)
+    out.print(f"wrote {path}" + (f" from {source}" if source else ""), markup=False)
 
 
 @app.command()
@@ -308,6 +364,16 @@ def _analysis_folder(run: Path, output_root: Path, command: str, force: bool) ->
     return folder
 
 
+def _analysis_json(run: Path, command: str, options: dict) -> dict[str, str]:
+    """analysis.json for outputs/<run>.<command>/: the inputs' fingerprint, before solving."""
+    from sufficiency.preprocess.config import load_run_config
+    from sufficiency.preprocess.fingerprint import run_fingerprint
+    from sufficiency.report.analyses_in import analysis_texts
+
+    config = load_run_config(run)
+    return analysis_texts(command, config.name, run_fingerprint(config), options)
+
+
 def _backend(scheduler: str | None, serial: bool):
     from sufficiency.analyses.distributed import Backend
 
@@ -348,8 +414,9 @@ def scenarios(run: RunArg,
     started = time.perf_counter()
     with errors_as_messages():
         folder = _analysis_folder(run, output_root, "scenarios", force)
+        texts = _analysis_json(run, "scenarios", {"objective": objective, "alpha": alpha})
         analysis = analyse_scenarios(run, objective, alpha, _backend(scheduler, serial))
-        write_table_folder(folder, analysis.tables(), force)
+        write_table_folder(folder, analysis.tables(), force, texts=texts)
         _written(folder, started)
         _print_frame(f"Plans across scenarios (robust: {objective})", analysis.comparison,
                      ["plan", "expected_cost", "worst_cost", "cvar", "worst_regret",
@@ -370,8 +437,9 @@ def alternatives(run: RunArg,
     started = time.perf_counter()
     with errors_as_messages():
         folder = _analysis_folder(run, output_root, "alternatives", force)
+        texts = _analysis_json(run, "alternatives", {"k": k, "epsilon": epsilon})
         result = find_alternatives(run, k, epsilon)
-        write_table_folder(folder, result.tables(), force)
+        write_table_folder(folder, result.tables(), force, texts=texts)
         _written(folder, started)
         _print_frame(f"Alternatives within {epsilon:g} %", result.summary,
                      ["plan", "total_cost", "extra_cost", "extra_percent", "sites"],
@@ -420,8 +488,9 @@ def slippage(run: RunArg,
     started = time.perf_counter()
     with errors_as_messages():
         folder = _analysis_folder(run, output_root, "slippage", force)
+        texts = _analysis_json(run, "slippage", {"kinds": list(kind or [])})
         result = stress(run, kind or None)
-        write_table_folder(folder, result.tables(), force)
+        write_table_folder(folder, result.tables(), force, texts=texts)
         _written(folder, started)
         _print_frame("Openings one year late", result.summary,
                      ["case", "total_cost", "extra_cost", "independent_pupil_years",

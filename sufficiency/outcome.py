@@ -31,11 +31,12 @@ COST_COLUMNS = ["year", "placement", "commissioned", "transport", "independent",
 # (CAPITAL_CASH, costs_by_year.csv) is on: v1 runs keep the contract's columns exactly.
 RESIDUAL = "residual_value"  # £, discounted: capital whose service falls after the horizon
 CAPITAL_CASH = "capital_cash"  # £, nominal: capital cash spent in the (financial) year
+DECISION = "decision"  # plan.csv, with committed.csv or locks only: new, committed, locked
 
 
 def plan_columns(plan: pd.DataFrame) -> list[str]:
-    """plan.csv's columns: the contract's, then ``residual_value`` when the plan has it."""
-    return [*PLAN_COLUMNS, *([RESIDUAL] if RESIDUAL in plan.columns else [])]
+    """plan.csv's columns: the contract's, then ``residual_value`` and ``decision`` if present."""
+    return [*PLAN_COLUMNS, *(c for c in (RESIDUAL, DECISION) if c in plan.columns)]
 
 METHOD = ("duals of the linear programme solved with every integer decision (modules opened, "
           "first module) fixed at its optimal value")
@@ -189,6 +190,7 @@ class RunResult:
     shadow: ShadowPrices | None = None  # LP duals with the openings fixed (None: unavailable)
     openings: OpeningValues | None = None  # re-solves without each opening (report, --why)
     gap: pd.DataFrame | None = None  # gap.csv: independent even with every option open
+    commitments: pd.DataFrame | None = None  # value of each fixed opening (report, --why)
 
     @property
     def baseline(self) -> PlanResult | None:

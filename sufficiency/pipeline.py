@@ -6,6 +6,7 @@ the same model with its openings fixed to zero. Writing is the caller's last ste
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sufficiency.outcome import PlanResult, Progress, RunResult, SolveStatus, St
 from sufficiency.preprocess.capital import cash_by_year
 from sufficiency.preprocess.config import RunConfig, load_run_config
 from sufficiency.preprocess.dataset import Dataset, load_dataset
+from sufficiency.preprocess.locks import Replan
 from sufficiency.results import extract
 from sufficiency.solve import (
     DirectHighs,
@@ -32,12 +34,17 @@ from sufficiency.solve.shadow import budget_value_by_resolve, shadow_prices
 DO_NOTHING = "do-nothing"
 
 
-def validate_run(toml_path: str | Path, timer: StageTimer | None = None) -> tuple[Dataset,
-                                                                                   ModelSets]:
-    """Read and check a run and its dataset, and build the model's sets (no solving)."""
+def validate_run(toml_path: str | Path, timer: StageTimer | None = None,
+                 replan: Replan | None = None) -> tuple[Dataset, ModelSets]:
+    """Read and check a run and its dataset, and build the model's sets (no solving).
+
+    ``replan``: lock an earlier plan's openings (``plan --lock-until --from``).
+    """
     timer = timer or StageTimer()
     with timer.stage("read_validate", "Reading and validating inputs"):
         config: RunConfig = load_run_config(toml_path)
+        if replan is not None:
+            config = dataclasses.replace(config, replan=replan)
         dataset = load_dataset(config)
         sets = build_sets(dataset)
         highs_options(config.solver)
@@ -98,18 +105,23 @@ def check_no_worse_than_do_nothing(optimal: PlanResult, do_nothing: PlanResult) 
 
 
 def run_plan(toml_path: str | Path, progress: Progress | None = None,
-             mps_path: Path | None = None) -> RunResult:
+             mps_path: Path | None = None, *, replan_budget: bool = False,
+             replan: Replan | None = None) -> RunResult:
     """Plan one run: do nothing, then the optimal plan started from it; both audited.
 
     ``mps_path``: also write the model HiGHS received, as MPS (for the benchmark).
+    ``replan_budget``: also re-plan with £1m more in each binding budget year (an extra of
+    ``sufficiency report`` and ``plan --why``; one MIP per binding year).
+    ``replan``: the earlier plan's openings to lock (:mod:`sufficiency.preprocess.locks`).
     """
     timer = StageTimer(progress=progress)
-    dataset, sets = validate_run(toml_path, timer)
-    return plan_dataset(dataset, sets, timer, mps_path, gap=True)
+    dataset, sets = validate_run(toml_path, timer, replan)
+    return plan_dataset(dataset, sets, timer, mps_path, gap=True, replan_budget=replan_budget)
 
 
 def plan_dataset(dataset: Dataset, sets: ModelSets, timer: StageTimer | None = None,
-                 mps_path: Path | None = None, *, gap: bool = False) -> RunResult:
+                 mps_path: Path | None = None, *, gap: bool = False,
+                 replan_budget: bool = False) -> RunResult:
     """Plan an already validated dataset, as :func:`run_plan` does after reading it.
 
     Scenarios and sweeps call this with a modified dataset (other demand, other settings),
@@ -135,7 +147,8 @@ def plan_dataset(dataset: Dataset, sets: ModelSets, timer: StageTimer | None = N
     with timer.stage("shadow", "Pricing places and budget (LP duals, openings fixed)"):
         shadow = shadow_prices(plan_model, dataset.config,
                                cash_by_year(optimal.plan, dataset.config), solver)
-    if shadow is not None and not shadow.budget.empty and dataset.config.solver.price_budget:
+    if (replan_budget and shadow is not None and not shadow.budget.empty
+            and dataset.config.solver.price_budget):
         with timer.stage("budget_value", "Re-planning with £1m more in each binding budget year"):
             shadow.budget["value_per_million_replanned_pv"] = budget_value_by_resolve(
                 plan_model, solver, dataset.config, shadow.budget, optimal.report.objective)

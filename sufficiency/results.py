@@ -13,6 +13,7 @@ from sufficiency.formulation import FIRST, MODULES, PlanModel, U, X
 from sufficiency.outcome import (
     CAPITAL_CASH,
     COST_COLUMNS,
+    DECISION,
     PLACEMENT_COLUMNS,
     PLAN_COLUMNS,
     PROVIDER,
@@ -26,6 +27,7 @@ from sufficiency.preprocess.capital import (
     residual_values,
     spend_table,
 )
+from sufficiency.preprocess.committed import NEW
 from sufficiency.preprocess.config import RunConfig
 from sufficiency.preprocess.costs import unit_costs_of
 from sufficiency.preprocess.dataset import Dataset
@@ -58,6 +60,10 @@ def extract_plan(plan_model: PlanModel, dataset: Dataset) -> pd.DataFrame:
     plan = opened.sort_values(["opening_year", "option_id"])[PLAN_COLUMNS].reset_index(drop=True)
     if dataset.config.appraisal.annuity:  # discounted capital beyond the horizon's service
         plan[RESIDUAL] = residual_values(plan, dataset.config).round(2)
+    if dataset.fixed is not None:  # committed.csv or locks: which rows were decided before
+        source = dataset.fixed.set_index(["option_id", "opening_year"])["source"]
+        keys = pd.MultiIndex.from_frame(plan[["option_id", "opening_year"]])
+        plan[DECISION] = source.reindex(keys).fillna(NEW).to_numpy(object)
     return plan
 
 

@@ -7,8 +7,13 @@ tolerance, float round-off in a sum, pennies in a report). Changing one changes 
 # pupils
 PUPILS_EXTRACTED = 1e-6  # placements smaller than this are solver noise, not pupils
 PUPILS_AUDIT = 1e-5  # the audit's slack on demand placed and capacity (HiGHS feasibility 1e-6)
+PUPILS_ROUNDED_ROW = 5e-7  # a placement row as written (6 decimals): a sum of n rows may
+# miss the solver's by n times this (audit: 207 rows at one York MSOA school, 1.2e-5)
 PUPILS_VIEW = 1e-9  # transport views: a group with fewer pupils counts as empty
-PUPILS_CURRENT_OVER_DEMAND = 1e-9  # current_placements.csv against the start year's demand
+PUPILS_CURRENT_OVER_DEMAND = 1e-4  # current_placements.csv against the start year's demand
+PUPILS_CURRENT_OVER_CAPACITY = 1e-4  # ... against an option's places: within it, clipped
+# (both 1e-4: placements are written to 6 decimals, so a sum of a few hundred rows fed
+# back as current_placements.csv misses the model's own value by up to 1e-4)
 PUPILS_SEN2_AGE_ROWS = 0.5  # build: SEN2 age rows against a placement's total (else logged)
 
 # journeys

@@ -36,12 +36,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sufficiency.analyses.commitments import new_rows
 from sufficiency.analyses.evaluate import fix_openings_to
 from sufficiency.audit import audit
 from sufficiency.errors import AuditError
 from sufficiency.formulation import FIRST, MODULES, MONEY_SCALE, PlanModel, build_model
 from sufficiency.outcome import (
     CAPITAL_CASH,
+    DECISION,
     OPENING_VALUE_COLUMNS,
     OPENING_YEAR_COLUMNS,
     OpeningValues,
@@ -51,6 +53,7 @@ from sufficiency.outcome import (
     SolveReport,
     SolveStatus,
 )
+from sufficiency.preprocess.committed import NEW
 from sufficiency.preprocess.config import SolverSettings
 from sufficiency.results import extract
 from sufficiency.solve import Solver, make_solver, solve_model
@@ -82,7 +85,10 @@ def _start_without(plan_model: PlanModel, solver: Solver, plan: pd.DataFrame,
     The solution stays loaded in the Pyomo variables, for :meth:`Solver.use_start`; every
     opening is left free.
     """
-    fix_openings_to(plan_model, plan[plan["option_id"] != option_id])
+    kept = plan["option_id"] != option_id
+    if DECISION in plan.columns:  # committed.csv, locks: fixed openings stay
+        kept |= plan[DECISION] != NEW
+    fix_openings_to(plan_model, plan[kept])
     report = solve_model(plan_model, solver)
     plan_model.fix_openings(None)
     return report.objective if report.status.has_plan else None
@@ -184,20 +190,20 @@ def opening_values(run: RunResult, progress: Progress | None = None) -> OpeningV
     run_gap = max(_gap(optimal.report), config.solver.mip_gap * abs(plan_cost))
     rows, years = [], []
     options = dataset.options.set_index("option_id")
-    opened = opened_options(optimal.plan)
+    opened = opened_options(new_rows(optimal.plan))  # commitments: analyses.commitments
     for k, option_id in enumerate(opened, start=1):
         if progress:
             progress(f"Re-solving without {option_id} ({k} of {len(opened)})")
         one = time.perf_counter()
         start_cost = _start_without(plan_model, start_solver, optimal.plan, option_id)
         for var in _option_slots(plan_model, option_id):
-            var.fix(0.0)
+            var.fix(float(var.lb or 0))  # its fixed openings (if any) stay
         solver = make_solver(_resolve_settings(settings, _tolerance(start_cost, plan_cost,
                                                                     run_gap)), matrix)
         if start_cost is not None:
             solver.use_start(plan_model)
         report = solve_model(plan_model, solver)
-        row = _row(option_id, optimal.plan, options, run_gap)
+        row = _row(option_id, new_rows(optimal.plan), options, run_gap)
         if not report.status.has_plan:  # infeasible, or no plan found in time (no start)
             status = (INFEASIBLE_WITHOUT if report.status == SolveStatus.INFEASIBLE
                       else str(report.status))

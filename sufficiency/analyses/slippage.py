@@ -47,6 +47,8 @@ class SlippedPlan:
 def slip_plan(plan: pd.DataFrame, end_year: int, kinds: list[str] | None = None) -> SlippedPlan:
     """Openings of ``kinds`` (all if None) one year later; those past ``end_year`` dropped."""
     late = plan["kind"].isin(kinds) if kinds else pd.Series(True, index=plan.index)
+    if "decision" in plan.columns:  # committed.csv, locks: fixed openings do not slip here
+        late &= plan["decision"] == "new"
     shifted = plan.assign(opening_year=plan["opening_year"] + late.astype("int64"))
     past = shifted["opening_year"] > end_year
     slipped = sorted(plan.loc[late, "option_id"].unique())

@@ -4,7 +4,9 @@ Sets (all sparse, built with pandas)
     C            demand cells c = (a, n, p, t) with pupils d_c > 0
     P ⊆ C × O    placements (c, o): o serves need n and phase p, can ever have places,
                  and minutes(a, site(o)) ≤ limit_p
-    S ⊆ O × Y    open slots (o, y): max_modules_o > 0, y ≥ earliest_o, y − lead_o ≥ start
+    S ⊆ O × Y    open slots (o, y): max_modules_o > 0, y ≥ earliest_o, y − lead_o ≥ start;
+                 plus each fixed opening's (o, y) (committed.csv, locks; may be under
+                 construction: y − lead_o < start)
     F ⊆ S        slots of options with a fixed capital cost, or covered by a delivery row
                  (a scheme limit or an exclusive group; [delivery] runs only)
     B            years with a capital budget
@@ -13,6 +15,8 @@ Variables
     x[i] ≥ 0            pupils of cell c(i) placed at option o(i), for i ∈ P   (``x``)
     u[c] ≥ 0            pupils of cell c placed independently                  (``u``)
     modules[s] ∈ ℤ, 0 ≤ modules[s] ≤ max_modules_o   modules opened in slot s   (``modules``)
+                        (a fixed slot: modules[s] = committed_s, and first = 1 at each
+                         option's earliest fixed slot; :func:`fixed_bounds`)
     opened[o, t] ≥ 0    modules of option o open by year t (t ≥ its first slot)  (``opened``)
     over[o, t] ≥ 0      pupils above usable places (soft capacity kinds only)   (``over``)
     first[f] ∈ {0, 1}   option o's first module opens in year y(f)             (``first``)
@@ -67,7 +71,8 @@ Objective (£k; δ_t = 1 / (1 + r)^(t − start); :mod:`sufficiency.formulation.
     independent row for (n, p), else v1's. Both are exact under need aggregation: only
     pairs with the same costs at every option and in every area are merged.
     κ_s, the weight of £1 of capital of slot s = (o, y) with capital year c = y − lead_o,
-    is Σ_j w_{k,j} δ_{c+j} (v1: δ_c), and under [appraisal] method = "annuity" that times
+    is Σ_j w_{k,j} δ_{c+j} (v1: δ_c; δ = 0 before the start: sunk), and under [appraisal]
+    method = "annuity" that times
     a_s = (1 − (1 + r)^−n) / (1 − (1 + r)^−L_k), n = min(L_k, T − y + 1) (r = 0: n / L_k):
     only the asset's years of service within the horizon are charged; the rest of the
     discounted capital is its residual value (plan.csv ``residual_value``). Inflation i
@@ -83,7 +88,8 @@ Where each symbol lives (``sets``: :class:`~sufficiency.formulation.sets.ModelSe
                          annual_cost_per_commissioned_place (commissioned_o),
                          lead_time_years (lead_o), earliest_year, kind (k)
     limit_p              ``sets.members.limit_minutes`` (one row per need × phase)
-    s ∈ S                ``sets.open_slots`` row s: o, year (y), capital_year (y − lead_o)
+    s ∈ S                ``sets.open_slots`` row s: o, year (y), capital_year (y − lead_o),
+                         committed (committed_s; only with committed.csv or locks)
     f ∈ F                ``sets.first_slots`` row f: slot (its s), o, year, capital_year
     opened[o, t]         ``sets.opened_years`` row: o, year
     capacity (o, t)      ``sets.capacity_rows`` row: o, year
@@ -119,7 +125,8 @@ Files
     composed.py     ComposedModel: several plan models' blocks at column offsets, extra rows
     __init__.py     PlanModel and build_model (this face)
 
-"Do nothing" is this model with every modules[s] and first[f] fixed to 0. HiGHS starts
+"Do nothing" is this model with every modules[s] and first[f] fixed to its lower bound: 0,
+or a fixed opening's (nothing new beyond the commitments). HiGHS starts
 from the cheapest of do nothing and plans rounded or dived from the LP relaxation
 (:mod:`sufficiency.solve.rounding`).
 """
@@ -188,30 +195,52 @@ class PlanModel(MatrixModel):
         return self.costs.vector({f: len(self.variables[f]) for f in FAMILIES})
 
     def fix_openings(self, value: float | None) -> None:
-        """Fix every opening decision to ``value`` (do nothing: 0), or free them (None)."""
+        """Fix every opening decision to ``value`` (do nothing: 0), or free them (None).
+
+        Never below a variable's lower bound: fixed openings (committed.csv, locks) stay,
+        so do nothing means nothing new.
+        """
         for var in self.variables[MODULES] + self.variables[FIRST]:
             if value is None:
                 var.unfix()
             else:
-                var.fix(value)
+                var.fix(max(value, var.lb or 0))
 
 
 def _add_variables(model: pyo.ConcreteModel, sets: ModelSets,
                    config: RunConfig) -> dict[str, list[VarData]]:
     """Every variable family, sized by its table in ``sets``; u fixed at 0 without independents."""
     max_mod = sets.options["max_modules"].to_numpy()[sets.open_slots["o"].to_numpy()]
+    low_mod, low_first = fixed_bounds(sets)
+    max_mod = np.where(low_mod > 0, low_mod, max_mod)  # a fixed opening: exactly its modules
     model.x = pyo.Var(range(len(sets.placements)), domain=pyo.NonNegativeReals)
     u_bounds = (0, None) if config.independent.available else (0, 0)
     model.u = pyo.Var(range(len(sets.cells)), domain=pyo.NonNegativeReals, bounds=u_bounds)
     model.modules = pyo.Var(range(len(max_mod)), domain=pyo.NonNegativeIntegers,
-                            bounds=lambda _, s: (0, int(max_mod[s])))
-    model.first = pyo.Var(range(len(sets.first_slots)), domain=pyo.Binary)
+                            bounds=lambda _, s: (int(low_mod[s]), int(max_mod[s])))
+    model.first = pyo.Var(range(len(sets.first_slots)), domain=pyo.Binary,
+                          bounds=lambda _, f: (int(low_first[f]), 1))
     model.opened = pyo.Var(range(len(sets.opened_years)), domain=pyo.NonNegativeReals)
     soft = config.placement_rules.soft_capacity
     model.over = pyo.Var(range(len(sets.over_rows(soft))), domain=pyo.NonNegativeReals)
     return {X: list(model.x.values()), U: list(model.u.values()),
             MODULES: list(model.modules.values()), FIRST: list(model.first.values()),
             OPENED: list(model.opened.values()), OVER: list(model.over.values())}
+
+
+def fixed_bounds(sets: ModelSets) -> tuple[np.ndarray, np.ndarray]:
+    """Lower bounds of ``modules`` and ``first``: the fixed openings (committed.csv, locks).
+
+    ``modules``: each slot's fixed modules; ``first``: 1 at each option's earliest fixed
+    opening. Zeros without committed.csv or locks.
+    """
+    slots, firsts = sets.open_slots, sets.first_slots
+    if "committed" not in slots.columns:
+        return np.zeros(len(slots), dtype=np.int64), np.zeros(len(firsts), dtype=np.int64)
+    low_mod = slots["committed"].to_numpy(np.int64)
+    earliest = slots[low_mod > 0].groupby("o")["year"].min()
+    low_first = (firsts["year"].to_numpy() == firsts["o"].map(earliest).to_numpy())
+    return low_mod, low_first.astype(np.int64)
 
 
 def _row_expressions(block: RowBlock,

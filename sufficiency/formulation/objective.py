@@ -86,13 +86,16 @@ def capital_weights(slots: pd.DataFrame, kinds: np.ndarray, config: RunConfig,
     v1: δ_c. With a spend profile (``[capital]``): Σ_k share_k · δ_{c+k}. With ``[appraisal]
     method = "annuity"``: times (1 − (1 + r)^−n) / (1 − (1 + r)^−L), n = min(L, T − y + 1),
     L the kind's asset life (:mod:`sufficiency.preprocess.capital`). Cash inflation never
-    enters the objective (real start-year prices).
+    enters the objective (real start-year prices). Capital spent before the start year (a
+    fixed opening under construction) is sunk: weight 0.
     """
+    earliest = min([config.start_year, *slots["capital_year"].unique().tolist()])
+    by_year = delta.reindex(range(int(earliest), config.end_year + 1), fill_value=0.0)  # sunk: 0
     if not config.capital.on:
-        weight = delta.loc[slots["capital_year"]].to_numpy()
+        weight = by_year.loc[slots["capital_year"]].to_numpy()
     else:
         spread = tranches(slots[["capital_year"]], kinds, config.capital)
-        discounted = spread["share"] * delta.loc[spread["spend_year"]].to_numpy()
+        discounted = spread["share"] * by_year.loc[spread["spend_year"]].to_numpy()
         weight = discounted.groupby(level=0).sum().reindex(slots.index).to_numpy()
     if config.appraisal.annuity:
         life = np.array([config.appraisal.life(str(k)) for k in kinds], dtype=float)

@@ -31,12 +31,15 @@ import pandas as pd
 
 from sufficiency.errors import InputError, Issue
 from sufficiency.preprocess import costs as cost_tables
-from sufficiency.preprocess.dataset import Dataset
+from sufficiency.preprocess.dataset import CURRENT_FILE, Dataset
 from sufficiency.preprocess.placement_rules import SoftCapacity
 from sufficiency.preprocess.readers import ROW
 from sufficiency.preprocess.schema import EXCLUSIVE_GROUP
 from sufficiency.preprocess.vocabulary import INDEPENDENT
-from sufficiency.tolerances import MINUTES_LIMIT
+from sufficiency.tolerances import (
+    MINUTES_LIMIT,
+    PUPILS_CURRENT_OVER_CAPACITY,
+)
 
 MAX_LISTED = 20
 
@@ -52,7 +55,7 @@ class ModelSets:
     options: pd.DataFrame  # dataset options, row position = option index ``o``
     arcs: pd.DataFrame  # area_id, commodity, option_id, o, site_id, minutes, km
     placements: pd.DataFrame  # cell, o, arc, year, area_id, commodity, option_id, minutes, km
-    open_slots: pd.DataFrame  # o, option_id, year, capital_year
+    open_slots: pd.DataFrame  # o, option_id, year, capital_year (+ committed: fixed modules)
     capacity_rows: pd.DataFrame  # o, year
     cohorts: Cohorts | None = None  # sticky placements only
     # costs.csv / independent.csv runs only (None: contract v1, costs from options and config)
@@ -305,8 +308,29 @@ def open_slots(dataset: Dataset) -> pd.DataFrame:
         pd.DataFrame({"year": config.years}), how="cross")
     slots["capital_year"] = slots["year"] - slots["lead_time_years"]
     keep = (slots["year"] >= slots["earliest_year"]) & (slots["capital_year"] >= config.start_year)
-    return slots.loc[keep, ["o", "option_id", "year", "capital_year"]].sort_values(
-        ["o", "year"]).reset_index(drop=True)
+    slots = _with_fixed(dataset, slots.loc[keep, ["o", "option_id", "year", "capital_year"]])
+    return slots.sort_values(["o", "year"]).reset_index(drop=True)
+
+
+def _with_fixed(dataset: Dataset, slots: pd.DataFrame) -> pd.DataFrame:
+    """Slots plus each fixed opening's (option, year), its modules in ``committed`` (0: free).
+
+    committed.csv and locks only (v1: the slots as they are). A fixed opening under
+    construction (capital year before the start) gets a slot the rules above would not give.
+    """
+    fixed = dataset.fixed
+    if fixed is None:
+        return slots
+    index = pd.Series(range(len(dataset.options)), index=dataset.options["option_id"])
+    o = fixed["option_id"].map(index).to_numpy()
+    years = fixed["opening_year"].to_numpy()
+    lead = dataset.options["lead_time_years"].to_numpy()
+    extra = pd.DataFrame({"o": o, "option_id": fixed["option_id"].to_numpy(), "year": years,
+                          "capital_year": years - lead[o],
+                          "committed": fixed["modules"].to_numpy()})
+    both = pd.concat([slots.assign(committed=0), extra], ignore_index=True)
+    return both.drop_duplicates(["o", "year"], keep="last").astype(
+        {"o": "int64", "year": "int64", "capital_year": "int64", "committed": "int64"})
 
 
 def unplaceable_demand(dataset: Dataset, member_demand: pd.DataFrame,
@@ -383,6 +407,81 @@ def _current_cells(dataset: Dataset, current: pd.DataFrame, cells: pd.DataFrame,
     return placed.assign(i=placed["i"].astype("int64"))[["i", "pupils"]], independent
 
 
+def _scaled_down(frame: pd.DataFrame, group: pd.Series, limit: pd.Series) -> pd.DataFrame:
+    """``frame``'s pupils scaled down, per value of ``group``, to at most that key's ``limit``."""
+    total = frame["pupils"].groupby(group).transform("sum")
+    room = group.map(limit).fillna(np.inf)
+    factor = np.where(total > room, room / total.where(total > 0, 1.0), 1.0)
+    return frame.assign(pupils=frame["pupils"].to_numpy(float) * factor)
+
+
+def _academic_year(year: int) -> str:
+    """An academic year as planners write it: 2026 → 2026/27."""
+    return f"{year}/{(year + 1) % 100:02d}"
+
+
+def _over_capacity_issue(option_id: str, kind: str, year: int, pupils: float, places: float,
+                         soft: SoftCapacity) -> Issue:
+    """A current placement above an option's places and the soft capacity the run allows."""
+    allowed = places * soft.share if kind in soft.kinds else 0.0
+    excess = pupils - places
+    need = excess / places if places > 0 else np.inf
+    if allowed > 0:
+        fix = (f"raise [soft_capacity] share to at least {need:.4g} in the run TOML, move "
+               "pupils to other rows (or 'independent'), or raise existing_places in "
+               "provision.csv")
+        soft_text = f", above the {allowed:g} its soft capacity allows"
+    else:
+        lets = (f"[soft_capacity] share = {need:.4g} with '{kind}' in [soft_capacity] kinds"
+                if np.isfinite(need) else "nothing: it has no places to go over")
+        fix = ("move pupils to other rows (or 'independent'), raise existing_places in "
+               f"provision.csv, or let schools take pupils over their places: {lets}")
+        soft_text = " (soft capacity is off for it)"
+    return Issue(CURRENT_FILE, None, "pupils",
+                 f"'{option_id}' holds {pupils:g} pupils in AY {_academic_year(year)}, "
+                 f"{excess:.6g} over its {places:g} existing places{soft_text}", fix)
+
+
+def fit_current(dataset: Dataset, current: pd.DataFrame) -> pd.DataFrame:
+    """Current placements within start-year demand and each option's places, or an error.
+
+    Sums within :data:`~sufficiency.tolerances.PUPILS_CURRENT_OVER_DEMAND` (demand, checked
+    on reading) and :data:`~sufficiency.tolerances.PUPILS_CURRENT_OVER_CAPACITY` (places
+    plus the soft capacity the run allows) are clipped, so a plan's own placements,
+    written rounded to 6 decimals, can be fed back. Pupils beyond that at an option are
+    an :class:`InputError` naming the option, the year and the excess; so are independent
+    pupils in a run with independent placement switched off.
+    """
+    config, options = dataset.config, dataset.options
+    start = config.start_year
+    first = dataset.demand[dataset.demand["year"] == start]
+    group = current["area_id"] + "|" + current["need"] + "|" + current["phase"]
+    limit = first["pupils"].groupby(first["area_id"] + "|" + first["need"] + "|"
+                                    + first["phase"]).sum()
+    current = _scaled_down(current, group, limit)
+    independent = current[current["option_id"] == INDEPENDENT]
+    if not config.independent.available and independent["pupils"].sum() > 0:
+        raise InputError([Issue(CURRENT_FILE, None, "option_id",
+                                f"{independent['pupils'].sum():g} pupils are placed "
+                                "'independent' but the run switches independent placement off",
+                                "set [independent] available = true in the run TOML, or place "
+                                "those pupils at local options")])
+    soft = config.placement_rules.soft_capacity
+    by_id = options.set_index("option_id")
+    places = by_id["existing_places"].astype(float)
+    share = np.where(by_id["kind"].isin(soft.kinds), max(soft.share, 0.0), 0.0)
+    room = places * (1.0 + share)
+    local = current["option_id"] != INDEPENDENT
+    totals = current[local].groupby("option_id")["pupils"].sum()
+    over = totals[totals > room.reindex(totals.index) + PUPILS_CURRENT_OVER_CAPACITY]
+    if len(over):
+        raise InputError([_over_capacity_issue(o, str(by_id.at[o, "kind"]), start,
+                                               float(over[o]), float(places[o]), soft)
+                          for o in over.index])
+    fitted = _scaled_down(current[local], current.loc[local, "option_id"], room)
+    return pd.concat([fitted, current[~local]]).sort_index()
+
+
 def build_cohorts(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame,
                   placements: pd.DataFrame) -> Cohorts:
     """The stickiness links of a sticky run (see :class:`Cohorts`)."""
@@ -396,8 +495,8 @@ def build_cohorts(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame,
         empty = pd.DataFrame({"i": pd.Series(dtype="int64"), "pupils": pd.Series(dtype=float)})
         current, independent = empty, empty.rename(columns={"i": "cell"})
     else:
-        current, independent = _current_cells(dataset, dataset.current, cells, members,
-                                              placements)
+        current, independent = _current_cells(dataset, fit_current(dataset, dataset.current),
+                                              cells, members, placements)
     return Cohorts(carry.sort_values("i").reset_index(drop=True),
                    retention.sort_values("cell").reset_index(drop=True),
                    current.sort_values("i").reset_index(drop=True),

@@ -20,6 +20,7 @@ from shapely.geometry import mapping
 
 from sufficiency.ingest.areas import Areas
 from sufficiency.ingest.demand import DemandResult
+from sufficiency.ingest.growth import growth_csv
 from sufficiency.ingest.log import BuildLog
 from sufficiency.ingest.provision import Provision, code_list, provision_table
 from sufficiency.ingest.spec import BuildSpec
@@ -36,6 +37,7 @@ class Assembled:
 
     files: dict[str, str]
     run_toml: str
+    scenarios_toml: str | None = None  # [demand.scenarios]: the run with low/central/high
 
 
 def _coords(value: Any) -> Any:
@@ -144,6 +146,24 @@ def run_toml_text(spec: BuildSpec, inputs: str) -> str:
                 lines.append(_toml_line(key, value, notes.get(f"{name}.{key}")))
     if "appraisal" not in spec.run:  # the spec may say otherwise: [run.appraisal]
         lines += ["", "[appraisal]", _toml_line("method", "annuity", APPRAISAL_NOTE)]
+    return "\n".join(lines) + "\n"
+
+
+def scenarios_toml_text(spec: BuildSpec, inputs: str) -> str:
+    """The scenarios run: the run TOML under its own name, plus low / central / high demand."""
+    sc = spec.demand.scenarios
+    lines = run_toml_text(spec, inputs).splitlines()
+    lines = [_toml_line("name", f"{spec.name}-scenarios", None) if line.startswith("name = ")
+             else line for line in lines]
+    notes = {"low": f"growth {sc.low * 100:+g} points a year on every need and phase "
+                    "(spec: demand.scenarios.low)",
+             "central": "demand.csv as built",
+             "high": f"growth {sc.high * 100:+g} points a year on every need and phase "
+                     "(spec: demand.scenarios.high)"}
+    for name in ("low", "central", "high"):
+        lines += ["", f"[scenarios.{name}]", _toml_line("weight", sc.weights[name], notes[name])]
+        if name != "central":
+            lines.append(_toml_line("demand_file", f"demand_{name}.csv", None))
     return "\n".join(lines) + "\n"
 
 
@@ -315,13 +335,7 @@ def _demand_projection(spec: BuildSpec, demand: DemandResult) -> list[str]:
                   f"{d.base_year} (mid-year t for academic year t/t+1):", "",
                   *_md_table(["year", *PHASES], [[y, *(f"{f.loc[y, ph]:.4f}" for ph in PHASES)]
                                                  for y in f.index]), ""]
-    rates = demand.growth.groupby("rate")
-    growth = "; ".join(f"{r:.2%} a year for " + (
-        "every need and phase" if len(g) == len(NEEDS) * len(PHASES)
-        else ", ".join(f"{n}/{ph}" for n, ph in zip(g["need"], g["phase"], strict=True)))
-        for r, g in rates)
-    lines += [f"**Growth** of the rate per child: {growth}."
-              + (f" Trend: {demand.trend}." if demand.trend else ""), ""]
+    lines += _growth_lines(demand)
     if d.housing is not None:
         rate = "; ".join(f"{ph} {v:.4%}" for ph, v in demand.specialist_rate.items())
         lines += [f"**Housing**: {len(d.housing.sites)} sites; pupils per home "
@@ -334,8 +348,44 @@ def _demand_projection(spec: BuildSpec, demand: DemandResult) -> list[str]:
                                              for y, v in totals.items()]), "",
               f"Independent placements in the base year: {independent:.0f}. The model places "
               "every pupil each year locally or independently, so these pupils are part of "
-              "the demand above.", ""]
-    return lines
+              "the demand above. `calibration.csv` holds the base year's pupils by kind of "
+              "placement (independent, special, resourced), need and phase: a run compares "
+              "its start year with them (outputs/<run>/calibration.csv).", ""]
+    return lines + _scenario_lines(spec)
+
+
+def _growth_lines(demand: DemandResult) -> list[str]:
+    """README: the growth rates, as one line when few, else a need × phase table with sources."""
+    rates = demand.growth.groupby("rate")
+    if len(rates) <= 3 and not demand.growth_notes:
+        growth = "; ".join(f"{r:.2%} a year for " + (
+            "every need and phase" if len(g) == len(NEEDS) * len(PHASES)
+            else ", ".join(f"{n}/{ph}" for n, ph in zip(g["need"], g["phase"], strict=True)))
+            for r, g in rates)
+        return [f"**Growth** of the rate per child: {growth}."
+                + (f" Trend: {demand.trend}." if demand.trend else ""), ""]
+    table = demand.growth.pivot(index="need", columns="phase", values="rate").reindex(
+        index=list(NEEDS), columns=list(PHASES))
+    sources = sorted(set(demand.growth["source"]))
+    return ["**Growth** of the rate per child, by need and phase (`growth.csv` gives each "
+            "rate's parts and source): (1 + base rate) × phase factor × need factor ÷ mix scale "
+            "− 1 (sufficiency.ingest.growth).", "",
+            *_md_table(["need", *PHASES], [[n, *(f"{table.loc[n, ph]:.2%}" for ph in PHASES)]
+                                          for n in NEEDS]), "",
+            "Where the rates come from:", "", *[f"- {s}" for s in sources],
+            *[f"- {note}" for note in demand.growth_notes], ""]
+
+
+def _scenario_lines(spec: BuildSpec) -> list[str]:
+    """README: the low and high demand scenarios, when the spec asks for them."""
+    sc = spec.demand.scenarios
+    if sc is None:
+        return []
+    return ["**Scenarios** (`[demand.scenarios]`): `demand_low.csv` and `demand_high.csv` are "
+            f"projected as `demand.csv` with every growth rate {sc.low * 100:+g} and "
+            f"{sc.high * 100:+g} points a year; `{sc.run_path.name}` runs them with "
+            f"`sufficiency scenarios` (weights: "
+            + ", ".join(f"{k} {v:g}" for k, v in sc.weights.items()) + ").", ""]
 
 
 def _log_section(log: BuildLog) -> list[str]:
@@ -365,7 +415,12 @@ def readme_text(spec: BuildSpec, areas: Areas, provision: Provision, demand: Dem
              f"| `provision.csv` | {len(provision.options)} options |",
              f"| `demand.csv` | {len(demand.demand):,} rows: area × need × phase × year |",
              "| `base_demand.csv` | the base-year split: need × phase, with the independent "
-             "part |", "| `build_log.csv` | every dropped, changed or unmatched source row |", ""]
+             "part |", "| `calibration.csv` | the base year's pupils by kind of placement, "
+             "need and phase (SEN2), for the start-year check |",
+             "| `growth.csv` | growth of the rate per child by need × phase, with its source |",
+             *(["| `demand_low.csv`, `demand_high.csv` | the low and high demand scenarios |"]
+               if spec.demand.scenarios else []),
+             "| `build_log.csv` | every dropped, changed or unmatched source row |", ""]
     lines += _sources_section(spec) + _areas_section(spec, areas)
     lines += _provision_section(spec, provision)
     lines += _costs_section(spec, set(provision.options["kind"]))
@@ -395,7 +450,16 @@ def assemble(spec: BuildSpec, areas: Areas, provision: Provision, demand: Demand
         "provision.csv": csv_text(provision_table(provision.options)),
         "demand.csv": csv_text(demand.demand),
         "base_demand.csv": csv_text(base_table(demand, spec.demand.decimals)),
+        "growth.csv": csv_text(growth_csv(demand.growth)),
     }
+    if demand.calibration is not None and not demand.calibration.empty:
+        files["calibration.csv"] = csv_text(demand.calibration)
+    for name, frame in (demand.scenarios or {}).items():
+        files[f"demand_{name}.csv"] = csv_text(frame)
     files["build_log.csv"] = csv_text(log.table())
     files["README.md"] = readme_text(spec, areas, provision, demand, log)
-    return Assembled(files, run_toml_text(spec, inputs))
+    scenarios = None
+    if spec.demand.scenarios is not None:
+        there = os.path.relpath(dataset_dir, os.path.dirname(spec.demand.scenarios.run_path))
+        scenarios = scenarios_toml_text(spec, there.replace(os.sep, "/"))
+    return Assembled(files, run_toml_text(spec, inputs), scenarios)

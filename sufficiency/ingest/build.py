@@ -58,22 +58,31 @@ class BuildResult:
 RUN_HEADER = "Written by `sufficiency build-dataset "  # in the run TOML's first comment line
 
 
+def _run_files(spec: BuildSpec) -> list[tuple[Path, str]]:
+    """The run TOMLs a build writes, with the spec key naming each."""
+    runs = [(spec.run_path, "build.run_toml")]
+    if spec.demand.scenarios is not None:
+        runs.append((spec.demand.scenarios.run_path, "demand.scenarios.run_toml"))
+    return runs
+
+
 def _not_ours(spec: BuildSpec) -> list[Issue]:
-    """Whatever is at the dataset folder or run TOML path that no build wrote."""
+    """Whatever is at the dataset folder or run TOML paths that no build wrote."""
     issues = []
-    folder, run = spec.dataset_dir, spec.run_path
+    folder = spec.dataset_dir
     if os.path.lexists(folder) and not written_by_sufficiency(folder):
         issues.append(Issue(spec.spec_path.name, None, "build.dataset", f"{folder} exists and "
                             f"was not written by build-dataset (it has no {MARKER} file); "
                             "nothing was replaced or deleted", "name a new folder in "
                             "build.dataset, or move the existing one away", column_label="key"))
-    header = first_line(run)
-    if os.path.lexists(run) and not (header.startswith("# Run of ") and RUN_HEADER in header):
-        issues.append(Issue(spec.spec_path.name, None, "build.run_toml", f"{run} exists and "
-                            "was not written by build-dataset (its first line is not the "
-                            "builder's header); it was not replaced", "name a new file in "
-                            "build.run_toml, or move the existing one away",
-                            column_label="key"))
+    for run, key in _run_files(spec):
+        header = first_line(run)
+        if os.path.lexists(run) and not (header.startswith("# Run of ")
+                                         and RUN_HEADER in header):
+            issues.append(Issue(spec.spec_path.name, None, key, f"{run} exists and was not "
+                                "written by build-dataset (its first line is not the "
+                                "builder's header); it was not replaced", f"name a new file in "
+                                f"{key}, or move the existing one away", column_label="key"))
     return issues
 
 
@@ -82,7 +91,7 @@ def _refuse_overwrite(spec: BuildSpec, force: bool) -> None:
     issues = _not_ours(spec)
     if issues:
         raise InputError(issues)
-    existing = [p for p in (spec.dataset_dir, spec.run_path) if p.exists()]
+    existing = [p for p in (spec.dataset_dir, *(r for r, _ in _run_files(spec))) if p.exists()]
     if existing and not force:
         raise OutputExistsError(f"{existing[0]} already exists; rerun with --force to replace "
                                 "the earlier build")
@@ -120,6 +129,22 @@ def _validate(staging: Path, run_text: str, spec: BuildSpec) -> tuple[str, ...]:
                           for issue in exc.issues]) from None
 
 
+def _validate_scenarios(staging: Path, run_text: str, spec: BuildSpec) -> None:
+    """The scenarios run and its demand files pass the engine's checks as well."""
+    from sufficiency.preprocess.config import parse_run_config
+    from sufficiency.preprocess.dataset import load_dataset
+    from sufficiency.preprocess.scenarios import load_scenarios
+
+    data = tomllib.loads(run_text)
+    data["inputs"] = str(staging)
+    try:
+        load_scenarios(load_dataset(parse_run_config(spec.demand.scenarios.run_path, data)))
+    except InputError as exc:
+        raise InputError([Issue(spec.spec_path.name, None, None, "the built scenarios fail "
+                                f"the engine's checks: {issue}", "adjust the spec")
+                          for issue in exc.issues]) from None
+
+
 def _publish(files: Assembled, spec: BuildSpec) -> tuple[str, ...]:
     """Stage every file, validate, then move the folder and the run TOML into place.
 
@@ -136,6 +161,8 @@ def _publish(files: Assembled, spec: BuildSpec) -> tuple[str, ...]:
         for name, text in files.files.items():  # the marker first
             (staging / name).write_text(text, encoding="utf-8", newline="\n")
         warnings = _validate(staging, files.run_toml, spec)
+        if files.scenarios_toml is not None:
+            _validate_scenarios(staging, files.scenarios_toml, spec)
         _refuse_overwrite(spec, force=True)  # nothing else appeared meanwhile
         old = _fresh(target, "old")
         if target.exists():
@@ -143,6 +170,8 @@ def _publish(files: Assembled, spec: BuildSpec) -> tuple[str, ...]:
         os.replace(staging, target)
         shutil.rmtree(old, ignore_errors=True)
         _write_run(spec.run_path, files.run_toml)
+        if files.scenarios_toml is not None and spec.demand.scenarios is not None:
+            _write_run(spec.demand.scenarios.run_path, files.scenarios_toml)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return warnings
@@ -172,14 +201,19 @@ def build_dataset(spec_path: str | Path, *, force: bool = False,
 
     ``dataset_dir`` / ``run_path`` write elsewhere than the spec says (the tests rebuild the
     committed York dataset into a temporary folder): the caller's own choice, so they are not
-    held to the project folder, but they too replace only an earlier build. ``project``
-    names the project folder (default: the parent of the spec's folder).
+    held to the project folder, but they too replace only an earlier build. A scenarios run
+    (``[demand.scenarios]``) then goes beside ``run_path``, as ``<stem>_scenarios.toml``.
+    ``project`` names the project folder (default: the parent of the spec's folder).
     """
     spec = load_spec(spec_path, project=project)
     if dataset_dir is not None:
         spec = replace(spec, dataset_dir=Path(dataset_dir).resolve())
     if run_path is not None:
         spec = replace(spec, run_path=Path(run_path).resolve())
+        if spec.demand.scenarios is not None:  # the scenarios run goes beside it
+            moved = spec.run_path.with_name(f"{spec.run_path.stem}_scenarios.toml")
+            spec = replace(spec, demand=replace(spec.demand, scenarios=replace(
+                spec.demand.scenarios, run_path=moved)))
     _refuse_overwrite(spec, force)
     files, result = make(spec, progress)
     if progress:

@@ -13,6 +13,11 @@ headcount of its schools, or a given table), F(ph, t) = pop(ph, t) / pop(ph, bas
 the population projection, r(n, ph) the growth of the rate per child, and the last term the
 pupils of new homes (homes completed by year t × pupils per home × specialist rate per
 child). Independent placements of the base year are the ``independent`` placement types.
+r(n, ph) and where each rate comes from: :mod:`sufficiency.ingest.growth`. Low and high
+scenarios (``[demand.scenarios]``) add a number of points to every r(n, ph).
+
+The base year's placements by kind of provision (independent, special, resourced), need and
+phase are kept as the calibration table the engine compares "do nothing" with.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import pandas as pd
 from sufficiency.errors import InputError, Issue
 from sufficiency.ingest.areas import Areas
 from sufficiency.ingest.establishments import Establishments
+from sufficiency.ingest.growth import growth_table, need_factors, phase_factors
 from sufficiency.ingest.log import BuildLog
 from sufficiency.ingest.sources import find_column, numbers, read_source_csv, require_column
 from sufficiency.ingest.spec import DemandSpec, ShareSpec, Source
@@ -70,11 +76,14 @@ class DemandResult:
     placements: pd.DataFrame  # placement, pupils, independent, need_table_pupils
     shares: pd.DataFrame  # area_id, phase, share
     factors: pd.DataFrame  # phase, year, population, factor
-    growth: pd.DataFrame  # need, phase, rate
+    growth: pd.DataFrame  # need, phase, rate, base_rate, phase_factor, need_factor, source
     housing: pd.DataFrame  # area_id, need, phase, year, pupils
     trend: str  # how the trend rate was found ("" when not used)
     specialist_rate: dict[str, float]
     points: pd.DataFrame | None  # area_id, demand_easting, demand_northing (m) or None
+    calibration: pd.DataFrame | None = None  # group, need, phase, pupils, year, source
+    scenarios: dict[str, pd.DataFrame] | None = None  # low / high: demand as ``demand``
+    growth_notes: tuple[str, ...] = ()  # how the phase and need factors were found
 
 
 def _la_rows(table: pd.DataFrame, source: Source, codes: tuple[str, ...],
@@ -421,16 +430,18 @@ def _trend(spec: DemandSpec, table: pd.DataFrame, columns: dict[str, str],
                   f"{rate:.2%} a year over {span} years")
 
 
-def growth_rates(spec: DemandSpec, trend_rate: float | None) -> pd.DataFrame:
-    """r(n, ph): the cell's rate, else the need's, else the phase's, else the default."""
+def growth_rates(spec: DemandSpec, trend_rate: float | None, trend: str = "",
+                 phase: dict[str, float] | None = None,
+                 need: dict[str, float] | None = None,
+                 base: pd.DataFrame | None = None) -> pd.DataFrame:
+    """r(n, ph) with its source (:func:`sufficiency.ingest.growth.growth_table`)."""
     g = spec.growth
-    default = trend_rate if g.default == "trend" else float(g.default)
-    rows = []
-    for need in NEEDS:
-        for phase in PHASES:
-            rate = g.cells.get(f"{need}.{phase}", g.needs.get(need, g.phases.get(phase, default)))
-            rows.append({"need": need, "phase": phase, "rate": rate})
-    return pd.DataFrame(rows)
+    if g.default == "trend":
+        rate, source = float(trend_rate or 0.0), f"trend of the placements ({trend})"
+    else:
+        rate, source = float(g.default), "spec: demand.growth.default"
+    return growth_table(spec, rate, source, phase or {ph: 1.0 for ph in PHASES},
+                        need or {n: 1.0 for n in NEEDS}, base)
 
 
 def _housing(spec: DemandSpec, areas: Areas, base: pd.DataFrame, factors: pd.DataFrame | None,
@@ -512,16 +523,68 @@ def build_demand(spec: DemandSpec, est: Establishments, areas: Areas, years: lis
         log.assume("No population projection: the child population is held at the base year.")
     trend_rate, trend = _trend(spec, table, columns, totals) if spec.growth.default == "trend" \
         else (None, "")
-    growth = growth_rates(spec, trend_rate)
+    phase, phase_text = phase_factors(spec, table, columns, log)
+    need, need_text = need_factors(spec, log)
+    growth = growth_rates(spec, trend_rate, trend, phase, need, base)
     housing, rate = _housing(spec, areas, base, factors, years, log)
-    demand = project(spec, base, shares, factors, growth, housing, years)
-    demand["pupils"] = demand["pupils"].round(spec.decimals)
-    demand = demand[demand["pupils"] > 0].sort_values(["area_id", "need", "phase", "year"])
+    demand = _rounded(spec, project(spec, base, shares, factors, growth, housing, years))
+    scenarios = None if spec.scenarios is None else {
+        name: _rounded(spec, project(spec, base, shares, factors,
+                                     growth.assign(rate=growth["rate"] + points), housing, years))
+        for name, points in (("low", spec.scenarios.low), ("high", spec.scenarios.high))}
     placements = pd.DataFrame({"placement": list(spec.placements),
                                "pupils": [totals[p] for p in spec.placements],
                                "independent": [p in spec.independent for p in spec.placements],
                                "need_table_pupils": [table_totals[p] for p in spec.placements]})
-    return DemandResult(demand.reset_index(drop=True), base, placements, shares,
+    return DemandResult(demand, base, placements, shares,
                         factors if factors is not None else pd.DataFrame(
                             columns=["phase", "year", "population", "factor"]),
-                        growth, housing, trend, rate, demand_points(spec.share, est, areas))
+                        growth, housing, trend, rate, demand_points(spec.share, est, areas),
+                        calibration_counts(spec, totals, ages, needs), scenarios,
+                        tuple(t for t in (phase_text, need_text) if t))
+
+
+def _rounded(spec: DemandSpec, demand: pd.DataFrame) -> pd.DataFrame:
+    """demand.csv's rows: pupils rounded to the spec's decimals, empty rows dropped, sorted."""
+    demand = demand.assign(pupils=demand["pupils"].round(spec.decimals))
+    demand = demand[demand["pupils"] > 0].sort_values(["area_id", "need", "phase", "year"])
+    return demand.reset_index(drop=True)
+
+
+def placement_group(placement: str, spec: DemandSpec) -> str:
+    """The calibration group a SEN2 placement column counts in.
+
+    independent, special, resourced (resourced provision and SEN units), post16 (colleges,
+    specialist post-16 institutions) or other.
+    """
+    name = placement.lower()
+    if placement in spec.independent:
+        return "independent"
+    if "post_16" in name or name.startswith(("general_fe", "fe_")):
+        return "post16"
+    if "resourced" in name or "senunit" in name:
+        return "resourced"
+    return "special" if name.startswith("special") else "other"
+
+
+def calibration_counts(spec: DemandSpec, totals: pd.Series, ages: pd.DataFrame,
+                       needs: pd.DataFrame) -> pd.DataFrame:
+    """calibration.csv: the base year's pupils by group, need and phase, with their source."""
+    rows = []
+    for p in spec.placements:
+        for need in NEEDS:
+            for phase in PHASES:
+                rows.append({"group": placement_group(p, spec), "need": need, "phase": phase,
+                             "pupils": totals[p] * needs.loc[need, p] * ages.loc[phase, p],
+                             "placement": p})
+    frame = pd.DataFrame(rows)
+    counted = frame[frame["pupils"] > 0]
+    used = counted.groupby("group")["placement"].agg(lambda ps: " + ".join(dict.fromkeys(ps)))
+    out = frame.groupby(["group", "need", "phase"], as_index=False, sort=False)["pupils"].sum()
+    out["pupils"] = out["pupils"].round(spec.decimals)
+    out = out[out["pupils"] > 0].reset_index(drop=True)
+    january = f"January {spec.base_year + 1}"
+    out["year"] = spec.base_year
+    out["source"] = out["group"].map(lambda g: f"SEN2 {spec.caseload.label}, "
+                                     f"{january}: {used[g]}")
+    return out

@@ -5,7 +5,9 @@
   list → existing ``resourced`` provision;
 - open mainstream schools matching a ``[[candidates]]`` rule → a possible new resourced
   provision or satellite (no places yet);
-- each ``[[new_school]]`` → a site with a possible ``new_special`` option.
+- each ``[[new_school]]`` → a site with a possible ``new_special`` option;
+- each ``[[post16]]`` → a site with an ``fe_college`` or ``specialist_post16`` option (post16
+  only; its existing places, if any, and the modules it may add).
 
 The URN is the site id; an option id is ``<URN>_<SUFFIX>``. Every site is placed in the
 planning area that contains it (or the nearest one within ``areas.nearest_within_m``).
@@ -209,11 +211,14 @@ def _site_rows(est: Establishments, options: list[dict]) -> pd.DataFrame:
                          "northing": frame.loc[urns, "northing"].tolist()})
 
 
+SUFFIX = {"new_special": "NEW", "fe_college": "FE", "specialist_post16": "SPI"}
+
+
 def _new_schools(spec: BuildSpec) -> tuple[list[dict], pd.DataFrame]:
-    """A site and a new_special option for each [[new_school]] of the spec."""
+    """A site and its option for each [[new_school]] and [[post16]] of the spec."""
     rows, sites = [], []
     postcodes = None
-    for school in spec.new_schools:
+    for school in (*spec.new_schools, *spec.post16):
         easting, northing = school.easting, school.northing
         if easting is None or northing is None:
             if spec.establishments.postcodes is None:
@@ -230,9 +235,11 @@ def _new_schools(spec: BuildSpec) -> tuple[list[dict], pd.DataFrame]:
                                        "check it, or give easting/northing"))
             easting, northing = postcodes.loc[key, ["easting", "northing"]]
         p = school.provision
-        rows.append(_option(f"{school.site_id}_NEW", school.site_id, "new_special", p.needs,
-                            p.phases, 0, p, spec.start_year, p.source or "new-school site "
-                            "named in the spec"))
+        rows.append(_option(f"{school.site_id}_{SUFFIX[school.kind]}", school.site_id,
+                            school.kind, p.needs, p.phases, school.existing_places, p,
+                            spec.start_year, p.source or (
+                                "new-school site named in the spec" if school.kind ==
+                                "new_special" else f"{school.kind} site named in the spec")))
         sites.append({"site_id": school.site_id, "name": school.name, "easting": easting,
                       "northing": northing})
     return rows, pd.DataFrame(sites, columns=["site_id", "name", "easting", "northing"])

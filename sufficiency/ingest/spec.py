@@ -19,7 +19,7 @@ from sufficiency.errors import InputError, Issue
 from sufficiency.preprocess.config import parse_run_config
 from sufficiency.preprocess.paths import UnusablePath, inside, project_folder, resolve
 from sufficiency.preprocess.tomlread import REQUIRED, TomlReader, read_toml
-from sufficiency.preprocess.vocabulary import KINDS, NEEDS, PHASES
+from sufficiency.preprocess.vocabulary import KINDS, NEEDS, PHASES, POST16_KINDS
 
 PLACES_FROM = ("capacity", "pupils")
 SHARE_METHODS = ("school_headcount", "table", "equal")
@@ -76,6 +76,20 @@ KIND_DEFAULTS: dict[str, ProvisionDefaults] = {
         annual_cost_per_commissioned_place=10_000,
         source="primer: 100–200 places, 3–4+ years, cost as a special school; capital is an "
                "assumption"),
+    "fe_college": ProvisionDefaults(
+        phases=("post16",), module_places=12, max_modules=2, capital_cost_per_module=300_000,
+        fixed_capital_cost=100_000, lead_time_years=1, annual_cost_per_place=6_000,
+        annual_cost_per_commissioned_place=6_000,
+        source="DfE high-needs funding for FE (not in the seeds): element 2 £6,000 per "
+               "place, paid filled or empty; top-up £6,000 a student and the capital of a "
+               "12-place fit-out are assumptions"),
+    "specialist_post16": ProvisionDefaults(
+        phases=("post16",), module_places=20, max_modules=2, capital_cost_per_module=1_500_000,
+        fixed_capital_cost=2_000_000, lead_time_years=2, annual_cost_per_place=16_000,
+        annual_cost_per_commissioned_place=19_000,
+        source="DfE high-needs funding for specialist post-16 institutions (not in the "
+               "seeds): place funding £19,000 (elements 1 + 2); top-up £16,000 a student and "
+               "the capital are assumptions"),
 }
 
 
@@ -165,6 +179,8 @@ class NewSchool:
     northing: float | None
     postcode: str | None
     provision: ProvisionDefaults
+    kind: str = "new_special"  # [[post16]]: fe_college or specialist_post16
+    existing_places: int = 0
 
 
 @dataclass(frozen=True)
@@ -181,13 +197,34 @@ class ShareSpec:
 
 @dataclass(frozen=True)
 class GrowthSpec:
-    """Annual growth of the rate per child, per need and phase (fractions per year)."""
+    """Annual growth of the rate per child, per need and phase (fractions per year).
+
+    The default ("trend" or a number) is scaled per phase by the age breakdowns
+    (``phase_ages``: an earlier SEN2 age table against the base period's) and per need by
+    new plans against the stock (``new_plans``), when given; ``needs``, ``phases`` and
+    ``cells`` set rates outright.
+    """
 
     default: float | str  # a number, or "trend"
     trend_from: str | None
     needs: dict[str, float]
     phases: dict[str, float]
     cells: dict[str, float]  # "NEED.phase"
+    phase_ages: Source | None = None  # SEN2 age caseload of an earlier January
+    phase_ages_period: str = ""  # its time_period (e.g. "2022": January 2022)
+    new_plans: Source | None = None  # SEN2 new plans by primary need
+    new_plans_period: str = ""  # its time_period (e.g. "2024": calendar 2024)
+    min_plans: float = 20.0  # a need with fewer plans in the base period keeps factor 1
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """Low and high demand: every growth rate moved by a number of points (fractions)."""
+
+    low: float
+    high: float
+    weights: dict[str, float]  # low, central, high
+    run_path: Path
 
 
 @dataclass(frozen=True)
@@ -231,6 +268,7 @@ class DemandSpec:
     growth: GrowthSpec
     housing: HousingSpec | None
     decimals: int = 2
+    scenarios: ScenarioSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +295,7 @@ class BuildSpec:
     run: dict[str, Any]
     run_sources: dict[str, str]
     notes: tuple[str, ...]
+    post16: tuple[NewSchool, ...] = ()
 
     @property
     def start_year(self) -> int:
@@ -270,7 +309,7 @@ class BuildSpec:
 
 
 _TOP = {"build", "authority", "areas", "establishments", "provision", "special", "resourced",
-        "candidates", "new_school", "demand", "run"}
+        "candidates", "new_school", "post16", "demand", "run"}
 _BUILD = {"name", "title", "dataset", "run_toml", "sources", "coordinate_precision_m", "notes"}
 _PROVISION_KEYS = {"needs", "phases", "module_places", "max_modules", "capital_cost_per_module",
                    "fixed_capital_cost", "lead_time_years", "earliest_year",
@@ -297,15 +336,16 @@ class _Spec:
                            "write a plain path relative to the spec")
             return None
 
-    def output(self, table: dict[str, Any], key: str, default: str) -> Path | None:
+    def output(self, table: dict[str, Any], key: str, default: str,
+               prefix: str = "build.") -> Path | None:
         """``build.dataset`` / ``build.run_toml``: inside the project folder, not it."""
-        text = self.r.text(table, key, "build.", default)
-        path = self.path_at(self.path.parent, text, "build." + key) if text else None
+        text = self.r.text(table, key, prefix, default)
+        path = self.path_at(self.path.parent, text, prefix + key) if text else None
         if path is None or (path != self.project and inside(path, self.project)):
             return path
         where = "is the project folder itself" if path == self.project else (
             "leads outside the project folder")
-        self.r.problem("build." + key, f"{text!r} {where} {self.project}",
+        self.r.problem(prefix + key, f"{text!r} {where} {self.project}",
                        "write inside the project folder (the parent of the spec's folder; "
                        f'symbolic links are followed before checking), e.g. {key} = "{default}"')
         return None
@@ -470,6 +510,9 @@ def _read_kinds(s: _Spec) -> dict[str, ProvisionDefaults]:
     for kind in KINDS:
         sub = s.r.table(t, kind, "provision.", _PROVISION_KEYS)
         out[kind] = s.provision_defaults(sub, f"provision.{kind}.", KIND_DEFAULTS[kind])
+        if kind in POST16_KINDS and out[kind].phases != ("post16",):
+            s.r.problem(f"provision.{kind}.phases", f"a {kind} serves post16 only",
+                        'write phases = ["post16"], or leave phases out')
     return out
 
 
@@ -520,23 +563,37 @@ def _read_candidates(s: _Spec, kinds: dict[str, ProvisionDefaults]) -> tuple[Can
     return tuple(out)
 
 
-def _read_new_schools(s: _Spec, kinds: dict[str, ProvisionDefaults]) -> tuple[NewSchool, ...]:
-    """``[[new_school]]``: named sites for a new special school."""
+def _read_new_schools(s: _Spec, kinds: dict[str, ProvisionDefaults],
+                      key: str = "new_school") -> tuple[NewSchool, ...]:
+    """``[[new_school]]`` sites for a new special school; ``[[post16]]`` colleges and SPIs.
+
+    A ``[[post16]]`` entry names its ``kind`` (fe_college, specialist_post16) and any places
+    it has (``existing_places``).
+    """
     r = s.r
     allowed = {"site_id", "name", "easting", "northing", "postcode"} | _PROVISION_KEYS
+    if key == "post16":
+        allowed |= {"kind", "existing_places"}
     out = []
-    for label, t in r.tables(s.data, "new_school", "", allowed):
+    for label, t in r.tables(s.data, key, "", allowed):
         p = label + "."
+        kind = "new_special" if key != "post16" else (
+            r.text(t, "kind", p, REQUIRED, POST16_KINDS) or POST16_KINDS[0])
         easting = r.number(t, "easting", p, None, minimum=-100_000, maximum=800_000)
         northing = r.number(t, "northing", p, None, minimum=-100_000, maximum=1_400_000)
         postcode = r.text(t, "postcode", p, None)
         if (easting is None or northing is None) and postcode is None:
             r.problem(p + "easting", "the new-school site has no position",
                       "give easting and northing (EPSG:27700), or a postcode")
+        provision = s.provision_defaults(t, p, kinds[kind])
+        if kind in POST16_KINDS and provision.phases != ("post16",):
+            r.problem(p + "phases", f"a {kind} serves post16 only",
+                      'write phases = ["post16"], or leave phases out')
         out.append(NewSchool(label=label, site_id=r.text(t, "site_id", p) or "",
                              name=r.text(t, "name", p, ""), easting=easting, northing=northing,
-                             postcode=postcode,
-                             provision=s.provision_defaults(t, p, kinds["new_special"])))
+                             postcode=postcode, provision=provision, kind=kind,
+                             existing_places=r.number(t, "existing_places", p, 0, integer=True,
+                                                      maximum=10_000)))
     return tuple(out)
 
 
@@ -558,7 +615,9 @@ def _read_share(s: _Spec, t: dict[str, Any]) -> ShareSpec:
 def _read_growth(s: _Spec, t: dict[str, Any]) -> GrowthSpec:
     """``[demand.growth]``: default rate (or "trend") and overrides."""
     r, p = s.r, "demand.growth."
-    sub = r.table(t, "growth", "demand.", {"default", "trend_from", "needs", "phases", "cells"})
+    sub = r.table(t, "growth", "demand.", {"default", "trend_from", "needs", "phases", "cells",
+                                           "phase_ages", "phase_ages_period", "new_plans",
+                                           "new_plans_period", "min_plans"})
     default = sub.get("default", 0.0)
     if default != "trend":
         default = float(r.number(sub, "default", p, 0.0, minimum=-1.0, maximum=1.0))
@@ -567,8 +626,40 @@ def _read_growth(s: _Spec, t: dict[str, Any]) -> GrowthSpec:
         r.problem(p + "trend_from", "default = \"trend\" needs the first period of the trend",
                   'add trend_from = "201819" (a time_period of the caseload file)')
     cells = _rates(r, sub, "cells", p, tuple(f"{n}.{ph}" for n in NEEDS for ph in PHASES))
+    sources = {}
+    for key in ("phase_ages", "new_plans"):
+        sources[key] = s.source(sub, key, p, required=False)
+        if sources[key] is not None and f"{key}_period" not in sub:
+            r.problem(f"{p}{key}_period", f"{key} needs the time_period to read",
+                      f'add {key}_period = "2022" (a time_period of {sources[key].label})')
     return GrowthSpec(default, trend_from, _rates(r, sub, "needs", p, NEEDS),
-                      _rates(r, sub, "phases", p, PHASES), cells)
+                      _rates(r, sub, "phases", p, PHASES), cells,
+                      phase_ages=sources["phase_ages"],
+                      phase_ages_period=r.text(sub, "phase_ages_period", p, ""),
+                      new_plans=sources["new_plans"],
+                      new_plans_period=r.text(sub, "new_plans_period", p, ""),
+                      min_plans=float(r.number(sub, "min_plans", p, 20.0, maximum=1e6)))
+
+
+SCENARIO_NAMES = ("low", "central", "high")
+
+
+def _read_scenarios(s: _Spec, t: dict[str, Any]) -> ScenarioSpec | None:
+    """``[demand.scenarios]``: low and high growth (points added to every rate), weights."""
+    r, p = s.r, "demand.scenarios."
+    if "scenarios" not in t:
+        return None
+    sub = r.table(t, "scenarios", "demand.", {"low", "high", "weights", "run_toml"})
+    low = float(r.number(sub, "low", p, REQUIRED, minimum=-1.0, maximum=0.0) or 0.0)
+    high = float(r.number(sub, "high", p, REQUIRED, minimum=0.0, maximum=1.0) or 0.0)
+    weights = r.number_table(sub, "weights", p, "write weights = { low = 0.25, central = 0.5, "
+                             "high = 0.25 }", maximum=1e6, names=SCENARIO_NAMES)
+    weights = {name: weights.get(name, 1.0) for name in SCENARIO_NAMES}
+    if sum(weights.values()) <= 0:
+        r.problem(p + "weights", "the weights add up to 0", "give at least one weight > 0")
+    name = s.data.get("build", {}).get("name", "run")
+    path = s.output(sub, "run_toml", f"../models/{name}_scenarios.toml", p)
+    return ScenarioSpec(low, high, weights, path or s.path.parent / "invalid.toml")
 
 
 def _rates(r: TomlReader, table: dict[str, Any], key: str, prefix: str,
@@ -610,7 +701,7 @@ def _read_demand(s: _Spec, authority: dict[str, str]) -> DemandSpec:
     t = r.table(s.data, "demand", "", {
         "caseload", "needs", "base_period", "base_year", "placements", "independent",
         "need_labels", "unknown_need", "ages", "share", "population", "growth", "housing",
-        "attribution", "decimals"}, required=True)
+        "attribution", "decimals", "scenarios"}, required=True)
     ages_table = r.table(t, "ages", p, set(PHASES))
     pop = r.table(t, "population", p, {"file", "area_code", "ages", "attribution"})
     pop_ages = r.table(pop, "ages", p + "population.", set(PHASES))
@@ -645,6 +736,7 @@ def _read_demand(s: _Spec, authority: dict[str, str]) -> DemandSpec:
         growth=_read_growth(s, t),
         housing=_read_housing(s, t),
         decimals=r.number(t, "decimals", p, 2, integer=True, minimum=0, maximum=6),
+        scenarios=_read_scenarios(s, t),
     )
 
 
@@ -721,7 +813,7 @@ def parse_spec(path: Path, data: dict[str, Any], *, project: Path | None = None)
         special=_read_given(s, "special"), resourced=_read_given(s, "resourced"),
         candidates=_read_candidates(s, kinds), new_schools=_read_new_schools(s, kinds),
         demand=_read_demand(s, authority), run=run, run_sources=run_sources,
-        notes=build["notes"])
+        notes=build["notes"], post16=_read_new_schools(s, kinds, "post16"))
     s.r.raise_issues()
     return spec
 

@@ -44,8 +44,11 @@ from sufficiency.tolerances import SPEND_PROFILE_SUM
 if TYPE_CHECKING:
     from sufficiency.preprocess.config import RunConfig
 
-# Typical accounting lives (years): assumptions, no seed document gives them.
-ASSET_LIFE_YEARS = {"new_special": 60, "special": 40, "resourced": 20, "satellite": 20}
+# Typical accounting lives (years): assumptions, no seed document gives them. A college's
+# high-needs places are a fit-out in its buildings (20, as a resourced unit); a specialist
+# post-16 institution is a building of its own (40, as a special-school block).
+ASSET_LIFE_YEARS = {"new_special": 60, "special": 40, "resourced": 20, "satellite": 20,
+                    "fe_college": 20, "specialist_post16": 40}
 METHODS = ("none", "annuity")
 MAX_LIFE_YEARS = 200
 INFLATION_RANGE = (-0.5, 1.0)
@@ -225,7 +228,8 @@ def spend_table(plan: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
 
     Columns: ``opening`` (plan row position), option_id, kind, opening_year, capital_year,
     ``spend_year``, ``amount`` (£, start-year prices), ``cash`` (£ spent: amount with
-    construction inflation; what the budget limits), ``pv`` (δ_spend_year · amount),
+    construction inflation; what the budget limits), ``pv`` (δ_spend_year · amount; 0 for a
+    tranche spent before the start year, sunk: committed schemes under construction),
     ``charged`` (what the objective counts: pv, times the life share under annuity) and
     ``residual`` (pv − charged).
     """
@@ -235,7 +239,7 @@ def spend_table(plan: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     years = rows["spend_year"].to_numpy()
     amount = rows["capital_cost"].to_numpy(float) * rows["share"].to_numpy(float)
     delta = np.array([config.discount_factor(int(y)) for y in years], dtype=float)
-    pv = delta * amount
+    pv = np.where(years < config.start_year, 0.0, delta * amount)  # spent before: sunk
     charged = pv
     if config.appraisal.annuity:
         life = np.array([config.appraisal.life(str(k)) for k in rows["kind"]], dtype=float)
@@ -271,6 +275,7 @@ def annual_charges(plan: pd.DataFrame, config: RunConfig) -> pd.Series:
     A = amount · (1 + r) ** (y − c) / ä_L in each year y … min(T, y + L − 1).
     """
     table = spend_table(plan, config)
+    table = table[table["spend_year"] >= config.start_year]  # sunk tranches: no charge
     r = config.discount_rate
     life = np.array([config.appraisal.life(str(k)) for k in table["kind"]], dtype=int)
     charge = (table["amount"].to_numpy(float)

@@ -29,7 +29,7 @@ from sufficiency.preprocess.schema import (
 )
 from sufficiency.preprocess.textcells import CellParser
 from sufficiency.preprocess.tomlread import MAX_POUNDS  # £ in one cost cell, as in the run TOML
-from sufficiency.preprocess.vocabulary import INDEPENDENT, KINDS, NEEDS, PHASES
+from sufficiency.preprocess.vocabulary import INDEPENDENT, KINDS, NEEDS, PHASES, POST16_KINDS
 from sufficiency.tolerances import PUPILS_CURRENT_OVER_DEMAND
 
 POLYGONAL = {"Polygon", "MultiPolygon"}
@@ -284,10 +284,23 @@ def check_provision(raw: pd.DataFrame, file: str, config: RunConfig) -> tuple[pd
                    "annual_cost_per_commissioned_place"):
         frame[column] = cells.numbers(column, maximum=MAX_POUNDS)
     _check_expansion(frame, cells, config)
+    _check_post16_kinds(frame, cells)
     if EXCLUSIVE_GROUP in raw.columns:  # optional: absent, the table is v1's
         frame[EXCLUSIVE_GROUP] = cells.text(EXCLUSIVE_GROUP)
         _check_exclusive_groups(frame, cells)
     return frame, cells
+
+
+def _check_post16_kinds(frame: pd.DataFrame, cells: CellParser) -> None:
+    """A college or specialist post-16 institution serves young people of post16 age only."""
+    post16 = frame["kind"].isin(POST16_KINDS)
+    for row, kind, phases in zip(frame.loc[post16, ROW], frame.loc[post16, "kind"],
+                                 frame.loc[post16, "phases"], strict=True):
+        other = [p for p in phases if p != "post16"]
+        if other:
+            cells.issue(row, "phases", f"a {kind} option serves post16 only, not "
+                        f"{', '.join(other)}", "write phases = post16, or choose a school "
+                        "kind (special, resourced, satellite, new_special)")
 
 
 def _check_exclusive_groups(frame: pd.DataFrame, cells: CellParser) -> None:

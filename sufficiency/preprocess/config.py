@@ -22,10 +22,13 @@ from sufficiency.preprocess.capital import (
 )
 from sufficiency.preprocess.delivery import DeliveryLimits, read_delivery
 from sufficiency.preprocess.finance import FinanceSettings, read_finance
+from sufficiency.preprocess.locks import Replan
+from sufficiency.preprocess.map_settings import MapSettings, read_map
 from sufficiency.preprocess.paths import UnusablePath, inside, project_folder, resolve
 from sufficiency.preprocess.placement_rules import PlacementRules, read_placement_rules
 from sufficiency.preprocess.tomlread import PLAIN_YEAR, TomlReader, read_toml, year_key_problem
 from sufficiency.preprocess.vocabulary import PHASES
+from sufficiency.preprocess.workbook import WORKBOOK_SUFFIX, is_workbook
 
 STRONG_LINKS = ("none", "area", "placement")
 # \Z, not $: "$" also matches before a final newline, and a name ending in one is no file name.
@@ -99,7 +102,9 @@ class RunConfig:
     capital: CapitalRules = CapitalRules()  # [capital]: spend profiles, construction inflation
     finance: FinanceSettings = FinanceSettings()  # [finance]: high-needs allocation by FY
     delivery: DeliveryLimits = DeliveryLimits()  # [delivery]: schemes per year, modules per site
+    map: MapSettings = MapSettings()  # [map]: optional basemap tiles for the plan map
     project_dir: Path | None = None  # where the run may read (None: the TOML's default)
+    replan: Replan | None = None  # plan --lock-until --from: the earlier plan's locks
 
     @property
     def project(self) -> Path:
@@ -126,7 +131,7 @@ _TOP_KEYS = {
     "name", "inputs", "start_year", "horizon_years", "discount_rate",
     "independent", "transport", "travel_limit_minutes", "capital_budget", "solver",
     "formulation", "placements", "ramp_up", "soft_capacity", "scenarios", "appraisal",
-    "capital", "delivery", "finance",
+    "capital", "delivery", "finance", "map",
 }
 _TABLE_KEYS = {
     "independent": {"cost_per_place", "transport_cost_per_pupil", "available"},
@@ -274,6 +279,10 @@ def _read_identity(reader: TomlReader, data: dict[str, Any], toml_path: Path,
                        "keep the dataset inside the project folder (the parent of the TOML's "
                        "folder; symbolic links are followed before checking), e.g. "
                        "inputs = \"../inputs/<dataset>\"")
+    elif is_workbook(inputs_dir):  # one .xlsx (preprocess.workbook); other formats refused there
+        if inputs_dir.suffix.lower() == WORKBOOK_SUFFIX and not inputs_dir.is_file():
+            reader.problem("inputs", f"dataset workbook {inputs_dir} does not exist",
+                           "check the path; it is relative to the TOML file")
     elif not inputs_dir.is_dir():
         reader.problem("inputs", f"dataset folder {inputs_dir} does not exist",
                        "check the path; it is relative to the TOML file")
@@ -321,6 +330,7 @@ def parse_run_config(toml_path: Path, data: dict[str, Any], *,
         capital=read_capital_rules(reader, data),
         finance=read_finance(reader, data, years),
         delivery=read_delivery(reader, data),
+        map=read_map(reader, data),
     )
     reader.raise_issues()
     return config

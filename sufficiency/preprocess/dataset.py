@@ -14,11 +14,12 @@ import geopandas as gpd
 import pandas as pd
 
 from sufficiency.errors import InputError, Issue
-from sufficiency.preprocess import checks, costs, geo
+from sufficiency.preprocess import checks, committed, costs, geo
 from sufficiency.preprocess.capital import profile_lead_issues
 from sufficiency.preprocess.config import RunConfig, load_run_config
 from sufficiency.preprocess.readers import ROW, read_csv_table, read_geo_table
 from sufficiency.preprocess.vocabulary import INDEPENDENT
+from sufficiency.preprocess.workbook import WorkbookSource, is_workbook
 
 AREA_FILES = ("areas.geojson", "areas.gpkg", "areas.shp")
 CURRENT_FILE = "current_placements.csv"
@@ -56,6 +57,9 @@ class Dataset:
     costs: pd.DataFrame | None = None  # costs.csv rules; None: contract v1 costs
     providers: gpd.GeoDataFrame | None = None  # independent.csv; None: no providers
     provider_travel: pd.DataFrame | None = None  # area × provider journeys
+    # committed.csv and --lock-until locks (preprocess.committed); None: contract v1
+    fixed: pd.DataFrame | None = None  # option_id, modules, opening_year, note, source, file
+    earlier_plan: pd.DataFrame | None = None  # --from plan.csv: option_id, modules, opening_year
 
 
 def _area_path(folder: Path) -> Path:
@@ -65,6 +69,37 @@ def _area_path(folder: Path) -> Path:
     return folder / AREA_FILES[0]
 
 
+class FolderSource:
+    """The folder form of a dataset: one CSV per table (the workbook form: WorkbookSource)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.warnings: list[str] = []
+
+    def label(self, file_name: str) -> str:
+        """How messages name the table: its file name."""
+        return file_name
+
+    def has(self, file_name: str) -> bool:
+        """Whether an optional table is given."""
+        return (self.folder / file_name).is_file()
+
+    def read(self, file_name: str) -> pd.DataFrame:
+        """The table's text cells with ``_row``."""
+        return read_csv_table(self.folder / file_name)
+
+    def areas_path(self) -> Path:
+        """areas.geojson, .gpkg or .shp in the folder."""
+        return _area_path(self.folder)
+
+
+def table_source(config: RunConfig) -> FolderSource | WorkbookSource:
+    """Where the dataset's tables come from: a folder of CSVs or one .xlsx workbook."""
+    if is_workbook(config.inputs_dir):
+        return WorkbookSource(config.inputs_dir, config.project)
+    return FolderSource(config.inputs_dir)
+
+
 def _collect(result, issues: list[Issue], warnings: list[str]):
     frame, cells = result
     issues.extend(cells.issues)
@@ -72,7 +107,8 @@ def _collect(result, issues: list[Issue], warnings: list[str]):
     return frame
 
 
-def _cross_references(data: dict[str, pd.DataFrame]) -> list[Issue]:
+def _cross_references(data: dict[str, pd.DataFrame],
+                      label=lambda name: name) -> list[Issue]:
     """Every area and site named in one file must exist in the file that defines it."""
     from sufficiency.preprocess.textcells import CellParser
 
@@ -80,13 +116,14 @@ def _cross_references(data: dict[str, pd.DataFrame]) -> list[Issue]:
     site_ids = set(data["sites"]["site_id"])
     journey_ends = site_ids | set(data["providers"]["provider_id"] if "providers" in data
                                   else [])
-    pairs = [("sites", "sites.csv", "area_id", area_ids, "areas"),
-             ("demand", "demand.csv", "area_id", area_ids, "areas"),
-             ("options", "provision.csv", "site_id", site_ids, "sites.csv")]
+    pairs = [("sites", label("sites.csv"), "area_id", area_ids, "areas"),
+             ("demand", label("demand.csv"), "area_id", area_ids, "areas"),
+             ("options", label("provision.csv"), "site_id", site_ids, label("sites.csv"))]
     if "travel" in data:
-        pairs += [("travel", "travel.csv", "area_id", area_ids, "areas"),
-                  ("travel", "travel.csv", "site_id", journey_ends,
-                   "sites.csv" + (" or independent.csv" if "providers" in data else ""))]
+        pairs += [("travel", label("travel.csv"), "area_id", area_ids, "areas"),
+                  ("travel", label("travel.csv"), "site_id", journey_ends,
+                   label("sites.csv") + (f" or {label('independent.csv')}"
+                                         if "providers" in data else ""))]
     issues: list[Issue] = []
     for key, file, column, known, target in pairs:
         frame = data[key]
@@ -94,83 +131,89 @@ def _cross_references(data: dict[str, pd.DataFrame]) -> list[Issue]:
         cells.references(column, frame[column], known, target)
         issues.extend(cells.issues)
     if "providers" in data:
-        issues += costs.check_provider_ids(data["providers"], site_ids)
+        issues += costs.check_provider_ids(data["providers"], site_ids,
+                                           label(costs.PROVIDERS_FILE))
     return issues
 
 
-def _read_all(config: RunConfig) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    folder = config.inputs_dir
+def _read_all(config: RunConfig, source: FolderSource | WorkbookSource
+              ) -> tuple[dict[str, pd.DataFrame], list[str]]:
     issues: list[Issue] = []
-    warnings: list[str] = []
-    area_path = _area_path(folder)
+    warnings: list[str] = list(source.warnings)
+    read, label = source.read, source.label
     data: dict[str, pd.DataFrame] = {}
     for key, load in (
-        ("areas", lambda: checks.check_areas(read_geo_table(area_path), area_path)),
-        ("sites", lambda: checks.check_sites(read_csv_table(folder / "sites.csv"), "sites.csv")),
-        ("demand", lambda: checks.check_demand(read_csv_table(folder / "demand.csv"),
-                                               "demand.csv", config)),
-        ("options", lambda: checks.check_provision(read_csv_table(folder / "provision.csv"),
-                                                   "provision.csv", config)),
+        ("areas", lambda: checks.check_areas(read_geo_table(source.areas_path()),
+                                             source.areas_path())),
+        ("sites", lambda: checks.check_sites(read("sites.csv"), label("sites.csv"))),
+        ("demand", lambda: checks.check_demand(read("demand.csv"), label("demand.csv"),
+                                               config)),
+        ("options", lambda: checks.check_provision(read("provision.csv"),
+                                                   label("provision.csv"), config)),
     ):
         try:
             data[key] = _collect(load(), issues, warnings)
         except InputError as exc:
             issues.extend(exc.issues)
-    if (folder / "travel.csv").is_file():
-        try:
-            data["travel"] = _collect(
-                checks.check_travel(read_csv_table(folder / "travel.csv"), "travel.csv"),
-                issues, warnings)
-        except InputError as exc:
-            issues.extend(exc.issues)
-    if (folder / CURRENT_FILE).is_file():
-        try:
-            data["current"] = _collect(checks.check_current_placements(
-                read_csv_table(folder / CURRENT_FILE), CURRENT_FILE), issues, warnings)
-        except InputError as exc:
-            issues.extend(exc.issues)
-    _read_cost_files(folder, data, issues, warnings)
+    _read_optional(source, data, issues, warnings)
+    _read_cost_files(source, data, issues, warnings)
     if issues:
         raise InputError(issues)
-    _require_rows(data)
-    cross = _cross_references(data)
+    _require_rows(data, label)
+    cross = _cross_references(data, label)
     if "costs" in data:
-        cost_issues, cost_warnings = costs.check_cost_references(data["costs"], data["options"])
+        cost_issues, cost_warnings = costs.check_cost_references(data["costs"], data["options"],
+                                                                 label(costs.COSTS_FILE))
         cross += cost_issues
         warnings += cost_warnings
     if "current" in data:
-        cross += _current_references(data, config)
+        cross += _current_references(data, config, label)
     if cross:
         raise InputError(cross)
     return data, warnings
 
 
-def _read_cost_files(folder: Path, data: dict[str, pd.DataFrame], issues: list[Issue],
-                     warnings: list[str]) -> None:
-    """costs.csv and independent.csv, when the dataset has them (both optional)."""
-    for key, name, check in (("costs", costs.COSTS_FILE, costs.check_costs),
-                             ("providers", costs.PROVIDERS_FILE, costs.check_providers)):
-        if (folder / name).is_file():
+def _read_optional(source: FolderSource | WorkbookSource, data: dict[str, pd.DataFrame],
+                   issues: list[Issue], warnings: list[str]) -> None:
+    """travel.csv, current_placements.csv and committed.csv, when the dataset has them."""
+    for key, name, check in (("travel", "travel.csv", checks.check_travel),
+                             ("current", CURRENT_FILE, checks.check_current_placements),
+                             ("committed", committed.COMMITTED_FILE, committed.check_committed)):
+        if source.has(name):
             try:
-                data[key] = _collect(check(read_csv_table(folder / name), name), issues,
+                data[key] = _collect(check(source.read(name), source.label(name)), issues,
                                      warnings)
             except InputError as exc:
                 issues.extend(exc.issues)
 
 
-def _current_references(data: dict[str, pd.DataFrame], config: RunConfig) -> list[Issue]:
+def _read_cost_files(source: FolderSource | WorkbookSource, data: dict[str, pd.DataFrame],
+                     issues: list[Issue], warnings: list[str]) -> None:
+    """costs.csv and independent.csv, when the dataset has them (both optional)."""
+    for key, name, check in (("costs", costs.COSTS_FILE, costs.check_costs),
+                             ("providers", costs.PROVIDERS_FILE, costs.check_providers)):
+        if source.has(name):
+            try:
+                data[key] = _collect(check(source.read(name), source.label(name)), issues,
+                                     warnings)
+            except InputError as exc:
+                issues.extend(exc.issues)
+
+
+def _current_references(data: dict[str, pd.DataFrame], config: RunConfig,
+                        label=lambda name: name) -> list[Issue]:
     """Current placements name known areas and options, within start-year demand."""
     from sufficiency.preprocess.textcells import CellParser
 
     current = data["current"]
-    cells = CellParser(current, CURRENT_FILE)
+    cells = CellParser(current, label(CURRENT_FILE))
     cells.references("area_id", current["area_id"], set(data["areas"]["area_id"]), "areas")
     local = current[current["option_id"] != INDEPENDENT]
-    local_cells = CellParser(local, CURRENT_FILE)
+    local_cells = CellParser(local, label(CURRENT_FILE))
     local_cells.references("option_id", local["option_id"], set(data["options"]["option_id"]),
-                           "provision.csv")
+                           label("provision.csv"))
     return cells.issues + local_cells.issues + checks.check_current_within_demand(
-        current, data["demand"], config.start_year, CURRENT_FILE)
+        current, data["demand"], config.start_year, label(CURRENT_FILE))
 
 
 def _placement_model(config: RunConfig, has_current: bool) -> str:
@@ -179,20 +222,20 @@ def _placement_model(config: RunConfig, has_current: bool) -> str:
     return chosen if chosen else ("sticky" if has_current else "v1")
 
 
-def _require_rows(data: dict[str, pd.DataFrame]) -> None:
-    files = {"areas": "areas file", "sites": "sites.csv", "demand": "demand.csv",
-             "options": "provision.csv"}
+def _require_rows(data: dict[str, pd.DataFrame], label=lambda name: name) -> None:
+    files = {"areas": "areas file", "sites": label("sites.csv"), "demand": label("demand.csv"),
+             "options": label("provision.csv")}
     empty = [Issue(files[key], None, None, "has no data rows", "add at least one row")
              for key in files if data[key].empty]
-    empty += [Issue(name, None, None, "has no data rows", "add rows, or delete the file")
+    empty += [Issue(label(name), None, None, "has no data rows", "add rows, or delete the file")
               for key, name in (("costs", costs.COSTS_FILE), ("providers", costs.PROVIDERS_FILE))
               if key in data and data[key].empty]
     if "current" in data and data["current"].empty:  # it would switch the run to sticky cohorts
-        empty.append(Issue(CURRENT_FILE, None, None, "has no data rows",
+        empty.append(Issue(label(CURRENT_FILE), None, None, "has no data rows",
                            "add the pupils already placed in the start year, or delete the file "
                            "to plan without current placements"))
     if not empty and data["demand"]["pupils"].sum() <= 0:
-        empty.append(Issue("demand.csv", None, "pupils", "no pupils in any row",
+        empty.append(Issue(label("demand.csv"), None, "pupils", "no pupils in any row",
                            "a plan needs demand: check the file"))
     if empty:
         raise InputError(empty)
@@ -221,14 +264,43 @@ def _travel(config: RunConfig, areas: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
                    f"{derived_metric} ([transport] fill_missing_travel = true)")
 
 
+def _fixed_openings(config: RunConfig, data: dict[str, pd.DataFrame], options: pd.DataFrame,
+                    warnings: list[str]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """committed.csv and the re-plan's locks, checked (:mod:`.committed`, :mod:`.locks`).
+
+    Returns (fixed openings or None, the earlier plan or None); warnings gain the locks skipped.
+    """
+    from sufficiency.preprocess.locks import read_locks, skipped_warning
+
+    parts = [data["committed"]] if "committed" in data else []
+    earlier = None
+    if config.replan is not None:
+        locks = read_locks(config.replan, config, set(options["option_id"]),
+                           data.get("committed"))
+        parts.append(locks.fixed)
+        earlier = locks.earlier
+        warnings += skipped_warning(locks, config)
+    fixed = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if fixed.empty:  # no file, a header-only file, or nothing locked in the horizon
+        return None, earlier
+    fixed = fixed.astype({"modules": "int64", "opening_year": "int64"})
+    issues = committed.fixed_opening_issues(fixed, options, config)
+    if not issues:
+        issues = committed.limit_issues(fixed, options, config)
+    if issues:
+        raise InputError(issues)
+    return fixed.sort_values(["option_id", "opening_year"]).reset_index(drop=True), earlier
+
+
 def load_dataset(config: RunConfig) -> Dataset:
     """Read and check every input of ``config``; raise :class:`InputError` with all problems."""
-    data, warnings = _read_all(config)
+    source = table_source(config)
+    data, warnings = _read_all(config, source)
     areas = data["areas"].sort_values("area_id").reset_index(drop=True)
     points = geo.demand_points(areas)
     areas = areas.assign(demand_x=points.x.round(3), demand_y=points.y.round(3))
     sites = data["sites"].sort_values("site_id").reset_index(drop=True)
-    warnings += checks.check_sites_in_areas(sites, areas, "sites.csv")
+    warnings += checks.check_sites_in_areas(sites, areas, source.label("sites.csv"))
     given = data.get("travel")
     providers = None
     provider_travel = None
@@ -251,6 +323,7 @@ def load_dataset(config: RunConfig) -> Dataset:
     lead_issues = profile_lead_issues(config, options)
     if lead_issues:
         raise InputError(lead_issues)
+    fixed, earlier_plan = _fixed_openings(config, data, options, warnings)
     return Dataset(
         config=config,
         areas=areas.drop(columns=ROW),
@@ -266,6 +339,8 @@ def load_dataset(config: RunConfig) -> Dataset:
         costs=None if "costs" not in data else data["costs"].reset_index(drop=True),
         providers=providers,
         provider_travel=provider_travel,
+        fixed=fixed,
+        earlier_plan=earlier_plan,
     )
 
 

@@ -45,6 +45,7 @@ from sufficiency.preprocess.paths import UnusablePath, inside, resolve
 from sufficiency.preprocess.readers import ROW, read_csv_table
 from sufficiency.preprocess.tomlread import TomlReader, year_key_problem
 from sufficiency.preprocess.vocabulary import NEEDS, need_code
+from sufficiency.preprocess.workbook import dataset_folder
 
 CENTRAL = "central"
 SCENARIO_KEYS = {"weight", "demand_file", "demand_multiplier", "growth_per_year",
@@ -140,12 +141,13 @@ def _demand_file(reader: TomlReader, table: dict[str, Any], prefix: str,
                        'write e.g. demand_file = "demand_high.csv"')
         return None
     try:
-        path = resolve(config.inputs_dir / name)
+        path = resolve(dataset_folder(config.inputs_dir) / name)
     except UnusablePath as exc:
         reader.problem(prefix + "demand_file", f"{name!r} is not a usable path: {exc}",
                        'write a file name, e.g. demand_file = "demand_high.csv"')
         return None
-    if not (inside(path, resolve(config.inputs_dir)) or inside(path, config.project)):
+    if not (inside(path, resolve(dataset_folder(config.inputs_dir)))
+            or inside(path, config.project)):
         reader.problem(prefix + "demand_file", f"{name!r} leads outside the dataset and "
                        "project folders; it was not read",
                        "put the file in the dataset folder (symbolic links are followed "

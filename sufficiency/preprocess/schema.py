@@ -63,7 +63,8 @@ DEMAND_COLUMNS = (
 PROVISION_COLUMNS = (
     Column("option_id", "id", "", "provision option identifier, unique"),
     Column("site_id", "id", "", "site where the provision is or would be"),
-    Column("kind", "kind", "", "special, resourced, satellite or new_special"),
+    Column("kind", "kind", "", "special, resourced, satellite, new_special; "
+           "post16 only: fe_college, specialist_post16"),
     Column("needs", "needs", "", "needs served: codes separated by ';', or '*' for all"),
     Column("phases", "phases", "", "phases served: separated by ';', or '*' for all"),
     Column("existing_places", "int", "places", "places open before the horizon starts"),

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 NEEDS = ("ASD", "SEMH", "SLCN", "MLD", "SLD", "PMLD", "SPLD", "HI", "VI", "MSI", "PD", "OTH")
 PHASES = ("primary", "secondary", "post16")
-KINDS = ("special", "resourced", "satellite", "new_special")
+V1_KINDS = ("special", "resourced", "satellite", "new_special")  # the contract's four
+# Post-16 providers (extension; docs/inputs.md): high-needs places at a further-education
+# college, and a specialist post-16 institution (SPI). They serve the post16 phase only.
+POST16_KINDS = ("fe_college", "specialist_post16")
+KINDS = (*V1_KINDS, *POST16_KINDS)
 INDEPENDENT = "independent"  # the always-available fallback option's id
 
 

@@ -17,6 +17,7 @@ from sufficiency.preprocess.config import RunConfig
 from sufficiency.preprocess.dataset import Dataset
 from sufficiency.preprocess.readers import ROW
 from sufficiency.preprocess.vocabulary import INDEPENDENT
+from sufficiency.preprocess.workbook import is_workbook, source_name
 from sufficiency.report.webmap import ay_label
 
 ASSUMPTION_COLUMNS = ["group", "item", "value", "unit", "source"]
@@ -29,6 +30,12 @@ OPTION_UNITS = {"existing_places": "places", "module_places": "places per module
                 "fixed_capital_cost": "£", "lead_time_years": "years",
                 "earliest_year": "academic year", "annual_cost_per_place": "£ per pupil-year",
                 "annual_cost_per_commissioned_place": "£ per place-year"}
+
+# Why the post-16 kinds' default lives differ (sufficiency.preprocess.capital.ASSET_LIFE_YEARS).
+LIFE_NOTES = {"fe_college": "; high-needs places fitted out in a college's own buildings, "
+                            "as a resourced unit",
+              "specialist_post16": "; a specialist post-16 institution's own building, as a "
+                                   "special-school block"}
 
 
 def fy_label(year: int) -> str:
@@ -99,12 +106,12 @@ def _unit_costs(rows: _Rows, config: RunConfig) -> None:
 
 def _cost_files(rows: _Rows, dataset: Dataset) -> None:
     """costs.csv's rows and independent.csv's providers, each with its line (when given)."""
-    folder = dataset.config.inputs_dir.name
+    inputs = dataset.config.inputs_dir
     if dataset.costs is not None:
         for rule in dataset.costs.to_dict("records"):
             who = (f"option {rule['option_id']}" if rule["option_id"]
                    else f"kind {rule['kind']}")
-            where = f"{folder}/costs.csv, row {int(rule[ROW])}"
+            where = f"{source_name(inputs, 'costs.csv')}, row {int(rule[ROW])}"
             item = f"{who}, need {rule['need']}, phase {rule['phase']}"
             if rule["kind"] == INDEPENDENT:
                 rows.add("costs by need and phase", f"{item}: independent fee",
@@ -120,7 +127,7 @@ def _cost_files(rows: _Rows, dataset: Dataset) -> None:
                      f"{provider['name']} ({provider['provider_id']}): needs "
                      f"{';'.join(provider['needs'])}, phases {';'.join(provider['phases'])}",
                      provider["cost_per_place"], "£ per pupil-year (fee; transport by journey)",
-                     f"{folder}/independent.csv")
+                     source_name(inputs, "independent.csv"))
 
 
 def _travel(rows: _Rows, dataset: Dataset) -> None:
@@ -128,10 +135,12 @@ def _travel(rows: _Rows, dataset: Dataset) -> None:
     for phase, minutes in config.travel_limit_minutes.items():
         rows.toml("limits", f"longest journey, {phase}", minutes, "minutes one way",
                   f"travel_limit_minutes.{phase}")
-    given = (config.inputs_dir / "travel.csv").is_file()
+    given = dataset.travel_metric.startswith("travel.csv")  # a travel table was given
     rows.add("limits", "journeys", dataset.travel_metric, "",
-             f"{config.inputs_dir.name}/travel.csv" if given
-             else f"{config.inputs_dir.name}/ areas and sites.csv")
+             source_name(config.inputs_dir, "travel.csv") if given
+             else f"{config.inputs_dir.name}/ areas and sites.csv"
+             if not is_workbook(config.inputs_dir)
+             else f"{source_name(config.inputs_dir, 'sites.csv')} and the areas file")
     if not given:
         t = config.transport
         rows.toml("limits", "speed for derived journey times", t.speed_kmh, "km/h",
@@ -161,8 +170,8 @@ def _capital_rules(rows: _Rows, config: RunConfig) -> None:
     if appraisal.annuity:
         for kind, life in appraisal.asset_life_years.items():
             rows.toml("capital", f"asset life, {kind}", life,
-                      "years (assumption: a typical accounting life)",
-                      f"appraisal.asset_life_years.{kind}")
+                      "years (assumption: a typical accounting life"
+                      + LIFE_NOTES.get(kind, "") + ")", f"appraisal.asset_life_years.{kind}")
     for kind, shares in sorted(capital.spend_profile.items()):
         rows.toml("capital", f"capital spent by year, {kind}",
                   ", ".join(f"{share:.0%}" for share in shares),
@@ -181,7 +190,7 @@ def _solver(rows: _Rows, config: RunConfig) -> None:
 
 
 def _demand(rows: _Rows, dataset: Dataset) -> None:
-    source = f"{dataset.config.inputs_dir.name}/demand.csv"
+    source = source_name(dataset.config.inputs_dir, "demand.csv")
     by_year = dataset.demand.groupby("year")["pupils"].sum()
     for year in dataset.config.years:
         rows.add("demand", f"pupils needing a specialist place, {ay_label(year)}",
@@ -209,7 +218,7 @@ def option_assumptions(dataset: Dataset) -> pd.DataFrame:
     table = options[OPTION_COLUMNS].copy()
     table["needs"] = options["needs"].map(";".join)
     table["phases"] = options["phases"].map(";".join)
-    file = f"{dataset.config.inputs_dir.name}/provision.csv"
+    file = source_name(dataset.config.inputs_dir, "provision.csv")
     if ROW in options:
         table["source"] = [f"{file}, row {int(r)}" for r in options[ROW]]
     else:

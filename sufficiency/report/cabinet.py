@@ -1,11 +1,15 @@
-"""The cabinet report (``outputs/<run>/report.html``) and, beside it, the workbook.
+"""The technical appendix (``outputs/<run>/report.html``) and, beside it, the workbook.
 
-The HTML comes from a jinja2 template (``templates/report.html.j2``) rendered with
-autoescaping on, so names from the inputs can never become markup; charts are inline SVG
-from :mod:`sufficiency.report.charts`; the page loads nothing (a Content-Security-Policy
-forbids scripts and remote requests) and links to the run's map at
-``../../maps/<run>.html``. The output is a pure function of the run: no timestamps, no
-re-solving (shadow prices come with the run, from :mod:`sufficiency.solve.shadow`).
+The cabinet paper itself (``cabinet.docx`` / ``cabinet.html``, :mod:`sufficiency.report.paper`)
+links to this appendix and is linked from it. The appendix opens with a table of contents;
+long tables show their top :data:`APPENDIX_ROWS` rows and say where the rest is in plan.xlsx;
+print CSS sets A4 pages on which every table wraps to the page width. The HTML comes from a
+jinja2 template (``templates/report.html.j2``) rendered with autoescaping on, so names from
+the inputs can never become markup; charts are inline SVG from
+:mod:`sufficiency.report.charts`; the page loads nothing (a Content-Security-Policy forbids
+scripts and remote requests) and links to the run's map at ``../../maps/<run>.html``. The
+output is a pure function of the run: no timestamps, no re-solving (shadow prices come with
+the run, from :mod:`sufficiency.solve.shadow`).
 """
 
 from __future__ import annotations
@@ -20,16 +24,22 @@ import pandas as pd
 from markupsafe import Markup
 
 from sufficiency.outcome import RunResult
+from sufficiency.preprocess.workbook import source_name
 from sufficiency.report import charts, transport
 from sufficiency.report import money as money_views
+from sufficiency.report.analyses_view import analyses_context
+from sufficiency.report.analysis_tables import RunAnalyses
 from sufficiency.report.assumptions import fy_label
+from sufficiency.report.calibration import calibration_view
+from sufficiency.report.changes import fixed_context
 from sufficiency.report.figures import CabinetFigures, cabinet_figures
 from sufficiency.report.summary import delivery_note, gap_findings, horizon_warning
 from sufficiency.report.webmap import KIND_COLOURS, KIND_LABELS, OTHER_COLOUR, ay_label
 from sufficiency.report.why import CAPITAL_METHOD
 
 REPORT_FILE, WORKBOOK_FILE, TRANSPORT_FILE = "report.html", "plan.xlsx", "transport.csv"
-SHADOW_ROWS_SHOWN = 50
+APPENDIX_ROWS = 10  # rows of a long table the appendix shows; plan.xlsx holds them all
+PAPER_HTML = "cabinet.html"  # the cabinet paper (sufficiency.report.paper), linked both ways
 COMPONENT_COLOURS = {"placement": "#1b9e77", "commissioned": "#66a61e", "transport": "#7570b3",
                      "independent": "#d95f02", "capital": "#e6ab02"}
 MISSING = "—"
@@ -90,7 +100,7 @@ def package_version() -> str:
         return "unknown"
 
 
-def _environment() -> jinja2.Environment:
+def jinja_environment() -> jinja2.Environment:
     """jinja2 with autoescaping on for every template (pitfall 16) and strict undefined."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("sufficiency.report", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
@@ -129,12 +139,12 @@ def build_charts(run: RunResult, figures: CabinetFigures) -> dict[str, Markup]:
 
 
 def _shadow_places(run: RunResult) -> tuple[pd.DataFrame, int]:
-    """The most valuable places (value > 0), at most SHADOW_ROWS_SHOWN, and how many there are."""
+    """The most valuable places (value > 0), at most APPENDIX_ROWS, and how many there are."""
     if run.shadow is None:
         return pd.DataFrame(), 0
     table = run.shadow.places[run.shadow.places["value_pv"] > 0]
     top = table.sort_values(["value_pv", "option_id", "year"], ascending=[False, True, True])
-    return top.head(SHADOW_ROWS_SHOWN), len(table)
+    return top.head(APPENDIX_ROWS), len(table)
 
 
 def occupancy_by_year(run: RunResult) -> pd.DataFrame:
@@ -165,11 +175,38 @@ def journeys_by_year(run: RunResult) -> pd.DataFrame | None:
             float))
 
 
-def report_context(run: RunResult, figures: CabinetFigures) -> dict:
-    """Everything the template shows."""
+def contents(context: dict) -> list[tuple[str, str]]:
+    """The appendix's table of contents: (section id, heading) of each section the page shows.
+
+    In page order; the included templates' sections (changes.html.j2, analyses.html.j2) are
+    listed when their context is present.
+    """
+    toc = [("summary", "Summary"), ("money", "Money as the council budgets it"),
+           ("charts", "Charts"), ("phasing", "Phasing: what opens where and when"),
+           ("why", "Why each opening"), ("shadow", "Shadow prices")]
+    if context["gap"]:
+        toc.append(("gap", "The sufficiency gap"))
+    toc.append(("assumptions", "Assumptions"))
+    fixed = context.get("fixed") or {}
+    if fixed.get("commitments") is not None:
+        toc.append(("commitments", "Committed schemes"))
+    if fixed.get("changes") is not None:
+        toc.append(("changes", "Changes since the last plan"))
+    if context.get("analyses"):
+        toc.append(("analyses", "Analyses"))
+    toc.append(("calibration", "The start year against today's placements"))
+    return toc
+
+
+def report_context(run: RunResult, figures: CabinetFigures,
+                   analyses: RunAnalyses | None = None) -> dict:
+    """Everything the template shows (``analyses``: the run's fresh analyses, if any)."""
     config = run.dataset.config
     shadow_places, shadow_rows = _shadow_places(run)
-    return {
+    why = money_views.why_view(run, figures.why)
+    context = {
+        "paper_href": PAPER_HTML,
+        "why_rows": len(why),
         "h": figures.headline,
         "years": {"first_ay": ay_label(config.start_year), "last_ay": ay_label(config.end_year),
                   "first_fy": fy_label(config.start_year), "last_fy": fy_label(config.end_year),
@@ -183,7 +220,7 @@ def report_context(run: RunResult, figures: CabinetFigures) -> dict:
         "phasing": figures.phasing,
         "occupancy": occupancy_by_year(run),
         "journeys": journeys_by_year(run),
-        "why": money_views.why_view(run, figures.why),
+        "why": why.head(APPENDIX_ROWS),
         "why_computed": run.openings is not None,
         "why_not_computed": money_views.NOT_COMPUTED,
         "openings_seconds": None if run.openings is None else run.openings.seconds,
@@ -198,21 +235,26 @@ def report_context(run: RunResult, figures: CabinetFigures) -> dict:
         "shadow": run.shadow,
         "shadow_places": shadow_places,
         "shadow_rows": shadow_rows,
-        "shadow_top": min(shadow_rows, SHADOW_ROWS_SHOWN),
+        "shadow_top": min(shadow_rows, APPENDIX_ROWS),
         "assumptions": figures.assumptions,
         "options": figures.options,
-        "provision_file": f"{config.inputs_dir.name}/provision.csv",
+        "provision_file": source_name(config.inputs_dir, "provision.csv"),
         "travel_metric": run.dataset.travel_metric,
         "solver": run.optimal.report.solver,
         "version": package_version(),
+        "analyses": analyses_context(analyses, run),  # templates/analyses.html.j2
+        "fixed": fixed_context(run),  # templates/changes.html.j2: commitments, re-plans
+        "calibration": calibration_view(run),  # templates/calibration.html.j2
     }
+    return context | {"toc": contents(context)}
 
 
-def render_report(run: RunResult, figures: CabinetFigures | None = None) -> str:
+def render_report(run: RunResult, figures: CabinetFigures | None = None,
+                  analyses: RunAnalyses | None = None) -> str:
     """The cabinet report of ``run`` as one self-contained HTML page."""
     figures = figures or cabinet_figures(run)
-    template = _environment().get_template("report.html.j2")
-    return template.render(report_context(run, figures))
+    template = jinja_environment().get_template("report.html.j2")
+    return template.render(report_context(run, figures, analyses))
 
 
 def read_transport_table(path: Path) -> pd.DataFrame | None:
@@ -230,11 +272,13 @@ def read_transport_table(path: Path) -> pd.DataFrame | None:
     return table
 
 
-def write_reports(run: RunResult, folder: Path) -> None:
-    """report.html and plan.xlsx into ``folder`` (the run's staging folder)."""
+def write_reports(run: RunResult, folder: Path, *,
+                  analyses: RunAnalyses | None = None) -> CabinetFigures:
+    """report.html and plan.xlsx into ``folder`` (the staging folder); the figures they show."""
     from sufficiency.report.excel import workbook_bytes
 
     figures = cabinet_figures(run)
-    (folder / REPORT_FILE).write_text(render_report(run, figures), encoding="utf-8")
+    (folder / REPORT_FILE).write_text(render_report(run, figures, analyses), encoding="utf-8")
     transport = read_transport_table(folder / TRANSPORT_FILE)
     (folder / WORKBOOK_FILE).write_bytes(workbook_bytes(run, figures, transport))
+    return figures

@@ -33,6 +33,7 @@ import xlsxwriter
 from sufficiency.outcome import METHOD, RunResult, placement_columns
 from sufficiency.report import money as money_views
 from sufficiency.report.assumptions import fy_label, option_assumptions_long
+from sufficiency.report.changes import fixed_tables
 from sufficiency.report.escaping import formula_safe
 from sufficiency.report.figures import CabinetFigures, cabinet_figures
 from sufficiency.report.webmap import ay_label
@@ -352,7 +353,18 @@ def sheets(run: RunResult, figures: CabinetFigures,
     if transport is not None:
         yield transport_sheet(transport)
     yield shadow_sheet(run)
+    yield from fixed_sheets(run)
     yield assumptions_sheet(run, figures)
+
+
+def fixed_sheets(run: RunResult) -> Iterable[Sheet]:
+    """Commitments (committed.csv, locks) and changes since the last plan, when the run has them."""
+    titles = {"commitments.csv": "Commitments", "changes.csv": "Changes"}
+    for name, table in fixed_tables(run).items():
+        formats = {c: GBP for c in table.columns if "capital" in c or c in (
+            "value", "cost_without", "resolve_gap")} | {
+            c: YEAR for c in table.columns if c.startswith("opening_year") or c == "capital_year"}
+        yield Sheet(titles[name], table, formats=formats)
 
 
 def workbook_bytes(run: RunResult, figures: CabinetFigures | None = None,

@@ -12,6 +12,8 @@ import pandas as pd
 
 from sufficiency.outcome import PROVIDER, PlanResult, RunResult
 from sufficiency.report import transport
+from sufficiency.report.alternative_layers import alternative_layers
+from sufficiency.report.analysis_tables import RunAnalyses
 from sufficiency.report.webmap import TransportView, render_plan_map
 
 
@@ -114,11 +116,15 @@ def transport_view(run: RunResult) -> TransportView:
                          independent_over_limit=_over_limit(run))
 
 
-def plan_map_html(run: RunResult) -> str:
-    """The self-contained HTML map of a run's optimal plan, with its transport view."""
+def plan_map_html(run: RunResult, *, analyses: RunAnalyses | None = None) -> str:
+    """The self-contained HTML map of a run's optimal plan, with its transport view.
+
+    ``analyses``: with fresh alternatives, a layer per alternative plan (off at first).
+    """
     config = run.dataset.config
     years = f"AY {config.start_year}/{(config.start_year + 1) % 100:02d} onwards"
     title = f"{config.name}: optimal plan, {years}"
     return render_plan_map(area_layer(run), provision_layer(run), title=title,
                            first_year=config.start_year, last_year=config.end_year,
-                           transport=transport_view(run))
+                           transport=transport_view(run), basemap=config.map,
+                           extra_layers=alternative_layers(run, analyses))

@@ -332,5 +332,7 @@ def why_view(run: RunResult, why: pd.DataFrame) -> pd.DataFrame:
         ["option_id", "value", "value_low", "value_high", "run_gap", "resolve_gap",
          "value_status", "payback_year", "payback"]]
     view = view.merge(values, on="option_id", how="left")
+    fixed = view["value_status"].isna()  # committed or locked only: valued as a commitment
+    view.loc[fixed, ["value_status", "payback"]] = "fixed opening (see Committed schemes)"
     return view.sort_values(["value", "option_id"], ascending=[False, True],
                             na_position="last").reset_index(drop=True)

@@ -19,11 +19,15 @@ import pandas as pd
 from sufficiency.errors import OutputExistsError
 from sufficiency.outcome import COST_COLUMNS, RunResult, placement_columns, plan_columns
 from sufficiency.preprocess.paths import MARKER, marker_text, written_by_sufficiency
+from sufficiency.report.analysis_tables import RunAnalyses
 from sufficiency.report.cabinet import write_reports
+from sufficiency.report.calibration import calibration_table
+from sufficiency.report.changes import fixed_tables
 from sufficiency.report.escaping import formula_safe_frame
 from sufficiency.report.geopackage import write_geopackage
 from sufficiency.report.layers import plan_map_html
 from sufficiency.report.money import money_tables
+from sufficiency.report.paper import write_paper
 from sufficiency.report.summary import build_summary
 from sufficiency.report.transport import transport_table
 
@@ -62,6 +66,11 @@ def write_tables(run: RunResult, folder: Path) -> None:
         _write_csv(table, folder / name)
     if run.gap is not None:  # the sufficiency gap (sufficiency.solve.gap)
         _write_csv(run.gap, folder / "gap.csv")
+    calibration = calibration_table(run)  # the start year against today (report.calibration)
+    if calibration is not None:
+        _write_csv(calibration, folder / "calibration.csv")
+    for name, table in fixed_tables(run).items():  # commitments.csv, changes.csv (re-plans)
+        _write_csv(table, folder / name)
     write_geopackage(run, folder / "plan.gpkg")
     if do_nothing is None:
         return
@@ -123,8 +132,13 @@ def _follow_umask(folder: Path) -> None:
     folder.chmod(0o777 & ~umask)
 
 
-def write_outputs(run: RunResult, root: Path, force: bool = False) -> OutputPaths:
-    """Write every output of ``run`` under ``root``, atomically; return where they went."""
+def write_outputs(run: RunResult, root: Path, force: bool = False, *,
+                  analyses: RunAnalyses | None = None) -> OutputPaths:
+    """Write every output of ``run`` under ``root``, atomically; return where they went.
+
+    ``analyses``: the run's fresh analyses (:mod:`sufficiency.report.analyses_in`), shown
+    in the report and as map layers; None or empty: none are shown.
+    """
     paths = OutputPaths.for_run(root, run.dataset.config.name)
     refuse_overwrite(paths, force)
     created = [p for p in (paths.folder.parent, paths.map_file.parent, Path(root))
@@ -136,9 +150,10 @@ def write_outputs(run: RunResult, root: Path, force: bool = False) -> OutputPath
     try:
         _mark(staging, f"plan {paths.folder.name}")
         write_tables(run, staging)
-        write_reports(run, staging)
+        figures = write_reports(run, staging, analyses=analyses)
+        write_paper(run, staging, figures, analyses)  # cabinet.docx, cabinet.html, plan_map.png
         staged_map = staging / "map.html.tmp"
-        staged_map.write_text(plan_map_html(run), encoding="utf-8")
+        staged_map.write_text(plan_map_html(run, analyses=analyses), encoding="utf-8")
         _swap_in(staging, staged_map, paths)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -16,7 +16,9 @@ from sufficiency.outcome import (
     SolveStatus,
 )
 from sufficiency.preprocess.capital import cash_by_year
+from sufficiency.preprocess.fingerprint import run_fingerprint
 from sufficiency.preprocess.vocabulary import INDEPENDENT
+from sufficiency.report.calibration import calibration_warning
 from sufficiency.report.money import payback_summary
 from sufficiency.report.transport import transport_summary, transport_warnings
 from sufficiency.tolerances import CAPITAL_AUDIT_ABS, PUPILS_AUDIT
@@ -241,10 +243,11 @@ def build_summary(run: RunResult) -> dict[str, Any]:
         "model_size": run.model_size | {"cartesian_assignment_variables":
                                         run.sets.cartesian_size},
         "warnings": [*solve_warnings(run), *run.dataset.warnings, *transport_warnings(run),
-                     *filter(None, [horizon_warning(run)])],
+                     *filter(None, [horizon_warning(run), calibration_warning(run)])],
         "solver": report.solver,
         "solver_settings": {"time_limit_s": config.solver.time_limit_s,
                             "mip_gap": config.solver.mip_gap, "threads": config.solver.threads,
                             "random_seed": config.solver.random_seed},
         "sufficiency_version": _package_version(),
+        "fingerprint": run_fingerprint(config),  # inputs + settings; analyses carry the same
     } | capital_settings(run) | delivery_figures(run) | payback_summary(run)

@@ -13,6 +13,12 @@ followed (it swaps the flows, re-shades the areas and shows the rings open by th
 With independent providers (independent.csv) a layer marks them, and the legend counts the
 independent pupils whose journey is over their phase's limit.
 
+The map reads without clicking: permanent labels name the planning areas and the sites with
+new places (overlaps hidden at each zoom); the legends fold (open only where the window has
+room); a print button and ``@media print`` give an A4 landscape page with every legend open.
+A basemap is offered only when the run's ``[map] tile_url`` is set, off at first (no request
+until it is ticked); the page's Content-Security-Policy allows images from that host only.
+
 Every text taken from the inputs goes through :func:`escape` (HTML entities for
 ``& < > " '`` and also backslash, backtick and ``$``), because folium puts popup and tooltip
 text raw into JS template literals and GeoJSON tooltips set property values as HTML.
@@ -27,7 +33,6 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import branca.colormap
 import folium
 import geopandas as gpd
 import numpy as np
@@ -35,21 +40,28 @@ import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
+from shapely.ops import polylabel
+
+from sufficiency.preprocess.map_settings import MapSettings
 
 KIND_COLOURS = {
     "special": "#1b9e77",
     "resourced": "#d95f02",
     "satellite": "#7570b3",
     "new_special": "#e7298a",
+    "fe_college": "#66a61e",
+    "specialist_post16": "#e6ab02",
 }
 KIND_LABELS = {
     "special": "Special school",
     "resourced": "Resourced provision",
     "satellite": "Satellite site",
     "new_special": "New special school",
+    "fe_college": "FE college high-needs places",
+    "specialist_post16": "Specialist post-16 institution",
 }
 OTHER_COLOUR = "#666666"
-GROWTH_COLOURS = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]  # ColorBrewer Oranges
+GROWTH_COLOURS = ["#fdd0a2", "#fdae6b", "#fd8d3c", "#e6550d", "#a63603"]  # Oranges, no white
 NO_DATA_COLOUR = "#cccccc"
 MIN_RADIUS, MAX_RADIUS, RADIUS_PER_ROOT_PLACE = 4.0, 18.0, 1.5
 DECIMALS = 6
@@ -63,11 +75,11 @@ _JS_SLOT, _CSS_SLOT = "<!-- inline: leaflet.js -->", "<!-- inline: leaflet.css -
 _DOLLAR_JS = ("<script>window.$ = function (html) { var t = document.createElement('template');"
               " t.innerHTML = String(html).trim(); return [t.content.firstElementChild]; };"
               "</script>")
-_PAGE_CSS = ("<style>.plan-box {position: fixed; z-index: 1000; background: white;"
-             " padding: 6px 10px; border: 1px solid #999; border-radius: 4px;"
-             " font: 13px/1.4 sans-serif;} .plan-swatch {display: inline-block; width: 12px;"
-             " height: 12px; border-radius: 6px; margin-right: 6px; vertical-align: middle;}"
-             "</style>")
+_TEMPLATES = Path(__file__).parent / "templates"
+_PAGE_CSS = f"<style>{(_TEMPLATES / 'map_page.css').read_text(encoding='utf-8')}</style>"
+GROWTH_SPREAD_MIN = 0.01  # below 1 percentage point of spread, growth shading says nothing
+SHADE_CLASSES = 5  # quantile classes of the area shading (fewer when fewer values)
+LABELS_LAYER = "Labels: planning areas and new provision"
 
 
 def escape(value: object) -> str:
@@ -114,19 +126,28 @@ class TransportView:
 
 def render_plan_map(areas: gpd.GeoDataFrame, provision: gpd.GeoDataFrame, *, title: str,
                     first_year: int, last_year: int,
-                    transport: TransportView | None = None) -> str:
-    """Self-contained HTML of the plan map (with the transport layers when given)."""
+                    transport: TransportView | None = None,
+                    basemap: MapSettings | None = None,
+                    extra_layers: list[folium.FeatureGroup] | None = None) -> str:
+    """Self-contained HTML of the plan map (with the transport layers when given).
+
+    ``basemap`` (the run's ``[map]``): a tile layer offered in the layer control, off.
+    ``extra_layers``: more overlays for the layer control (alternative plans:
+    :mod:`sufficiency.report.alternative_layers`).
+    """
     if areas.empty:
         raise ValueError("the plan map needs at least one planning area")
     areas = _to_wgs84(areas)
     provision = _to_wgs84(provision)
-    firsts, lasts = (pd.to_numeric(areas[c], errors="coerce").astype(float)
-                     for c in ("pupils_first_year", "pupils_last_year"))
-    growth = [growth_fraction(a, b) for a, b in zip(firsts, lasts, strict=True)]
-    scale = _growth_scale(growth)
-    fmap = _base_map(areas, title)
-    _area_layer(areas, growth, scale, int(first_year), int(last_year),
-                show=transport is None).add_to(fmap)
+    first_year, last_year = int(first_year), int(last_year)
+    shading = area_shading(areas, first_year, last_year)
+    basemap = basemap if basemap is not None and basemap.tile_url else None
+    fmap = _base_map(areas, title, content_security_policy(basemap))
+    tiles = _basemap_layer(basemap)
+    if tiles is not None:
+        tiles.add_to(fmap)
+    shaded = _area_layer(areas, shading, first_year, last_year, show=transport is None)
+    shaded.add_to(fmap)
     parts = None if transport is None else _add_transport(fmap, areas, transport)
     markers = [_provision_layer(provision, "existing_places", "Existing provision", False),
                _provision_layer(provision, "new_places", "New provision (plan)", True)]
@@ -134,13 +155,21 @@ def render_plan_map(areas: gpd.GeoDataFrame, provision: gpd.GeoDataFrame, *, tit
         markers.append(_providers_layer(_to_wgs84(transport.providers)))
     for layer in markers:
         layer.add_to(fmap)
+    for layer in extra_layers or []:
+        layer.add_to(fmap)
+    labels = folium.FeatureGroup(name=LABELS_LAYER)
+    labels.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     root = fmap.get_root()
     root.html.add_child(Element(_title_html(title)))
-    root.html.add_child(Element(_legend_html(scale, int(first_year), int(last_year))))
+    legends = [_area_legend(shading, shaded), _provision_legend(provision)]
     if transport is not None and parts is not None:
         YearControl(transport.years, parts, markers).add_to(fmap)
-        root.html.add_child(Element(_transport_legend_html(transport, parts.max_pupils)))
+        legends += _transport_legends(transport, parts)
+    legends.sort(key=lambda g: g.open_at)  # the shading first: it opens in smaller windows
+    MapPage(labels, area_labels(areas), site_labels(provision), tiles, _bounds(areas),
+            legends).add_to(fmap)
+    root.html.add_child(Element(_legends_html(legends)))
     html = _stable_ids(root.render(), _element_ids(root))
     js, css = _leaflet_assets()
     return html.replace(_JS_SLOT, js, 1).replace(_CSS_SLOT, css, 1)
@@ -164,8 +193,22 @@ def _to_wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326))
 
 
-def _base_map(areas: gpd.GeoDataFrame, title: str) -> folium.Map:
+def content_security_policy(basemap: MapSettings | None) -> str:
+    """The page's CSP: inline scripts and styles only; images inline or from the tile host."""
+    images = "data:" if basemap is None or basemap.tile_origin is None else (
+        f"data: {basemap.tile_origin}")
+    return ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+            f"img-src {images}; base-uri 'none'; form-action 'none'")
+
+
+def _bounds(areas: gpd.GeoDataFrame) -> list[list[float]]:
+    """[[south, west], [north, east]] of the areas (WGS84, rounded)."""
     west, south, east, north = (round(float(v), DECIMALS) for v in areas.total_bounds)
+    return [[south, west], [north, east]]
+
+
+def _base_map(areas: gpd.GeoDataFrame, title: str, csp: str) -> folium.Map:
+    (south, west), (north, east) = _bounds(areas)
     centre = [round((south + north) / 2, DECIMALS), round((west + east) / 2, DECIMALS)]
     fmap = folium.Map(location=centre, tiles=None,
                       zoom_start=10, control_scale=True)
@@ -173,25 +216,88 @@ def _base_map(areas: gpd.GeoDataFrame, title: str) -> folium.Map:
     fmap.default_css = []
     root = fmap.get_root()
     root.title = escape(title)
-    for name, html in (("leaflet_css", _CSS_SLOT), ("leaflet_js", _JS_SLOT),
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{escape(csp)}">'
+    for name, html in (("csp", meta), ("leaflet_css", _CSS_SLOT), ("leaflet_js", _JS_SLOT),
                        ("dollar_js", _DOLLAR_JS), ("plan_css", _PAGE_CSS)):
         root.header.add_child(Element(html), name=name)
-    fmap.fit_bounds([[south, west], [north, east]])
+    fmap.fit_bounds(_bounds(areas))
     return fmap
 
 
-def _growth_scale(growth: list[float]) -> branca.colormap.LinearColormap:
-    finite = [g * 100 for g in growth if math.isfinite(g)] or [0.0]
-    low, high = round(min(finite), 1), round(max(finite), 1)
-    if high <= low:
-        low, high = low - 0.5, high + 0.5
-    return branca.colormap.LinearColormap(GROWTH_COLOURS, vmin=low, vmax=high)
+def _basemap_layer(basemap: MapSettings | None) -> folium.TileLayer | None:
+    """The optional basemap: in the layer control, off, so no tile is asked for at first."""
+    if basemap is None or basemap.tile_url is None or basemap.tile_origin is None:
+        return None
+    host = basemap.tile_origin.removeprefix("https://")
+    return folium.TileLayer(tiles=basemap.tile_url, attr=escape(basemap.attribution or ""),
+                            name=f"Basemap: {escape(host)} (fetched when ticked)",
+                            overlay=True, show=False, max_zoom=19, subdomains="")
 
 
-def _growth_colour(scale: branca.colormap.LinearColormap, fraction: float) -> str:
-    if not math.isfinite(fraction):
-        return NO_DATA_COLOUR
-    return scale.rgb_hex_str(min(max(fraction * 100, scale.vmin), scale.vmax))
+@dataclass(frozen=True)
+class AreaShading:
+    """What the planning areas are shaded by: quantile classes of growth or of pupils.
+
+    ``measure`` is "growth" (``values`` are fractions) or "pupils" (pupils in the last year,
+    used when growth differs by less than :data:`GROWTH_SPREAD_MIN` between areas).
+    """
+
+    measure: str
+    layer_name: str
+    heading: str
+    note: str
+    values: list[float]
+    edges: list[float]
+    colours: list[str]
+
+    def colour(self, value: float) -> str:
+        """Fill colour of an area's value; grey when it has none."""
+        if not math.isfinite(value):
+            return NO_DATA_COLOUR
+        index = int(np.searchsorted(self.edges[1:-1], value, side="right"))
+        return self.colours[min(index, len(self.colours) - 1)]
+
+    def class_labels(self) -> list[str]:
+        """'low to high' of each class, in the measure's unit."""
+        fmt = _fmt_growth if self.measure == "growth" else (lambda v: f"{v:,.0f}")
+        pairs = list(zip(self.edges, self.edges[1:], strict=False)) or [(self.edges[0],) * 2]
+        return [fmt(a) if fmt(a) == fmt(b) else f"{fmt(a)} to {fmt(b)}" for a, b in pairs]
+
+
+def quantile_edges(values: list[float], classes: int = SHADE_CLASSES) -> list[float]:
+    """Class edges holding about equal numbers of areas (fewer classes for fewer values)."""
+    finite = np.array([v for v in values if math.isfinite(v)] or [0.0])
+    count = min(classes, len(np.unique(finite)))
+    edges = np.unique(np.round(np.quantile(finite, np.linspace(0, 1, count + 1)), 9))
+    return [float(e) for e in (edges if len(edges) > 1 else [edges[0], edges[0]])]
+
+
+def area_shading(areas: gpd.GeoDataFrame, first: int, last: int) -> AreaShading:
+    """Growth classes when growth differs between areas; else pupils in the last year."""
+    firsts, lasts = (pd.to_numeric(areas[c], errors="coerce").astype(float).tolist()
+                     for c in ("pupils_first_year", "pupils_last_year"))
+    growth = [growth_fraction(a, b) for a, b in zip(firsts, lasts, strict=True)]
+    finite = [g for g in growth if math.isfinite(g)]
+    overall = growth_fraction(float(np.nansum(firsts)), float(np.nansum(lasts)))
+    if finite and max(finite) - min(finite) >= GROWTH_SPREAD_MIN:
+        measure, values = "growth", growth
+        name = f"Planning areas: demand growth {first}\u2013{last}"
+        heading = f"Demand growth {ay_label(first)} \u2192 {ay_label(last)}"
+        note = (f"Classes hold about equal numbers of areas. Whole LA: {_fmt_growth(overall)}."
+                f" Grey: no pupils in {ay_label(first)}.")
+    else:
+        measure, values = "pupils", lasts
+        name = f"Planning areas: pupils {ay_label(last)}"
+        heading = f"Pupils needing a specialist place, {ay_label(last)}"
+        spread = (f"{_fmt_growth(min(finite))} to {_fmt_growth(max(finite))}" if finite
+                  else "not defined")
+        note = (f"Demand growth {first}\u2013{last} is about the same in every area ({spread};"
+                f" whole LA {_fmt_growth(overall)}), so areas are shaded by pupils instead.")
+    edges = quantile_edges(values)
+    count = len(edges) - 1
+    picks = [GROWTH_COLOURS[2]] if count == 1 else [
+        GROWTH_COLOURS[round(i)] for i in np.linspace(0, len(GROWTH_COLOURS) - 1, count)]
+    return AreaShading(measure, name, heading, escape(note), values, edges, picks)
 
 
 def _fmt_pupils(value: object) -> str:
@@ -203,15 +309,16 @@ def _fmt_growth(fraction: float) -> str:
     return f"{fraction:+.1%}" if math.isfinite(fraction) else "n/a"
 
 
-def _area_layer(areas: gpd.GeoDataFrame, growth: list[float],
-                scale: branca.colormap.LinearColormap, first: int, last: int,
+def _area_layer(areas: gpd.GeoDataFrame, shading: AreaShading, first: int, last: int,
                 show: bool = True) -> folium.GeoJson:
     features = []
-    for i, (row, frac) in enumerate(zip(areas.itertuples(index=False), growth, strict=True)):
+    for i, row in enumerate(areas.itertuples(index=False)):
+        frac = growth_fraction(*(float(pd.to_numeric(v, errors="coerce")) for v in
+                                 (row.pupils_first_year, row.pupils_last_year)))
         props = {"name": escape(row.name), "area_id": escape(row.area_id),
                  "pupils_first": _fmt_pupils(row.pupils_first_year),
                  "pupils_last": _fmt_pupils(row.pupils_last_year),
-                 "growth": _fmt_growth(frac), "fill": _growth_colour(scale, frac)}
+                 "growth": _fmt_growth(frac), "fill": shading.colour(shading.values[i])}
         features.append({"type": "Feature", "id": str(i), "properties": props,
                          "geometry": shapely.geometry.mapping(row.geometry)})
     fields = ["name", "area_id", "pupils_first", "pupils_last", "growth"]
@@ -219,11 +326,12 @@ def _area_layer(areas: gpd.GeoDataFrame, growth: list[float],
                "Demand growth"]
     return folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
-        name=f"Planning areas: demand growth {first}\u2013{last}",
+        name=shading.layer_name,
         overlay=False,  # the base layer: drawn first, never re-added above the markers
         show=show,
         style_function=_area_style,
-        tooltip=folium.GeoJsonTooltip(fields=["name", "growth"], aliases=["Area", "Growth"],
+        tooltip=folium.GeoJsonTooltip(fields=["name", "pupils_last", "growth"],
+                                      aliases=["Area", f"Pupils {ay_label(last)}", "Growth"],
                                       localize=False),
         popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, localize=False),
     )
@@ -231,7 +339,7 @@ def _area_layer(areas: gpd.GeoDataFrame, growth: list[float],
 
 def _area_style(feature: dict) -> dict:
     return {"fillColor": feature["properties"]["fill"], "color": "#555555", "weight": 1,
-            "fillOpacity": 0.7}
+            "fillOpacity": 0.7, "className": "plan-area"}
 
 
 def _provision_layer(provision: gpd.GeoDataFrame, places_column: str, name: str,
@@ -242,16 +350,20 @@ def _provision_layer(provision: gpd.GeoDataFrame, places_column: str, name: str,
     rows = provision[pd.to_numeric(provision[places_column]).fillna(0) > 0]
     for row in rows.itertuples(index=False):
         colour = KIND_COLOURS.get(str(row.kind), OTHER_COLOUR)
-        places = float(getattr(row, places_column))
-        radius = min(max(RADIUS_PER_ROOT_PLACE * math.sqrt(places), MIN_RADIUS), MAX_RADIUS)
+        radius = marker_radius(float(getattr(row, places_column)))
         folium.CircleMarker(
-            location=[row.geometry.y, row.geometry.x], radius=round(radius, 2), color=colour,
+            location=[row.geometry.y, row.geometry.x], radius=radius, color=colour,
             weight=3 if is_new else 1, fill=True, fill_color=colour,
             fill_opacity=0.5 if is_new else 0.8, dash_array="4 3" if is_new else None,
             tooltip=folium.Tooltip(escape(row.site_name)),
             popup=folium.Popup(_marker_popup(row), parse_html=False, max_width=320),
         ).add_to(group)
     return group
+
+
+def marker_radius(places: float) -> float:
+    """Circle radius in px: area ∝ places, within [MIN_RADIUS, MAX_RADIUS]."""
+    return round(min(max(RADIUS_PER_ROOT_PLACE * math.sqrt(places), MIN_RADIUS), MAX_RADIUS), 2)
 
 
 def _marker_popup(row: tuple) -> str:
@@ -303,24 +415,50 @@ def _title_html(title: str) -> str:
             f" font-size: 16px; font-weight: bold;'>{escape(title)}</div>")
 
 
-def _legend_html(scale: branca.colormap.LinearColormap, first: int, last: int) -> str:
-    kinds = "".join(f"<div><span class='plan-swatch' style='background: {colour}'></span>"
-                    f"{KIND_LABELS[kind]}</div>" for kind, colour in KIND_COLOURS.items())
-    stops = ", ".join(scale.rgb_hex_str(v)
-                      for v in np.linspace(scale.vmin, scale.vmax, len(GROWTH_COLOURS)))
-    return (
-        "<div class='plan-box' style='bottom: 56px; left: 10px;'>"
-        "<b>Provision</b>" + kinds +
-        "<div style='font-size: 11px'>Solid: existing places; dashed outline: new places."
-        " Area of circle \u221d places.</div>"
-        f"<b>Demand growth {first}\u2013{last}</b>"
-        f"<div style='width: 180px; height: 12px; background: linear-gradient(to right,"
-        f" {stops});'></div>"
-        f"<div style='width: 180px; display: flex; justify-content: space-between;'>"
-        f"<span>{scale.vmin:+.1f}%</span><span>{scale.vmax:+.1f}%</span></div>"
-        f"<div><span class='plan-swatch' style='background: {NO_DATA_COLOUR};"
-        f" border-radius: 0'></span>no pupils in {first}</div></div>"
-    )
+@dataclass(frozen=True)
+class Legend:
+    """One folding legend: a title and escaped HTML.
+
+    ``open_at``: the least window height (px) at which it starts open; else it starts folded.
+    """
+
+    title: str
+    body: str
+    open_at: int
+    layer: folium.map.Layer | None = None  # shown only while this layer is on the map
+
+
+def _legends_html(legends: list[Legend]) -> str:
+    """The legends, stacked bottom-left, each a <details> (folded until the script opens it)."""
+    items = "".join(f"<details class='plan-box plan-legend' data-open-at='{g.open_at}'>"
+                    f"<summary>{g.title}</summary><div class='legend-body'>{g.body}</div>"
+                    "</details>" for g in legends)
+    return f"<div class='plan-legends'>{items}</div>"
+
+
+def _square(colour: str) -> str:
+    return f"<span class='plan-swatch' style='background: {colour}; border-radius: 0'></span>"
+
+
+def _area_legend(shading: AreaShading, layer: folium.GeoJson) -> Legend:
+    """Classes of the area shading and what they measure (open in windows 640 px tall)."""
+    rows = "".join(f"<div>{_square(c)}{escape(t)}</div>"
+                   for c, t in zip(shading.colours, shading.class_labels(), strict=True))
+    if any(not math.isfinite(v) for v in shading.values):
+        rows += f"<div>{_square(NO_DATA_COLOUR)}no data</div>"
+    return Legend(escape(shading.heading), rows + f"<div class='legend-note'>{shading.note}"
+                  "</div>", open_at=640, layer=layer)
+
+
+def _provision_legend(provision: gpd.GeoDataFrame) -> Legend:
+    """Colours of the kinds present (all kinds when there is no provision)."""
+    present = set(provision["kind"].astype(str)) if "kind" in provision else set()
+    kinds = [k for k in KIND_COLOURS if k in present] or list(KIND_COLOURS)
+    rows = "".join(f"<div><span class='plan-swatch' style='background: {KIND_COLOURS[k]}'>"
+                   f"</span>{KIND_LABELS[k]}</div>" for k in kinds)
+    return Legend("Provision", rows + "<div class='legend-note'>Solid: existing places;"
+                  " dashed outline: new places. Area of circle \u221d places. Labels: new"
+                  " places and the first year they open.</div>", open_at=900)
 
 
 def _element_ids(element: Element) -> set[str]:
@@ -489,7 +627,7 @@ def _journey_layer(areas: gpd.GeoDataFrame, view: TransportView) -> folium.GeoJs
                  "popup": _journey_popup(name, view.years, {y: r for y, r in per_year.items()
                                                             if r is not None}),
                  "style": {"fillColor": fills[str(view.years[0])], "color": "#555555",
-                           "weight": 1, "fillOpacity": 0.75}}
+                           "weight": 1, "fillOpacity": 0.75, "className": "plan-area"}}
         features.append({"type": "Feature", "id": str(i), "properties": props,
                          "geometry": shapely.geometry.mapping(row.geometry)})
     return folium.GeoJson({"type": "FeatureCollection", "features": features},
@@ -548,7 +686,98 @@ def _flow_groups(flows: gpd.GeoDataFrame, scenario: str, years: list[int], large
 
 def _template_text(name: str) -> str:
     """A template shipped in ``sufficiency/report/templates`` (the map's JavaScript)."""
-    return (Path(__file__).parent / "templates" / name).read_text(encoding="utf-8")
+    return (_TEMPLATES / name).read_text(encoding="utf-8")
+
+
+_NAME_PARTS = re.compile(r"(?P<head>[^:(]+?)(?::\s+|\s+\()(?P<tail>.+?)\)?\s*\Z")
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """'Central: Guildhall, Micklegate' -> ('Central', 'Guildhall, Micklegate').
+
+    The head is the label's bold first line, the tail its small second line ('' if none).
+    """
+    match = _NAME_PARTS.match(name.strip())
+    if match is None:
+        return name.strip(), ""
+    return match["head"].strip(), match["tail"].strip()
+
+
+def _inside_point(shape: shapely.Geometry) -> shapely.Point:
+    """A point well inside a polygon (pole of inaccessibility of its largest part)."""
+    parts = getattr(shape, "geoms", [shape])
+    part = max(parts, key=lambda g: g.area)
+    try:
+        pole = polylabel(part, tolerance=max(math.sqrt(part.area) / 100, 1.0))
+    except Exception:  # an invalid ring: any point inside will do
+        return part.representative_point()
+    centre = part.centroid  # preferred when it is nearly as far inside: it looks central
+    room = part.boundary.distance
+    return centre if part.contains(centre) and room(centre) >= 0.8 * room(pole) else pole
+
+
+def area_labels(areas: gpd.GeoDataFrame) -> list[dict]:
+    """Each area's name at a point well inside it, the largest areas first (kept first)."""
+    metric = areas.to_crs(3857)
+    keep = [i for i, g in enumerate(metric.geometry) if g is not None and not g.is_empty
+            and g.area > 0]
+    points = gpd.GeoSeries([_inside_point(metric.geometry.iloc[i]) for i in keep],
+                           crs=3857).to_crs(4326)
+    specs = []
+    for i, point in zip(keep, points, strict=True):
+        head, tail = split_name(str(areas["name"].iloc[i]))
+        specs.append({"lat": round(point.y, DECIMALS), "lon": round(point.x, DECIMALS),
+                      "head": escape(head), "tail": escape(tail),
+                      "size": metric.geometry.iloc[i].area})
+    specs.sort(key=lambda s: -s["size"])
+    return [{k: v for k, v in s.items() if k != "size"} for s in specs]
+
+
+def site_labels(provision: gpd.GeoDataFrame) -> list[dict]:
+    """One label per site with new places: its name, places and first opening year."""
+    if provision.empty or "new_places" not in provision:
+        return []
+    frame = provision.assign(
+        new=pd.to_numeric(provision["new_places"], errors="coerce").fillna(0),
+        old=pd.to_numeric(provision["existing_places"], errors="coerce").fillna(0),
+        opens=pd.to_numeric(provision["opening_year"], errors="coerce"))
+    specs = []
+    for site_id, rows in frame[frame["new"] > 0].groupby("site_id", sort=True):
+        point, opens = rows.geometry.iloc[0], rows["opens"].min()
+        when = f", from {ay_label(int(opens))}" if pd.notna(opens) else ""
+        gap = max(marker_radius(float(v)) for v in [*rows["new"], *rows["old"]]) + 3
+        specs.append({"lat": round(point.y, DECIMALS), "lon": round(point.x, DECIMALS),
+                      "name": escape(rows["site_name"].iloc[0]),
+                      "note": escape(f"+{int(rows['new'].sum()):,} places{when}"),
+                      "gap": round(gap, 1), "places": int(rows["new"].sum()),
+                      "site": str(site_id)})
+    specs.sort(key=lambda s: (-s["places"], s["site"]))
+    return [{k: v for k, v in s.items() if k not in ("places", "site")} for s in specs]
+
+
+class MapPage(MacroElement):
+    """The page's own script: labels (with overlaps hidden), folding legends, print, basemap.
+
+    Label texts are escaped in Python and reach the page through ``tojson``.
+    """
+
+    _template = Template(_template_text("map_page.js.j2"))
+
+    def __init__(self, labels: folium.FeatureGroup, area_specs: list[dict],
+                 site_specs: list[dict], basemap: folium.TileLayer | None,
+                 bounds: list[list[float]], legends: list[Legend]):
+        super().__init__()
+        self._name = "MapPage"
+        self._labels, self._basemap, self._legends = labels, basemap, legends
+        self.area_labels, self.site_labels, self.bounds = area_specs, site_specs, bounds
+
+    def render(self, **kwargs) -> None:
+        """Resolve the label group's and basemap's JS names, then render."""
+        self.label_group = self._labels.get_name()
+        self.basemap = "null" if self._basemap is None else self._basemap.get_name()
+        self.legend_layers = ["null" if g.layer is None else g.layer.get_name()
+                              for g in self._legends]
+        super().render(**kwargs)
 
 
 class YearControl(MacroElement):
@@ -580,7 +809,9 @@ class YearControl(MacroElement):
         super().render(**kwargs)
 
 
-def _transport_legend_html(view: TransportView, largest: float) -> str:
+def _transport_legends(view: TransportView, parts: TransportParts) -> list[Legend]:
+    """The journey-minutes classes (shown with their layer) and the flows and rings."""
+    largest = parts.max_pupils
     edges = [0, *MINUTE_EDGES]
     classes = [f"{a}\u2013{b} min" for a, b in zip(edges, edges[1:], strict=False)]
     classes.append(f"{MINUTE_EDGES[-1]} min or more")
@@ -596,9 +827,8 @@ def _transport_legend_html(view: TransportView, largest: float) -> str:
         f"{'pupil' if v == 1 else 'pupils'}</div>"
         for v in samples)
     rings = ", ".join(f"{m}" for m in sorted(view.ring_minutes))
-    return (
-        "<div class='plan-box' style='bottom: 24px; right: 10px; max-width: 260px;'>"
-        "<b>Mean one-way journey (plan)</b>" + shades +
+    minutes = Legend("Mean one-way journey (plan)", shades, open_at=640, layer=parts.journeys)
+    return [minutes, Legend("Flows and rings", (
         "<b>Flows, area \u2192 provision</b>" + widths +
         f"<div style='font-size: 11px'>Width \u221d pupils; orange: plan; grey dashed: do "
         f"nothing.</div><b>Rings</b><div style='font-size: 11px'><span style='color: "
@@ -606,7 +836,7 @@ def _transport_legend_html(view: TransportView, largest: float) -> str:
         f"shown. Radius: {_ring_note(view)}</div>"
         + _independent_legend(view) +
         f"<div style='font-size: 11px; margin-top: 4px'>Travel: {escape(view.travel_metric)}"
-        "</div></div>")
+        "</div>"), open_at=1100)]
 
 
 def _independent_legend(view: TransportView) -> str:

@@ -1,7 +1,10 @@
-"""Explain an infeasible run in terms a planner can act on.
+"""Explain an infeasible run in terms a planner can act on, by its real cause.
 
-A run can only be infeasible when independent placement is switched off: then some demand
-has too few reachable places even if every option opened as early as it may.
+With independent placement switched off, some demand may have too few reachable places
+even if every option opened as early as it may. With it on, every pupil can always be
+placed, so the cause is elsewhere: pupils already placed (current_placements.csv) above an
+option's places (validation clips only round-off), or fixed openings (committed schemes,
+locks) or delivery limits that the capital budget or each other cannot keep.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import pandas as pd
 from sufficiency.errors import SolveError
 from sufficiency.formulation.sets import ModelSets
 from sufficiency.preprocess.dataset import Dataset
+from sufficiency.tolerances import PUPILS_CURRENT_OVER_CAPACITY
 
 MAX_LISTED = 10
 
@@ -42,8 +46,42 @@ def _academic_year(year: int) -> str:
     return f"{year}/{(year + 1) % 100:02d}"
 
 
+def current_over_places(dataset: Dataset, sets: ModelSets) -> list[str]:
+    """Options whose pupils already placed exceed their places and allowed soft capacity."""
+    if sets.cohorts is None or sets.cohorts.current.empty:
+        return []
+    current = sets.cohorts.current
+    soft = dataset.config.placement_rules.soft_capacity
+    o = sets.placements["o"].to_numpy()[current["i"].to_numpy()]
+    held = pd.Series(current["pupils"].to_numpy(float)).groupby(o).sum()
+    places = sets.options["existing_places"].to_numpy(float)[held.index]
+    room = places * (1.0 + sets.soft_share(soft)[held.index])
+    excess = held - room
+    over = excess[excess > PUPILS_CURRENT_OVER_CAPACITY]
+    year = _academic_year(dataset.config.start_year)
+    ids = sets.options["option_id"].to_numpy()
+    return [f"current_placements.csv puts {pupils:g} pupils at '{ids[option]}' in AY {year}: "
+            f"{extra:.6g} more than its places and the soft capacity the run allows "
+            "([soft_capacity] share)"
+            for option, pupils, extra in zip(over.index.to_numpy(dtype=int),
+                                             held[over.index].to_numpy(float),
+                                             over.to_numpy(float), strict=True)]
+
+
 def explain_infeasible(dataset: Dataset, sets: ModelSets) -> None:
-    """Raise :class:`SolveError` naming the demand that cannot be placed, and what to change."""
+    """Raise :class:`SolveError` naming the real cause and what to change."""
+    current = current_over_places(dataset, sets)
+    if dataset.config.independent.available:
+        causes = current or [
+            "every pupil can be placed (independent placement is allowed), so the rules "
+            "that fix or limit openings conflict: fixed openings (committed.csv, "
+            "--lock-until) spending more than a year's capital budget, or delivery limits "
+            "([delivery], exclusive_group) that those openings break"]
+        raise SolveError("no plan keeps every rule of the run:\n  - " + "\n  - ".join(causes)
+                         + "\nCorrect the rows named, or relax the budget or limits named.")
+    if current:
+        raise SolveError("no plan keeps every rule of the run:\n  - " + "\n  - ".join(current)
+                         + "\nMove those pupils, raise existing_places, or allow soft capacity.")
     short = shortfalls(dataset, sets).head(MAX_LISTED)
     lines = [f"{area} {commodity} AY {_academic_year(year)}: "
              f"{pupils:g} pupils, at most {places:g} places within reach"

@@ -146,8 +146,44 @@ def _new_per_slot(plan_model: PlanModel, open_by_year: np.ndarray) -> np.ndarray
     return slots["new"].fillna(0.0).to_numpy()
 
 
+def _within_fixed(plan_model: PlanModel, modules: np.ndarray) -> np.ndarray:
+    """``modules`` per slot with every fixed opening kept (committed.csv, locks).
+
+    Each fixed slot holds exactly its modules; an option whose fixed capital goes with its
+    earliest fixed opening (a ``first`` binary) opens nothing before it; an option's total
+    stays within max_modules, dropping its latest free modules first.
+    """
+    slots = plan_model.sets.open_slots
+    if "committed" not in slots.columns:
+        return modules
+    fixed = slots["committed"].to_numpy(float)
+    modules = np.where(fixed > 0, fixed, modules)
+    owner, years = slots["o"].to_numpy(), slots["year"].to_numpy()
+    earliest = slots[fixed > 0].groupby("o")["year"].min()
+    tied = np.isin(owner, plan_model.sets.first_slots["o"].unique())
+    modules[tied & (years < pd.Series(owner).map(earliest).fillna(np.inf).to_numpy())] = 0.0
+    most = plan_model.sets.options["max_modules"].to_numpy(float)
+    total = np.bincount(owner, weights=modules, minlength=len(most))
+    for o in np.flatnonzero(total > most + ROUNDING):
+        excess = total[o] - most[o]
+        for slot in np.flatnonzero((owner == o) & (fixed == 0))[::-1]:
+            cut = min(excess, modules[slot])
+            modules[slot] -= cut
+            excess -= cut
+    return modules
+
+
+def _free_modules(plan_model: PlanModel, modules: np.ndarray) -> np.ndarray:
+    """Modules per slot beyond the fixed ones (the only ones a repair may drop)."""
+    slots = plan_model.sets.open_slots
+    if "committed" not in slots.columns:
+        return modules
+    return np.asarray(modules - slots["committed"].to_numpy(float), dtype=float)
+
+
 def _with_first(plan_model: PlanModel, modules: np.ndarray) -> Openings:
-    """The fixed capital goes with each option's first module."""
+    """The fixed capital goes with each option's first module; fixed openings kept."""
+    modules = _within_fixed(plan_model, np.asarray(modules, dtype=float).copy())
     slots = plan_model.sets.open_slots
     opening_year = slots[modules > 0].groupby("o")["year"].min()
     firsts = plan_model.sets.first_slots
@@ -200,7 +236,9 @@ def keep_budget(plan_model: PlanModel, openings: Openings, support: np.ndarray,
             return openings
         spends = np.zeros(len(modules), dtype=bool)  # slots with a tranche in that year
         spends[slot_terms.loc[slot_terms["row"] == over[0], "index"].to_numpy()] = True
-        candidates = np.flatnonzero(spends & (modules > 0))
+        candidates = np.flatnonzero(spends & (_free_modules(plan_model, modules) > 0))
+        if not len(candidates):  # only fixed openings spend that year: nothing to drop
+            return openings
         drop = candidates[np.lexsort((-candidates, support[candidates]))[0]]
         modules[drop] -= 1
         openings = _with_first(plan_model, modules.copy())
@@ -238,7 +276,12 @@ def keep_delivery(plan_model: PlanModel, openings: Openings,
             return openings
         block, row = over[0]
         rows = terms[(terms["block"] == block) & (terms["row"] == row)]
+        free = pd.Series(_free_modules(plan_model, modules) > 0).groupby(
+            sets.open_slots["o"].to_numpy()).any()
         candidates = np.unique(rows["o"].to_numpy()[values[rows.index] > 0])
+        candidates = candidates[free.reindex(candidates, fill_value=False).to_numpy()]
+        if not len(candidates):  # the fixed openings alone: nothing a repair may close
+            return openings
         weakest = candidates[np.lexsort((-candidates,
                                          by_option.reindex(candidates).to_numpy()))[0]]
         modules[sets.open_slots["o"].to_numpy() == weakest] = 0.0
@@ -308,8 +351,7 @@ def delayed_openings(plan_model: PlanModel, opened: np.ndarray, years: int) -> O
 
 def _fallbacks(plan_model: PlanModel, opened: np.ndarray) -> list[Openings]:
     """Openings to try for options being fixed: rounded, later, fewer, none."""
-    closed = Openings(np.zeros(len(plan_model.sets.open_slots)),
-                      np.zeros(len(plan_model.sets.first_slots)))
+    closed = _with_first(plan_model, np.zeros(len(plan_model.sets.open_slots)))
     return [rounded_openings(plan_model, opened, 0.5),
             *(delayed_openings(plan_model, opened, years) for years in DIVE_DELAYS),
             rounded_openings(plan_model, opened, 1.0 - ROUNDING), closed]

@@ -122,7 +122,7 @@ def budget_values(config: RunConfig, spent: pd.Series, block: RowBlock | None,
         "spent": np.round(used, 2),
         "headroom": np.round(budget - used, 2),
         "value_per_million_pv": np.round(values + 0.0, 2),
-        "value_per_million_replanned_pv": np.zeros(len(years)),
+        "value_per_million_replanned_pv": np.full(len(years), np.nan),  # re-plans: extras
     })[BUDGET_COLUMNS]
 
 

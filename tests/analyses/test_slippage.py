@@ -84,7 +84,8 @@ def test_cli_writes_tables_once_and_refuses_to_overwrite(tiny, tmp_path):
     assert first.exit_code == 0, first.output
     folder = tmp_path / "outputs" / "tiny.slippage"
     assert sorted(p.name for p in folder.iterdir()) == [
-        ".sufficiency-dataset", "plans.csv", "slippage.csv", "slippage_by_year.csv"]
+        ".sufficiency-dataset", "analysis.json", "plans.csv", "slippage.csv",
+        "slippage_by_year.csv"]
     again = runner.invoke(app, ["slippage", str(path), "--output-root", str(tmp_path)])
     assert again.exit_code == 3
     assert "--force" in again.output

@@ -123,3 +123,63 @@ def test_current_placements_are_checked(tiny):
     assert "current_placements.csv, row 2, column 'option_id': 'NOPE' is not in provision.csv" \
         in result.output
     assert "9 pupils placed for A SEMH primary but demand.csv has 4 in 2026" in result.output
+
+
+def test_current_placements_a_rounding_over_capacity_are_clipped(tiny):
+    """10.000002 pupils at a 10-place school (a plan's own placements, written rounded, fed
+    back) plan without error: 10 stay at SP (£20k), the rest of 12 go independent (£50k).
+    """
+    toml = with_current(tiny, ["A,ASD,primary,SP,10.000002"], toml=run_toml() + STICKY,
+                        demand=["A,ASD,primary,2026,12"],
+                        provision=[option("SP", "S1", existing=10)])
+    run = run_plan(toml)
+    assert run.optimal.total_cost == pytest.approx(10 * 20_000 + 2 * 50_000)
+
+
+def test_current_placements_over_capacity_name_the_option_year_and_excess(tiny):
+    """12 pupils at a 10-place school, soft capacity off: an input error naming what to set."""
+    from typer.testing import CliRunner
+
+    from sufficiency.cli import app
+
+    toml = with_current(tiny, ["A,ASD,primary,SP,12"], toml=run_toml() + STICKY,
+                        demand=["A,ASD,primary,2026,12"],
+                        provision=[option("SP", "S1", existing=10)])
+    result = CliRunner().invoke(app, ["plan", str(toml)])
+    assert result.exit_code == 2
+    assert "'SP' holds 12 pupils in AY 2026/27, 2 over its 10 existing places" in result.output
+    assert "[soft_capacity] share = 0.2" in result.output
+    assert "independent placement is switched off" not in result.output
+    assert not (tiny.root / "outputs").exists()
+
+
+def test_current_placements_over_capacity_use_soft_capacity_where_allowed(tiny):
+    """With 20 % soft capacity the 12 pupils stay: 12 × 20k + 2 × £5k premium = £250k."""
+    toml = with_current(tiny, ["A,ASD,primary,SP,12"],
+                        toml=run_toml() + STICKY + "\n[soft_capacity]\nshare = 0.2\n",
+                        demand=["A,ASD,primary,2026,12"],
+                        provision=[option("SP", "S1", existing=10)])
+    run = run_plan(toml)
+    assert run.optimal.total_cost == pytest.approx(12 * 20_000 + 2 * 5_000)
+    too_many = with_current(tiny, ["A,ASD,primary,SP,13"],
+                            toml=run_toml() + STICKY + "\n[soft_capacity]\nshare = 0.2\n",
+                            demand=["A,ASD,primary,2026,13"],
+                            provision=[option("SP", "S1", existing=10)])
+    from sufficiency.errors import InputError
+
+    with pytest.raises(InputError, match="raise \\[soft_capacity\\] share to at least 0.3"):
+        run_plan(too_many)
+
+
+def test_current_independent_pupils_need_independent_placement(tiny):
+    """Pupils already independent in a run without independent placement: named, not a
+    false 'no places within reach'."""
+    from sufficiency.errors import InputError
+
+    toml = with_current(tiny, ["A,ASD,primary,independent,2"],
+                        toml=run_toml().replace("[transport]",
+                                                "available = false\n\n[transport]") + STICKY,
+                        demand=["A,ASD,primary,2026,2"], provision=[option("SP", "S1",
+                                                                           existing=10)])
+    with pytest.raises(InputError, match="switches independent placement off"):
+        run_plan(toml)

@@ -43,7 +43,8 @@ def test_written_dataset_is_a_valid_contract_dataset(tmp_path):
     folder = result.dataset_dir
     assert sorted(p.name for p in folder.iterdir()) == [
         ".sufficiency-dataset", "README.md", "areas.geojson", "base_demand.csv",
-        "build_log.csv", "demand.csv", "provision.csv", "sites.csv"]
+        "build_log.csv", "calibration.csv", "demand.csv", "growth.csv", "provision.csv",
+        "sites.csv"]
     assert (folder / ".sufficiency-dataset").read_text().startswith(
         "This folder was written by `sufficiency build-dataset testshire.build.toml`.")
     doc = json.loads((folder / "areas.geojson").read_text())

@@ -206,6 +206,7 @@ def test_readme_rebuild_command_replaces_the_committed_york_build(tmp_path):
     shutil.copy(ROOT / "inputs" / "york.build.toml", repo / "inputs" / "york.build.toml")
     (repo / "models").mkdir()
     shutil.copy(ROOT / "models" / "york.toml", repo / "models" / "york.toml")
+    shutil.copy(ROOT / "models" / "york_scenarios.toml", repo / "models" / "york_scenarios.toml")
     (tmp_path / "shared" / "data").mkdir(parents=True)  # ../../shared/data/york from inputs/
     (tmp_path / "shared" / "data" / "york").symlink_to(YORK_SOURCES)
     before = snapshot(repo)

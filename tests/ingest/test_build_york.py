@@ -37,6 +37,8 @@ def test_rebuild_from_the_raw_extracts_equals_the_committed_dataset(tmp_path):
     for name in built:
         assert (result.dataset_dir / name).read_bytes() == (DATASET / name).read_bytes(), name
     assert result.run_path.read_bytes() == RUN.read_bytes()
+    scenarios = tmp_path / "models" / "york_scenarios.toml"
+    assert scenarios.read_bytes() == (ROOT / "models" / "york_scenarios.toml").read_bytes()
 
 
 @needs_sources
@@ -76,4 +78,29 @@ def test_york_plans_to_optimality():
     assert run.optimal.report.mip_gap <= 1e-4
     assert run.do_nothing is not None and run.savings > 0
     demand = run.dataset.demand
-    assert demand[demand["year"] == 2026]["pupils"].sum() == pytest.approx(412.3, abs=0.1)
+    assert demand[demand["year"] == 2026]["pupils"].sum() == pytest.approx(413.5, abs=0.1)
+
+
+def test_york_calibration_growth_post16_and_scenarios_are_committed():
+    """The SEN2 counts the start year is checked against (24 independent in January 2025),
+    growth by need × phase with a source per rate, York's two FE colleges, and a scenarios
+    run that loads as it is."""
+    from sufficiency.preprocess.config import load_run_config
+    from sufficiency.preprocess.dataset import load_dataset
+    from sufficiency.preprocess.scenarios import load_scenarios
+
+    calibration = pd.read_csv(DATASET / "calibration.csv")
+    by_group = calibration.groupby("group")["pupils"].sum()
+    assert by_group["independent"] == pytest.approx(24, abs=0.05)
+    assert by_group.sum() == pytest.approx(363, abs=0.1)
+    assert set(calibration["year"]) == {2024}
+    growth = pd.read_csv(DATASET / "growth.csv")
+    assert len(growth) == 36 and growth["rate"].nunique() > 3
+    assert growth["source"].str.startswith("trend of the placements").all()
+    provision = pd.read_csv(DATASET / "provision.csv", dtype={"site_id": str})
+    colleges = provision[provision["kind"] == "fe_college"]
+    assert sorted(colleges["site_id"]) == ["130594", "130595"]
+    assert set(colleges["phases"]) == {"post16"}
+    run = ROOT / "models" / "york_scenarios.toml"
+    names = sorted(s.name for s in load_scenarios(load_dataset(load_run_config(run))))
+    assert names == ["central", "high", "low"]

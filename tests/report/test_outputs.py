@@ -95,3 +95,13 @@ def test_example_end_to_end(tmp_path):
                   "New provision (plan)"):
         assert layer in html
     assert not re.search(r'(src|href)="https?:', html)
+    from docx import Document
+
+    from sufficiency.report.cabinet import money
+
+    paper = Document(str(folder / "cabinet.docx"))  # the cabinet paper of the same run
+    words = [p.text for p in paper.paragraphs]
+    words += [c.text for t in paper.tables for row in t.rows for c in row.cells]
+    assert len(paper.tables) <= 5 and len(" ".join(words).split()) <= 2_000
+    assert f"saving of {money(summary['savings'])}" in " ".join(words)
+    assert (folder / "cabinet.html").is_file() and (folder / "plan_map.png").is_file()

@@ -1,3 +1,4 @@
+import base64
 import json
 import math
 import os
@@ -15,18 +16,23 @@ from conftest import option, run_toml
 from shapely.geometry import LineString, Point, box
 
 from sufficiency.pipeline import run_plan
+from sufficiency.preprocess.map_settings import MapSettings
 from sufficiency.report.layers import plan_map_html
 from sufficiency.report.webmap import (
+    LABELS_LAYER,
     MINUTE_COLOURS,
     NO_LOCAL_COLOUR,
     TransportView,
+    area_shading,
     ay_label,
     escape,
     flow_weight,
     growth_fraction,
     minutes_colour,
+    quantile_edges,
     render_plan_map,
     ring_layer_name,
+    split_name,
     write_map,
 )
 
@@ -219,6 +225,7 @@ const chain = new Proxy(function () {}, {
   get(target, key) {
     if (key === 'addData') return (d) => { rec.features.push(...d.features); return chain; };
     if (key === 'DomUtil') return {create: () => ({})};
+    if (key === Symbol.toPrimitive) return () => 0;  // label boxes measured by the page
     if (key === 'bindTooltip' || key === 'bindPopup') {
       return (content) => {
         if (typeof content === 'function' && content !== chain) {
@@ -231,7 +238,10 @@ const chain = new Proxy(function () {}, {
   },
   apply() { return chain; },
 });
-const context = {L: chain, alert: () => { rec.alerts += 1; },
+const page = {addEventListener() {}, innerHeight: 800,
+              matchMedia: () => ({addEventListener() {}}), print() {}};
+const context = {L: chain, alert: () => { rec.alerts += 1; }, window: page,
+                 document: {querySelectorAll: () => []},
                  $: (h) => { rec.dollar.push(String(h)); return [{}]; }};
 vm.runInNewContext(scripts[scripts.length - 1], context);
 console.log(JSON.stringify(rec));
@@ -505,3 +515,199 @@ def test_run_map_in_browser(tiny, tmp_path):
     assert_clean(seen, [*TRANSPORT_LAYERS, "Existing provision", "New provision (plan)"])
     assert seen["first"][0] == "AY 2026/27" and seen["later"][0] == "AY 2027/28"
     assert seen["first"][2] == 0 and seen["later"][2] == 3  # NEW's rings from 2027
+
+
+# --- a map that reads without clicking: labels, folding legends, basemap, print ----------
+
+TILES = MapSettings("https://tiles.test/{z}/{x}/{y}.png", "\u00a9 Tiles <b>test</b>")
+PLAIN = ["Site A", "Site B", "Site C", "Site D", "Site E"]
+
+
+def page_data(html: str, name: str) -> list:
+    """A JSON array the page's own script declares as ``var name = [...];``."""
+    return json.loads(re.search(rf"var {name} = (\[.*?\]);\n", html).group(1))
+
+
+def csp(html: str) -> str:
+    return re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">',
+                     html).group(1)
+
+
+def test_split_name():
+    assert split_name("Central: Guildhall, Micklegate") == ("Central", "Guildhall, Micklegate")
+    assert split_name("East Warwickshire (Rugby)") == ("East Warwickshire", "Rugby")
+    assert split_name("Nuneaton & Bedworth") == ("Nuneaton & Bedworth", "")
+    assert split_name("<script>alert(1)</script>") == ("<script>alert(1)</script>", "")
+
+
+def test_labels(html):
+    areas = page_data(html, "areaLabels")
+    assert sorted(a["head"] for a in areas) == sorted(
+        escape(n) for n in ("<script>alert(1)</script>", "${alert(1)}", "C:\\x`"))
+    south, west, north, east = fit_bounds(html)
+    assert all(south < a["lat"] < north and west < a["lon"] < east for a in areas)
+    sites = page_data(html, "siteLabels")
+    assert [s["name"] for s in sites] == [escape(BAD[i]) for i in (3, 2, 4, 1)]  # most places
+    assert sites[0]["note"] == "+150 places, from AY 2030/31"
+    assert escape(BAD[0]) not in {s["name"] for s in sites}  # existing places only: no label
+    assert json.dumps(LABELS_LAYER) in page_script(html)
+    plain = render(make_areas(names=("North: Warwick", "Leamington (Spa)", "Kenilworth")),
+                   make_provision(PLAIN, PLAIN, PLAIN), title="Plan")
+    assert [(a["head"], a["tail"]) for a in page_data(plain, "areaLabels")] == [
+        ("Kenilworth", ""), ("North", "Warwick"), ("Leamington", "Spa")]  # largest first
+    assert {s["name"] for s in page_data(plain, "siteLabels")} == set(PLAIN[1:])
+
+
+def test_legends_fold(html, transport_html):
+    for page, count in ((html, 2), (transport_html, 4)):
+        legends = re.findall(r"<details class='plan-box plan-legend'[^>]*>", page)
+        assert len(legends) == count
+        assert all(" open" not in d for d in legends)  # folded until the script opens some
+    assert "data-open-at='640'" in html and "Print (A4 landscape)" in html
+    assert "@media print" in html and "size: A4 landscape" in html
+
+
+def frame(firsts, lasts) -> gpd.GeoDataFrame:
+    areas = make_areas()
+    return areas.assign(pupils_first_year=firsts, pupils_last_year=lasts)
+
+
+def test_shading_shows_differences():
+    uniform = area_shading(frame([100.0, 50.0, 10.0], [110.0, 55.0, 11.0]), FIRST, LAST)
+    assert uniform.measure == "pupils"  # +10 % everywhere: shaded by pupils instead
+    assert uniform.layer_name == "Planning areas: pupils AY 2033/34"
+    assert "about the same in every area (+10.0% to +10.0%" in uniform.note
+    assert len(set(uniform.colour(v) for v in uniform.values)) == 3
+    varied = area_shading(make_areas(), FIRST, LAST)
+    assert varied.measure == "growth" and varied.layer_name == LAYERS[0]
+    assert varied.class_labels() == ["-10.0% to +5.0%", "+5.0% to +20.0%"]  # two values
+    assert varied.colour(math.nan) == "#cccccc"
+    close = area_shading(frame([100.0, 100.0, 100.0], [101.0, 102.5, 104.0]), FIRST, LAST)
+    assert close.measure == "growth"  # 3 points of spread: quantile classes show it
+    assert len({close.colour(v) for v in close.values}) == 3
+    assert quantile_edges([1.0, 1.0]) == [1.0, 1.0]
+    assert len(quantile_edges([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])) == 6
+    html = render(frame([100.0, 50.0, 10.0], [110.0, 55.0, 11.0]))
+    assert json.dumps("Planning areas: pupils AY 2033/34") in page_script(html)
+    assert "Pupils needing a specialist place, AY 2033/34" in html
+
+
+def test_no_basemap_without_setting(html):
+    assert "tileLayer" not in page_script(html) and "tiles.test" not in html
+    assert csp(html) == ("default-src &#39;none&#39;; script-src &#39;unsafe-inline&#39;; "
+                         "style-src &#39;unsafe-inline&#39;; img-src data:; "
+                         "base-uri &#39;none&#39;; form-action &#39;none&#39;")
+
+
+@pytest.fixture(scope="module")
+def basemap_html() -> str:
+    return render_plan_map(make_areas(names=("North: Warwick, Leek Wootton",
+                                             "Leamington Spa (Royal)", "Kenilworth")),
+                           make_provision(PLAIN, PLAIN, PLAIN), title="Basemap",
+                           first_year=FIRST, last_year=LAST, transport=make_transport(PLAIN),
+                           basemap=TILES)
+
+
+def test_basemap_with_setting(basemap_html):
+    script = page_script(basemap_html)
+    assert script.count("L.tileLayer(") == 1
+    assert json.dumps(TILES.tile_url) in script
+    name = re.search(r"var (tile_layer_\d+) = L\.tileLayer", script).group(1)
+    assert f"{name}.addTo" not in script  # off at first: not on the map, nothing fetched
+    assert json.dumps("Basemap: tiles.test (fetched when ticked)") in script
+    assert "img-src data: https://tiles.test;" in csp(basemap_html)
+    assert re.findall(r"https?://[\w.-]+", csp(basemap_html)) == ["https://tiles.test"]
+    assert "<b>test" not in basemap_html  # the attribution is escaped too
+    assert not EXTERNAL.search(basemap_html)
+
+
+PNG_1PX = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8Dw"
+                           "HwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+SHOWN_LABELS = """() => [...document.querySelectorAll('.plan-label')]
+  .filter((l) => l.style.visibility !== 'hidden')
+  .flatMap((l) => [...l.querySelectorAll('.site-label .label-box, .label-head, .label-tail')]
+    .filter((part) => part.style.visibility !== 'hidden')
+    .map((part) => { const r = part.getBoundingClientRect();
+                     return {text: part.innerText, box: [r.left, r.top, r.right, r.bottom]}; }))"""
+LEGEND_BOXES = """() => [...document.querySelectorAll('details.plan-legend')]
+  .filter((d) => d.offsetParent !== null)
+  .map((d) => { const r = d.getBoundingClientRect();
+                return {open: d.open, area: r.width * r.height}; })"""
+
+
+def overlapping(boxes: list[list[float]]) -> list[tuple[int, int]]:
+    return [(i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes) if i < j
+            and a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]
+
+
+def test_reads_without_clicking_in_browser(tmp_path, basemap_html):
+    """Labels, folded legends and the basemap (no tile until ticked); the A4 print view."""
+    sync_playwright = browser_or_skip()
+    path = tmp_path / "map.html"
+    write_map(basemap_html, path)
+    requests, errors, dialogs, failed = [], [], [], {}
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.route("https://tiles.test/**", lambda route: route.fulfill(
+            status=200, content_type="image/png", body=PNG_1PX))
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("requestfailed", lambda r: failed.__setitem__(r.url, r.failure))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(path.as_uri())
+        page.wait_for_selector(".leaflet-control-layers")
+        page.wait_for_timeout(300)
+        before = [u for u in requests if not u.startswith(("file:", "data:"))]
+        labels = page.evaluate(SHOWN_LABELS)
+        legends = page.evaluate(LEGEND_BOXES)
+        page.screenshot(path=str(tmp_path / "map.png"))
+        page.get_by_text("Basemap: tiles.test").click()
+        page.wait_for_timeout(500)
+        tiles = [u for u in requests if u.startswith("https://tiles.test/")]
+        paler = page.evaluate("() => document.querySelector('.folium-map')"
+                              ".classList.contains('basemap-on')")
+        page.screenshot(path=str(tmp_path / "map-basemap.png"))
+        page.evaluate("() => { new Image().src = 'https://elsewhere.test/x.png'; }")
+        page.wait_for_timeout(300)
+        page.get_by_text("Basemap: tiles.test").click()  # off again: print the plan alone
+        page.set_viewport_size({"width": 1123, "height": 794})  # A4 landscape at 96 dpi
+        page.emulate_media(media="print")
+        page.wait_for_timeout(500)
+        printed = page.evaluate(LEGEND_BOXES)
+        hidden = page.evaluate("() => ['.leaflet-control-layers', '.plan-print', '.year-prev']"
+                               ".map((s) => getComputedStyle(document.querySelector(s)).display)")
+        page.screenshot(path=str(tmp_path / "print.png"))
+        pdf = page.pdf(landscape=True, format="A4", prefer_css_page_size=True)
+        browser.close()
+    assert dialogs == []
+    assert before == []  # nothing fetched until the basemap is ticked
+    assert tiles and all(re.fullmatch(r"https://tiles\.test/\d+/\d+/\d+\.png", u) for u in tiles)
+    assert paler
+    assert failed == {"https://elsewhere.test/x.png": "csp"}  # the CSP names one host only
+    assert [e for e in errors if "Content Security Policy" not in e] == []
+    assert any("elsewhere.test" in e for e in errors)
+    texts = " ".join(label["text"] for label in labels)
+    for name in ("North", "Leamington Spa", "Kenilworth", *PLAIN[1:]):
+        assert name in texts, name
+    assert overlapping([label["box"] for label in labels]) == []
+    assert [g["open"] for g in legends] == [True, False, False]  # minutes open at 800 px
+    assert sum(g["area"] for g in legends) < 0.06 * 1280 * 800
+    assert printed and all(g["open"] for g in printed)
+    assert hidden == ["none", "none", "none"]
+    assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1  # one A4 landscape page
+    for shot in ("map.png", "map-basemap.png", "print.png"):
+        assert (tmp_path / shot).stat().st_size > 10_000
+
+
+def test_run_basemap_from_toml(tiny):
+    """The run's [map] reaches the map: one tile layer, the CSP names its host."""
+    extra = ('[map]\ntile_url = "https://tiles.test/{z}/{x}/{y}.png"\n'
+             'attribution = "\u00a9 Test"\n')
+    toml = tiny.write(demand=["A,ASD,primary,2026,3"], provision=[option("SP", "S1", existing=4)],
+                      toml=run_toml(extra=extra))
+    html = plan_map_html(run_plan(toml))
+    assert page_script(html).count("L.tileLayer(") == 1
+    assert "img-src data: https://tiles.test;" in csp(html)
+    assert [a["head"] for a in page_data(html, "areaLabels")] == ["Area A"]

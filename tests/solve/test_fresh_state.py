@@ -99,7 +99,7 @@ def test_plan_and_do_nothing_match_a_fresh_solve(tiny, seed, start):
 
 @pytest.mark.parametrize("seed", [s for s in SEEDS if s % 2])
 def test_budget_replans_match_fresh_solves_with_the_larger_budget(tiny, seed):
-    run = run_plan(random_instance(tiny, seed))
+    run = run_plan(random_instance(tiny, seed), replan_budget=True)
     budget = run.shadow.budget
     for year, value in zip(budget["capital_year"], budget["value_per_million_replanned_pv"],
                            strict=True):

@@ -135,3 +135,50 @@ def test_mip_matches_brute_force_with_delivery_limits(tiny, seed):
             best = min(best, report.objective)
     for presolve in ("on", "off"):
         assert mip_optimum(toml, presolve) == pytest.approx(best, rel=1e-7)
+
+
+STICKY = '\n[placements]\nmodel = "sticky"\n\n[ramp_up.resourced]\nfirst_year = 0.5\n'
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mip_matches_brute_force_with_sticky_cohorts(tiny, seed):
+    """Sticky cohorts and ramp-up (the cohort rows, x ≥ ρ·x of the year before, couple the
+    years); odd seeds also start from pupils already placed at SP and independently."""
+    toml = random_instance(tiny, seed, extra=STICKY)
+    if seed % 2:
+        (toml.parent / "data" / "current_placements.csv").write_text(
+            "area_id,need,phase,option_id,pupils\nA,ASD,primary,SP,1.5\n"
+            "A,SEMH,secondary,independent,1\n")
+    assert load_dataset(load_run_config(toml)).placement_model == "sticky"
+    expected = brute_force(toml)
+    for presolve in ("on", "off"):
+        assert mip_optimum(toml, presolve) == pytest.approx(expected, rel=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mip_matches_brute_force_with_commitments(tiny, seed):
+    """committed.csv: RP (lead 1) opening in 2027 (even seeds: capital year 2026) or in 2026
+    (odd seeds, with the 2026 budget: capital year 2025, under construction, sunk, in no
+    budget) and one EXP module in 2028. The oracle
+    enumerates every schedule, keeps those that hold each committed slot at its modules,
+    and takes the cheapest LP (its costs from the model's own coefficients)."""
+    toml = random_instance(tiny, seed)
+    rp_year = 2027 if seed % 2 == 0 else 2026
+    (toml.parent / "data" / "committed.csv").write_text(
+        f"option_id,modules,opening_year\nRP,1,{rp_year}\nEXP,1,2028\n")
+    config = load_run_config(toml)
+    plan_model = build_model(build_sets(load_dataset(config)), config)
+    committed = plan_model.sets.open_slots["committed"].to_numpy()
+    solver = make_solver(config.solver)
+    best = np.inf
+    for combo in itertools.product(*openings_per_option(plan_model.sets)):
+        schedule = {k: v for part in combo for k, v in part.items()}
+        if any(schedule.get(s, 0) != m for s, m in enumerate(committed) if m > 0):
+            continue
+        fix_schedule(plan_model, schedule)
+        report = solve_model(plan_model, solver)
+        if report.status == "optimal":
+            best = min(best, report.objective)
+    assert np.isfinite(best)
+    for presolve in ("on", "off"):
+        assert mip_optimum(toml, presolve) == pytest.approx(best, rel=1e-7)

@@ -84,7 +84,7 @@ def test_budget_dual_is_zero_with_openings_fixed_and_a_small_increase_changes_no
     module, a step the marginal value cannot see.
     """
     runs = {extra: run_plan(write_run(tmp_path / str(extra), budget=200_000 + extra,
-                                      max_modules=3))
+                                      max_modules=3), replan_budget=True)
             for extra in (0, 50_000, 100_000, 1_000_000)}
     base = runs[0]
     budget = base.shadow.budget.iloc[0]
@@ -136,7 +136,7 @@ def test_same_prices_through_pyomos_own_interface(base, tmp_path):
     """With `matrix_constraints = false` the run solves through Pyomo; prices come the same."""
     toml = write_run(tmp_path)
     toml.write_text(toml.read_text() + "\n[formulation]\nmatrix_constraints = false\n")
-    run = run_plan(toml)
+    run = run_plan(toml, replan_budget=True)
     assert run.shadow.places.equals(base.shadow.places)
     duals = ["capital_year", "budget", "spent", "headroom", "value_per_million_pv"]
     assert run.shadow.budget[duals].equals(base.shadow.budget[duals])
