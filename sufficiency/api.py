@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,11 +122,11 @@ def check_analysis_options(commands: list[str], options: AnalysisOptions) -> Non
     from sufficiency.analyses import mga, robust, slippage
 
     if "alternatives" in commands:
-        mga._check(options.k, options.epsilon)  # noqa: SLF001 - the command's own check
+        mga.check_options(options.k, options.epsilon)
     if "scenarios" in commands:
-        robust._check_objective(options.objective, options.alpha)  # noqa: SLF001
+        robust.check_objective(options.objective, options.alpha)
     if "slippage" in commands:
-        slippage._check_kinds(list(options.kinds))  # noqa: SLF001
+        slippage.check_kinds(list(options.kinds))
 
 
 def run_analysis(command: str, toml_path: str | Path, run: RunResult,
@@ -158,6 +159,16 @@ def _scenarios_named(config: RunConfig, commands: list[str]) -> None:
             "--with", column_label="key"))
 
 
+def _no_locked_scenarios(commands: list[str]) -> None:
+    """Refuse ``--with scenarios`` on a re-plan: the scenario plans do not keep the locks."""
+    if "scenarios" in commands:
+        raise InputError(Issue(
+            "command line", None, "--with", "the scenarios analysis plans each scenario "
+            "afresh, without the --lock-until locks, so it cannot go with a re-plan",
+            "run `sufficiency report RUN --with scenarios` without --lock-until, or leave "
+            "scenarios out of --with", column_label="option"))
+
+
 def _to_refresh(root: Path, config: RunConfig, fingerprint: str, commands: list[str],
                 force: bool) -> list[str]:
     """Of ``commands``, those to run: missing or stale; a stale one is replaced only with force."""
@@ -174,18 +185,26 @@ def _to_refresh(root: Path, config: RunConfig, fingerprint: str, commands: list[
 def report(toml_path: str | Path, *, output_root: str | Path = ".", force: bool = False,
            with_analyses: str | list[str] | tuple[str, ...] = (),
            options: AnalysisOptions | None = None,
-           progress: Progress | None = None) -> tuple[RunResult, OutputPaths, RunAnalyses]:
+           progress: Progress | None = None, lock_until: int | None = None,
+           locked_from: str | Path | None = None
+           ) -> tuple[RunResult, OutputPaths, RunAnalyses]:
     """Plan a run with the value of each opening, run the analyses asked for, write all.
 
     ``with_analyses`` ("scenarios,slippage" or a list): each that is missing or stale is run
     first, exactly as its command would (same tables, same ``outputs/<run>.<command>/``);
     then the report, paper and map include every fresh analysis of the run (also those run
-    earlier). Returns the run, where its files went, and the analyses included.
+    earlier). ``lock_until`` with ``locked_from``: a re-plan, as :func:`plan` (changes.csv);
+    the analyses then count as fresh only for the same locks. Returns the run, where its
+    files went, and the analyses included.
     """
     commands = parse_with(with_analyses)
     options = options or AnalysisOptions()
     root = Path(output_root)
+    replan = replan_request(lock_until, locked_from)
     config = load_run_config(toml_path)
+    if replan is not None:  # the fingerprint of a re-plan includes its locks (as plan's)
+        config = dataclasses.replace(config, replan=replan)
+        _no_locked_scenarios(commands)
     _scenarios_named(config, commands)
     check_analysis_options(commands, options)
     paths = OutputPaths.for_run(root, config.name)
@@ -201,7 +220,7 @@ def report(toml_path: str | Path, *, output_root: str | Path = ".", force: bool 
         for command in commands:
             if progress and command not in to_run:
                 progress(f"The {command} analysis is up to date for these inputs: kept")
-        run = _solved(toml_path, progress, why=True)
+        run = _solved(toml_path, progress, why=True, replan=replan)
         tables = {}
         for command in to_run:
             with run.timer.stage(f"analysis_{command}", f"Running the {command} analysis"):

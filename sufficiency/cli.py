@@ -152,7 +152,13 @@ def report(run: RunArg,
                help="--with alternatives: largest extra cost over the optimum, in %")] = 2.0,
            objective: Annotated[str, typer.Option(
                help="--with scenarios: robust objective (expected, regret or cvar)")]
-           = "expected") -> None:
+           = "expected",
+           lock_until: Annotated[int | None, typer.Option(
+               "--lock-until", help="re-plan: keep the --from plan's openings up to this "
+                                    "academic year (e.g. 2027 = AY 2027/28)")] = None,
+           from_: Annotated[Path | None, typer.Option(
+               "--from", help="re-plan: the earlier plan's folder, e.g. outputs/example")]
+           = None) -> None:
     """Plan a run and write its cabinet report (report.html) and workbook (plan.xlsx).
 
     `plan` writes both as well; `report` also re-solves the plan without each opening, for
@@ -161,6 +167,7 @@ def report(run: RunArg,
     Every analysis (scenarios, alternatives, slippage) already run on the same inputs and
     settings is included; one run on other inputs is left out with a note. --with runs the
     named analyses first when they are missing or out of date (with --force to replace one).
+    With --lock-until YEAR --from outputs/<earlier run>: a re-plan, as `plan` makes it.
     """
     from sufficiency.api import AnalysisOptions
     from sufficiency.api import report as report_run
@@ -170,7 +177,7 @@ def report(run: RunArg,
         _, paths, analyses = report_run(
             run, output_root=output_root, force=force, with_analyses=with_,
             options=AnalysisOptions(k=k, epsilon=epsilon, objective=objective),
-            progress=_progress(started))
+            progress=_progress(started), lock_until=lock_until, locked_from=from_)
     console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
     for note in analyses.notes:
         console.print("[yellow]note:[/yellow] ", end="")
@@ -234,13 +241,17 @@ def synth(folder: Annotated[Path, typer.Argument(metavar="OUT",
           scale: Annotated[str, typer.Option(help="S, M, L or XL")] = "S",
           seed: Annotated[int, typer.Option(help="random seed")] = 1,
           overwrite: Annotated[bool, typer.Option(help="replace an earlier dataset")] = False,
+          sticky: Annotated[bool, typer.Option(
+              help="sticky cohorts: [placements] model = \"sticky\" and a resourced ramp-up "
+                   "(run named synth-<scale>-s<seed>-sticky)")] = False,
           ) -> None:
     """Write a seeded synthetic dataset and its run TOML at scale S, M, L or XL."""
     from sufficiency.ingest.synth import write_synthetic
 
     with errors_as_messages():
         try:
-            toml_path = write_synthetic(folder, scale.upper(), seed, overwrite=overwrite)
+            toml_path = write_synthetic(folder, scale.upper(), seed, overwrite=overwrite,
+                                        sticky=sticky)
         except (ValueError, FileExistsError) as exc:
             raise InputError([Issue("synth", None, "OUT", str(exc),
                                     "see `sufficiency synth --help`",
@@ -298,7 +309,7 @@ def _print_bench(rows: list[dict], exponents: dict[str, float], csv_path: Path) 
         table.add_column(row["run"], justify="right")
     for column in ("variables", "integer_variables", "constraints", "nonzeros",
                    "cartesian_variables", "read_validate_s", "build_s", "hand_over_s",
-                   "solve_s", "extract_check_s", "baseline_s", "budget_value_s", "write_s",
+                   "solve_s", "extract_check_s", "baseline_s", "prices_s", "gap_lp_s", "write_s",
                    "plan_command_s",
                    "total_wall_s", "status", "gap_rel", "gap_gbp", "gap_share_of_savings",
                    "highs_direct_s", "overhead_s", "overhead_share", "peak_memory_mb",

@@ -146,3 +146,38 @@ def test_a_lock_that_is_also_a_commitment_is_the_commitment(tiny):
     assert fixed[["option_id", "opening_year", "source"]].values.tolist() == [
         ["R1", 2026, "committed"], ["R2", 2028, "locked"]]
     assert run.optimal.plan["decision"].tolist() == ["committed", "locked"]
+
+
+def test_report_re_plans_with_a_lock(tiny):
+    """`report --lock-until 2026 --from <earlier>`: the re-plan of the first test, with the
+    value of each opening; changes.csv written; the API takes the same two arguments."""
+    earlier = folder(tiny.root, "earlier")
+    path = write(tiny, [10, 20, 20])
+    result = CliRunner().invoke(app, ["report", str(path), "--output-root", str(path.parent),
+                                      "--lock-until", "2026", "--from", str(earlier)])
+    assert result.exit_code == 0, result.output
+    written = path.parent / "outputs" / "tiny"
+    changes = pd.read_csv(written / "changes.csv").set_index("option_id")
+    assert changes["status"].to_dict() == {"R1": "locked", "R2": "moved"}
+    summary = pd.read_json(written / "summary.json", typ="series")
+    assert summary["objective"] == pytest.approx(1_270_000)
+    assert 'id="changes"' in (written / "report.html").read_text()
+    run, paths, _ = api.report(path, output_root=path.parent / "api", lock_until=2026,
+                               locked_from=earlier)
+    assert (paths.folder / "changes.csv").read_bytes() == (written / "changes.csv").read_bytes()
+    assert run.openings is not None and run.dataset.config.replan.lock_until == 2026
+
+
+@pytest.mark.parametrize(("args", "expect"), [
+    (["--lock-until", "2026"], "--lock-until needs --from"),
+    (["--lock-until", "2026", "--from", "EARLIER", "--with", "scenarios"],
+     "cannot go with a re-plan"),
+])
+def test_report_refuses_a_half_or_unkeepable_lock(tiny, args, expect):
+    path = write(tiny, [10, 20, 20])
+    earlier = str(folder(tiny.root, "earlier"))
+    result = CliRunner().invoke(app, ["report", str(path), "--output-root", str(path.parent),
+                                      *[earlier if a == "EARLIER" else a for a in args]])
+    assert result.exit_code == 2, result.output
+    assert expect in result.output and " — " in result.output
+    assert not (tiny.root / "outputs").exists()

@@ -201,7 +201,8 @@ def _summary_row(label: str, status: str, result: PlanResult, optimal: PlanResul
             "openings": describe_openings(result.plan)}
 
 
-def _check(k: int, epsilon: float) -> None:
+def check_options(k: int, epsilon: float) -> None:
+    """Refuse a ``k`` outside 1–20 or an ``epsilon`` (%) outside (0, 100], naming the option."""
     issues = []
     if not 1 <= k <= 20:
         issues.append(Issue("command line", None, "--k", f"{k} is out of range", "ask for 1 to 20 "
@@ -216,7 +217,7 @@ def _check(k: int, epsilon: float) -> None:
 
 def alternatives_of(run: RunResult, k: int = 3, epsilon: float = 2.0) -> Alternatives:
     """Up to ``k`` plans within ``epsilon`` % of ``run``'s optimum, each opening new sites."""
-    _check(k, epsilon)
+    check_options(k, epsilon)
     dataset, optimal = run.dataset, run.optimal
     template = build_model(run.sets, dataset.config)
     model = build_mga_model(template, optimal.total_cost, epsilon)
@@ -248,5 +249,5 @@ def alternatives_of(run: RunResult, k: int = 3, epsilon: float = 2.0) -> Alterna
 
 def alternatives(toml_path: str | Path, k: int = 3, epsilon: float = 2.0) -> Alternatives:
     """Plan the run, then find up to ``k`` alternatives within ``epsilon`` % (module doc)."""
-    _check(k, epsilon)
+    check_options(k, epsilon)
     return alternatives_of(run_plan(toml_path), k, epsilon)

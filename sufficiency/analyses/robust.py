@@ -315,7 +315,8 @@ class ScenarioAnalysis:
                 "robust.csv": self.robust}
 
 
-def _check_objective(objective: str, alpha: float) -> None:
+def check_objective(objective: str, alpha: float) -> None:
+    """Refuse an unknown robust objective or a CVaR level outside [0, 1), naming the option."""
     issues = []
     if objective not in OBJECTIVES:
         issues.append(Issue("command line", None, "--objective", f"{objective!r} is unknown",
@@ -339,7 +340,7 @@ def _robust_row(objective: str, alpha: float, report: SolveReport, size: dict,
 def analyse_scenarios(toml_path: str | Path, objective: str = "expected", alpha: float = 0.9,
                       backend: Backend | None = None) -> ScenarioAnalysis:
     """Own optimum of every scenario, the robust plan, and every plan in every scenario."""
-    _check_objective(objective, alpha)
+    check_objective(objective, alpha)
     config = load_run_config(toml_path)
     dataset = load_dataset(config)
     highs_options(config.solver)

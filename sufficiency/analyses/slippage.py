@@ -117,7 +117,8 @@ class SlippageResult:
                 "plans.csv": self.plans}
 
 
-def _check_kinds(kinds: list[str] | None) -> None:
+def check_kinds(kinds: list[str] | None) -> None:
+    """Refuse a ``--kind`` that is not a provision kind, naming each one."""
     unknown = [k for k in kinds or [] if k not in KINDS]
     if unknown:
         raise InputError([Issue("command line", None, "--kind", f"{k!r} is not a kind",
@@ -127,7 +128,7 @@ def _check_kinds(kinds: list[str] | None) -> None:
 
 def slippage_of(run: RunResult, kinds: list[str] | None = None) -> SlippageResult:
     """Stress a solved run: its openings (of ``kinds``) one year late, re-solved and audited."""
-    _check_kinds(kinds)
+    check_kinds(kinds)
     dataset = run.dataset
     slipped = slip_plan(run.optimal.plan, dataset.config.end_year, kinds)
     late_data = later_lead_times(dataset, slipped.slipped_options)
@@ -149,5 +150,5 @@ def slippage_of(run: RunResult, kinds: list[str] | None = None) -> SlippageResul
 
 def slippage(toml_path: str | Path, kinds: list[str] | None = None) -> SlippageResult:
     """Plan the run, then stress its openings one year late (see the module docstring)."""
-    _check_kinds(kinds)
+    check_kinds(kinds)
     return slippage_of(run_plan(toml_path), kinds)

@@ -130,7 +130,8 @@ class _Dataset:
     budget_gbp: dict[int, int]
 
 
-def write_synthetic(out_dir: Path, scale: str, seed: int = 0, *, overwrite: bool = False) -> Path:
+def write_synthetic(out_dir: Path, scale: str, seed: int = 0, *, overwrite: bool = False,
+                    sticky: bool = False) -> Path:
     """Write a contract dataset and its run TOML; return the TOML's path.
 
     Writes ``out_dir/synth-<scale>-s<seed>.toml`` and the folder ``out_dir/synth-<scale>-s<seed>/``
@@ -138,19 +139,21 @@ def write_synthetic(out_dir: Path, scale: str, seed: int = 0, *, overwrite: bool
     travel.csv). Raises ValueError for an unknown scale or a bad seed, and FileExistsError
     when either target exists and ``overwrite`` is False, or exists and was not written by
     sufficiency (a folder without the marker file, a TOML without synth's first line): that
-    is never replaced.
+    is never replaced. ``sticky``: the run places pupils as sticky cohorts (:data:`STICKY_TOML`)
+    and is named ``synth-<scale>-s<seed>-sticky`` (the same data as without), so the
+    benchmark can measure both side by side.
     """
     spec = _scale_spec(scale)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
     out_dir = Path(out_dir)
-    name = f"synth-{spec.name}-s{seed}"
+    name = f"synth-{spec.name}-s{seed}" + ("-sticky" if sticky else "")
     toml_path, folder = out_dir / f"{name}.toml", out_dir / name
     _refuse_overwrite(toml_path, folder, overwrite)
     data = _build(spec, np.random.default_rng(seed))
     out_dir.mkdir(parents=True, exist_ok=True)
     _publish_folder(out_dir, folder, data)
-    _write_text(toml_path, _toml_text(spec, name, seed, data.budget_gbp))
+    _write_text(toml_path, _toml_text(spec, name, seed, data.budget_gbp, sticky))
     return toml_path
 
 
@@ -657,10 +660,18 @@ def _publish_folder(out_dir: Path, folder: Path, data: _Dataset) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _toml_text(spec: ScaleSpec, name: str, seed: int, budget_gbp: dict[int, int]) -> str:
+# `synth --sticky`: pupils stay in their setting (docs/inputs.md, sticky cohorts), and a new
+# resourced module is half usable in its opening year (Warwickshire: full by the end of it).
+STICKY_TOML = ["[placements]", 'model = "sticky"', "", "[ramp_up.resourced]",
+               "first_year = 0.5", ""]
+
+
+def _toml_text(spec: ScaleSpec, name: str, seed: int, budget_gbp: dict[int, int],
+               sticky: bool = False) -> str:
     """Render the run file as the contract's example lays it out, by hand for stable bytes."""
     lines = [
-        f"# Synthetic run: scale {spec.name}, seed {seed}; written by sufficiency.ingest.synth.",
+        f"# Synthetic run: scale {spec.name}, seed {seed}{'; sticky cohorts' if sticky else ''};"
+        " written by sufficiency.ingest.synth.",
         f'name = "{name}"',
         f'inputs = "{name}"',
         f"start_year = {START_YEAR}",
@@ -689,5 +700,7 @@ def _toml_text(spec: ScaleSpec, name: str, seed: int, budget_gbp: dict[int, int]
         lines += [""]
     lines += ["[appraisal]                       # capital over each asset's life (docs/inputs.md)",
               'method = "annuity"', ""]
+    if sticky:
+        lines += STICKY_TOML
     lines += ["[solver]", f"time_limit_s = {spec.time_limit_s}", "mip_gap = 0.0001", ""]
     return "\n".join(lines)

@@ -26,6 +26,7 @@ import pandas as pd
 import xlsxwriter
 
 from sufficiency.errors import InputError, Issue, OutputExistsError
+from sufficiency.preprocess.calibration import GROUPS
 from sufficiency.preprocess.dataset import AREA_FILES
 from sufficiency.preprocess.paths import UnusablePath, resolve
 from sufficiency.preprocess.readers import ROW, read_csv_table
@@ -67,6 +68,15 @@ COMMITTED_COLUMNS = (
     Column("opening_year", "int", "academic year", "year the places open (2027 = AY 2027/28)"),
     Column("note", "text", "", "e.g. the decision that approved it", required=False),
 )
+CALIBRATION_COLUMNS = (  # sufficiency.preprocess.calibration
+    Column("group", "text", "", "independent, special, resourced, post16 or other"),
+    Column("need", "text", "", "SEN2 primary-need code, or * for every need"),
+    Column("phase", "text", "", "primary, secondary, post16, or * for every phase"),
+    Column("pupils", "number", "pupils", "pupils placed today"),
+    Column("year", "int", "academic year", "year counted; default the start year",
+           required=False),
+    Column("source", "text", "", "where the count comes from", required=False),
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,8 @@ TABLES = (
                "fees and locations"),
     TableSheet("committed", COMMITTED_COLUMNS, False, "approved schemes that open whatever the "
                "plan says"),
+    TableSheet("calibration", CALIBRATION_COLUMNS, False, "today's placements by group, need "
+               "and phase; the report compares the start year with them (changes no plan)"),
 )
 DROP_DOWNS = {  # (sheet, column): allowed values
     ("demand", "need"): NEEDS, ("demand", "phase"): PHASES,
@@ -108,6 +120,8 @@ DROP_DOWNS = {  # (sheet, column): allowed values
     ("current_placements", "need"): NEEDS, ("current_placements", "phase"): PHASES,
     ("costs", "need"): (*NEEDS, "*"), ("costs", "phase"): (*PHASES, "*"),
     ("costs", "kind"): (*KINDS, INDEPENDENT),
+    ("calibration", "group"): GROUPS, ("calibration", "need"): (*NEEDS, "*"),
+    ("calibration", "phase"): (*PHASES, "*"),
 }
 
 

@@ -1,8 +1,10 @@
 """``calibration.csv`` (optional, an extension): the placements a council counts today.
 
 build-dataset writes it from the SEN2 return it used (the base year's pupils by group, need
-and phase); a council may write its own. A run compares the start year of "do nothing" with
-it (:mod:`sufficiency.report.calibration`). It changes nothing in the model.
+and phase); a council may write its own (a workbook dataset: a ``calibration`` sheet). It is
+read and checked with the rest of the dataset (:mod:`sufficiency.preprocess.dataset`), so
+``validate`` refuses a bad one as ``plan`` does. A run compares the start year of "do
+nothing" with it (:mod:`sufficiency.report.calibration`). It changes nothing in the model.
 
 | column | meaning |
 |---|---|
@@ -16,12 +18,10 @@ it (:mod:`sufficiency.report.calibration`). It changes nothing in the model.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from sufficiency.errors import InputError
-from sufficiency.preprocess.readers import ROW, read_csv_table
+from sufficiency.preprocess.readers import ROW
 from sufficiency.preprocess.textcells import CellParser
 from sufficiency.preprocess.vocabulary import INDEPENDENT, NEEDS, PHASES
 
@@ -68,11 +68,3 @@ def check_calibration(raw: pd.DataFrame, file: str, start_year: int) -> pd.DataF
     if cells.issues:
         raise InputError(cells.issues)
     return frame[COLUMNS].assign(year=frame["year"].astype(int))
-
-
-def read_calibration(inputs_dir: Path, start_year: int) -> pd.DataFrame | None:
-    """The dataset's calibration.csv, checked; None when the dataset has none."""
-    path = inputs_dir / CALIBRATION_FILE
-    if not path.is_file():
-        return None
-    return check_calibration(read_csv_table(path), CALIBRATION_FILE, start_year)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from sufficiency.errors import InputError, Issue
 from sufficiency.preprocess import checks, committed, costs, geo
+from sufficiency.preprocess.calibration import CALIBRATION_FILE, check_calibration
 from sufficiency.preprocess.capital import profile_lead_issues
 from sufficiency.preprocess.config import RunConfig, load_run_config
 from sufficiency.preprocess.readers import ROW, read_csv_table, read_geo_table
@@ -60,6 +61,9 @@ class Dataset:
     # committed.csv and --lock-until locks (preprocess.committed); None: contract v1
     fixed: pd.DataFrame | None = None  # option_id, modules, opening_year, note, source, file
     earlier_plan: pd.DataFrame | None = None  # --from plan.csv: option_id, modules, opening_year
+    # calibration.csv (preprocess.calibration): today's placements the report compares the
+    # start year with; never used by the model. None: the dataset has none.
+    calibration: pd.DataFrame | None = None
 
 
 def _area_path(folder: Path) -> Path:
@@ -157,6 +161,7 @@ def _read_all(config: RunConfig, source: FolderSource | WorkbookSource
             issues.extend(exc.issues)
     _read_optional(source, data, issues, warnings)
     _read_cost_files(source, data, issues, warnings)
+    _read_calibration(config, source, data, issues)
     if issues:
         raise InputError(issues)
     _require_rows(data, label)
@@ -200,6 +205,18 @@ def _read_cost_files(source: FolderSource | WorkbookSource, data: dict[str, pd.D
                 issues.extend(exc.issues)
 
 
+def _read_calibration(config: RunConfig, source: FolderSource | WorkbookSource,
+                      data: dict[str, pd.DataFrame], issues: list[Issue]) -> None:
+    """calibration.csv (a workbook's ``calibration`` sheet), when given: checked like the rest."""
+    if source.has(CALIBRATION_FILE):
+        try:
+            data["calibration"] = check_calibration(source.read(CALIBRATION_FILE),
+                                                    source.label(CALIBRATION_FILE),
+                                                    config.start_year)
+        except InputError as exc:
+            issues.extend(exc.issues)
+
+
 def _current_references(data: dict[str, pd.DataFrame], config: RunConfig,
                         label=lambda name: name) -> list[Issue]:
     """Current placements name known areas and options, within start-year demand."""
@@ -228,7 +245,8 @@ def _require_rows(data: dict[str, pd.DataFrame], label=lambda name: name) -> Non
     empty = [Issue(files[key], None, None, "has no data rows", "add at least one row")
              for key in files if data[key].empty]
     empty += [Issue(label(name), None, None, "has no data rows", "add rows, or delete the file")
-              for key, name in (("costs", costs.COSTS_FILE), ("providers", costs.PROVIDERS_FILE))
+              for key, name in (("costs", costs.COSTS_FILE), ("providers", costs.PROVIDERS_FILE),
+                                ("calibration", CALIBRATION_FILE))
               if key in data and data[key].empty]
     if "current" in data and data["current"].empty:  # it would switch the run to sticky cohorts
         empty.append(Issue(label(CURRENT_FILE), None, None, "has no data rows",
@@ -341,6 +359,7 @@ def load_dataset(config: RunConfig) -> Dataset:
         provider_travel=provider_travel,
         fixed=fixed,
         earlier_plan=earlier_plan,
+        calibration=data.get("calibration"),
     )
 
 

@@ -46,7 +46,7 @@ AREAS_SETTING = "areas"
 SETTINGS = {AREAS_SETTING: "areas file (GeoJSON or GeoPackage), relative to the workbook"}
 # Sheets read as tables: the folder form's CSV names without ".csv".
 TABLE_SHEETS = ("sites", "demand", "provision", "travel", "current_placements", "costs",
-                "independent", "committed")
+                "independent", "committed", "calibration")
 REQUIRED_SHEETS = ("sites", "demand", "provision")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")  # as report.escaping (a layer above)
 # Memory at peak per byte of unpacked workbook XML: a cell takes at least ~20 bytes of XML

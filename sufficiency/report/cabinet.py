@@ -203,7 +203,7 @@ def report_context(run: RunResult, figures: CabinetFigures,
     """Everything the template shows (``analyses``: the run's fresh analyses, if any)."""
     config = run.dataset.config
     shadow_places, shadow_rows = _shadow_places(run)
-    why = money_views.why_view(run, figures.why)
+    why = money_views.why_view(run, figures.why, figures.opening_values)
     context = {
         "paper_href": PAPER_HTML,
         "why_rows": len(why),
@@ -223,7 +223,6 @@ def report_context(run: RunResult, figures: CabinetFigures,
         "why": why.head(APPENDIX_ROWS),
         "why_computed": run.openings is not None,
         "why_not_computed": money_views.NOT_COMPUTED,
-        "openings_seconds": None if run.openings is None else run.openings.seconds,
         "money_fy": money_views.money_fy_wide(run),
         "payback": money_views.programme_payback(run),
         "deficit": money_views.deficit_path(run),

@@ -3,7 +3,8 @@
 Do nothing in the start year is what the model says happens with no new places: who is
 placed independently, in special schools, in resourced provision. The data it is checked
 against is, in order, ``current_placements.csv`` (the pupils placed at the start, by option)
-or the dataset's ``calibration.csv`` (build-dataset writes it from the SEN2 return it used).
+or the dataset's ``calibration.csv`` (build-dataset writes it from the SEN2 return it used; a
+workbook dataset's ``calibration`` sheet), read and checked with the dataset.
 Neither: no table, a note. ``calibration.csv`` in the outputs:
 
     group, need, phase, model_pupils, data_pupils, difference, data_year, source
@@ -18,18 +19,15 @@ independent totals differ by more than :data:`WARN_SHARE` of the data's count an
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from sufficiency.outcome import RunResult
-from sufficiency.preprocess.calibration import (
-    CALIBRATION_FILE,
-    GROUPS,
-    group_of_kind,
-    read_calibration,
-)
+from sufficiency.preprocess.calibration import CALIBRATION_FILE, GROUPS, group_of_kind
 from sufficiency.preprocess.vocabulary import INDEPENDENT, NEEDS, PHASES
+from sufficiency.preprocess.workbook import is_workbook, source_name
 
 WARN_SHARE = 0.20  # of the data's independent pupils
 WARN_PUPILS = 10.0  # pupils
@@ -62,14 +60,25 @@ def current_data(run: RunResult) -> CalibrationData | None:
             INDEPENDENT if o == INDEPENDENT else str(kinds.get(o, ""))))
         table = current.assign(group=group).groupby(["group", "need", "phase"],
                                                     as_index=False)["pupils"].sum()
-        return CalibrationData(table, config.start_year, CURRENT_SOURCE)
-    given = read_calibration(config.inputs_dir, config.start_year)
+        return CalibrationData(table, config.start_year,
+                               table_name(config.inputs_dir, CURRENT_SOURCE))
+    given = dataset.calibration
     if given is None:
         return None
+    name = table_name(config.inputs_dir, CALIBRATION_FILE)
     heads = dict.fromkeys(s.split(":")[0].strip() for s in given["source"] if s.strip())
-    source = CALIBRATION_FILE + (f" ({'; '.join(heads)})" if heads else "")
+    heads.pop(name, None)  # rows without a source column carry the table's own name
+    source = name + (f" ({'; '.join(heads)})" if heads else "")
     return CalibrationData(given[["group", "need", "phase", "pupils"]],
                            int(given["year"].iloc[0]), source)
+
+
+def table_name(inputs: Path, file_name: str) -> str:
+    """How the report names a table: "calibration.csv", or a workbook's sheet.
+
+    The label the dataset's checks use, so also the ``source`` of calibration rows without one.
+    """
+    return source_name(inputs, file_name) if is_workbook(inputs) else file_name
 
 
 def model_start(run: RunResult) -> pd.DataFrame:
@@ -154,7 +163,8 @@ def calibration_warning(run: RunResult, table: pd.DataFrame | None = None) -> st
             f"({table['source'].iloc[0]}), {model - data:+,.0f} (more than "
             f"{WARN_SHARE:.0%} and {WARN_PUPILS:g} pupils apart). "
             + ("Part of the difference is demand growth between the two years; " if later
-               else "") + "check the existing places in provision.csv, the needs and phases "
+               else "") + "check the existing places in "
+            f"{table_name(config.inputs_dir, 'provision.csv')}, the needs and phases "
             "each option serves, the travel limits and the demand of the start year "
             "(calibration.csv compares them by need and phase)")
 

@@ -203,8 +203,8 @@ def summary_sheet(run: RunResult, figures: CabinetFigures) -> Sheet:
 
 def plan_sheet(figures: CabinetFigures, run: RunResult) -> Sheet:
     """The phasing, each line with its option's why figures and value (when re-solved)."""
-    why = money_views.why_view(run, figures.why).drop(columns=["site_id", "kind", "new_places",
-                                                          "capital"])
+    why = money_views.why_view(run, figures.why, figures.opening_values).drop(
+        columns=["site_id", "kind", "new_places", "capital"])
     frame = figures.phasing.merge(why, on="option_id", how="left")
     money = ["capital_cost", "placement", "commissioned", "transport", "capital_per_pupil_year",
              "cost_per_pupil_year", "alternative_per_pupil_year", "value", "value_low",

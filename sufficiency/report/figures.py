@@ -20,6 +20,7 @@ import pandas as pd
 from sufficiency.outcome import RunResult
 from sufficiency.preprocess.capital import cash_by_year
 from sufficiency.report.assumptions import option_assumptions, run_assumptions
+from sufficiency.report.money import opening_values, split_costs
 from sufficiency.report.transport import independent_transport_by_year
 from sufficiency.report.why import why_openings
 
@@ -44,31 +45,9 @@ class CabinetFigures:
     why: pd.DataFrame  # why_openings + place_value: mean shadow value of a place (£/year)
     assumptions: pd.DataFrame
     options: pd.DataFrame
-
-
-def split_costs(costs: pd.DataFrame, fee: float, taxi: float,
-                taxi_by_year: pd.Series | None = None) -> pd.DataFrame:
-    """year, revenue, transport, capital, total: independent cost split into fee and taxi.
-
-    Transport = local journeys + taxis to independent placements; revenue = everything else
-    that is not capital (places, commissioned places, independent fees, any other running
-    cost component), so revenue + transport + capital = total. The taxis are the flat
-    share taxi / (fee + taxi) of the independent cost, or ``taxi_by_year`` (£ per year)
-    where costs vary by need, phase or provider (costs.csv, independent.csv).
-    """
-    if taxi_by_year is not None:
-        transport = costs["transport"] + taxi_by_year.reindex(costs["year"]).to_numpy(float)
-    else:
-        share = fee / (fee + taxi) if fee + taxi > 0 else 1.0
-        transport = costs["transport"] + costs["independent"] * (1.0 - share)
-    return pd.DataFrame({
-        "year": costs["year"].astype("int64"),
-        "revenue": costs["total"] - transport - costs["capital"],
-        "transport": transport,
-        "capital": costs["capital"],
-        "total": costs["total"],
-        "discounted_total": costs["discounted_total"],
-    })
+    # report.money.opening_values: the value of each opening (re-solved), computed once for
+    # the appendix, the workbook and the paper; None when the run has no re-solves
+    opening_values: pd.DataFrame | None = None
 
 
 def by_year(run: RunResult) -> pd.DataFrame:
@@ -192,4 +171,5 @@ def cabinet_figures(run: RunResult) -> CabinetFigures:
         why=why_with_place_values(run),
         assumptions=run_assumptions(run.dataset),
         options=option_assumptions(run.dataset),
+        opening_values=opening_values(run),
     )

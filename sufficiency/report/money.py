@@ -38,7 +38,6 @@ import pandas as pd
 
 from sufficiency.outcome import CAPITAL_CASH, PlanResult, RunResult
 from sufficiency.report.assumptions import fy_label
-from sufficiency.report.figures import split_costs
 from sufficiency.report.transport import independent_transport_by_year
 from sufficiency.report.webmap import ay_label
 
@@ -65,6 +64,31 @@ MONEY_FY_FILE, MONEY_AY_FILE = "money_by_fy.csv", "money_by_ay.csv"
 COSTS_FY_FILE = "costs_by_fy.csv"
 REVENUE_COMPONENTS = ("placement", "commissioned", "transport", "independent")
 DEFICIT_FILE, OPENINGS_FILE = "high_needs_deficit.csv", "opening_values.csv"
+
+
+def split_costs(costs: pd.DataFrame, fee: float, taxi: float,
+                taxi_by_year: pd.Series | None = None) -> pd.DataFrame:
+    """year, revenue, transport, capital, total: independent cost split into fee and taxi.
+
+    Transport = local journeys + taxis to independent placements; revenue = everything else
+    that is not capital (places, commissioned places, independent fees, any other running
+    cost component), so revenue + transport + capital = total. The taxis are the flat
+    share taxi / (fee + taxi) of the independent cost, or ``taxi_by_year`` (£ per year)
+    where costs vary by need, phase or provider (costs.csv, independent.csv).
+    """
+    if taxi_by_year is not None:
+        transport = costs["transport"] + taxi_by_year.reindex(costs["year"]).to_numpy(float)
+    else:
+        share = fee / (fee + taxi) if fee + taxi > 0 else 1.0
+        transport = costs["transport"] + costs["independent"] * (1.0 - share)
+    return pd.DataFrame({
+        "year": costs["year"].astype("int64"),
+        "revenue": costs["total"] - transport - costs["capital"],
+        "transport": transport,
+        "capital": costs["capital"],
+        "total": costs["total"],
+        "discounted_total": costs["discounted_total"],
+    })
 
 
 def capital_cash(costs: pd.DataFrame) -> pd.Series:
@@ -309,7 +333,8 @@ def money_fy_wide(run: RunResult) -> pd.DataFrame:
 WHY_ESTIMATES = ["saving_per_pupil_year", "saving"]  # why.py's estimate: not shown in views
 
 
-def why_view(run: RunResult, why: pd.DataFrame) -> pd.DataFrame:
+def why_view(run: RunResult, why: pd.DataFrame,
+             values: pd.DataFrame | None = None) -> pd.DataFrame:
     """Why each opening as the report and workbook show it, with the re-solved value if any.
 
     The cost-per-pupil-year comparison (:mod:`sufficiency.report.why`), and the value of the
@@ -319,9 +344,10 @@ def why_view(run: RunResult, why: pd.DataFrame) -> pd.DataFrame:
     ``resolve_gap`` (£),
     ``value_status`` and ``payback_year`` / ``payback``; without re-solves ``value`` is
     empty and ``value_status`` says how to get it (never the estimate, which can be < 0).
+    ``values``: :func:`opening_values` of the run when already computed.
     """
     view = why.drop(columns=[c for c in WHY_ESTIMATES if c in why.columns])
-    values = opening_values(run)
+    values = opening_values(run) if values is None else values
     if values is None:
         return view.assign(value=np.nan, value_low=np.nan, value_high=np.nan,
                            run_gap=np.nan, resolve_gap=np.nan,

@@ -22,7 +22,9 @@ from typing import ClassVar
 import pandas as pd
 
 from sufficiency.outcome import RESIDUAL, RunResult
+from sufficiency.preprocess.dataset import Dataset
 from sufficiency.preprocess.vocabulary import INDEPENDENT
+from sufficiency.preprocess.workbook import SETTINGS_SHEET, is_workbook, source_name
 from sufficiency.report import money as money_views
 from sufficiency.report.analysis_tables import RunAnalyses
 from sufficiency.report.assumptions import fy_label
@@ -235,7 +237,7 @@ def purpose(f: Facts) -> tuple[Block, ...]:
     candidates = int((options["max_modules"] > 0).sum())
     listed = count(candidates, "candidate option")
     how = (f"The programme was chosen by optimisation. Of the {listed}"
-           f" in the council's list ({config.inputs_dir.name}/provision.csv), it is the "
+           f" in the council's list ({source_name(config.inputs_dir, 'provision.csv')}), it is the "
            "combination and timing that places every pupil forecast, by need and phase, in "
            f"{count(len(f.run.dataset.areas), 'planning area')} from {period} at the lowest "
            "total cost "
@@ -368,7 +370,7 @@ def _value_text(f: Facts) -> str:
     """Why each opening: the value of each (re-solved) when computed, else the rule."""
     rule = ("Every candidate option was considered in every year; an option opens only where "
             "it makes the whole plan cheaper.")
-    values = money_views.opening_values(f.run)
+    values = f.figures.opening_values  # computed once, with the appendix's figures
     if values is None or f.run.optimal.plan.empty:
         return rule
     known = values[values["status"] != "infeasible_without"].dropna(subset=["value"])
@@ -701,14 +703,9 @@ def assumptions(f: Facts) -> tuple[Block, ...]:
     items = tuple(assumption_text(r.item, r.value, r.unit, r.source)
                   for r in chosen.itertuples())
     config = f.run.dataset.config
-    folder = config.inputs_dir.name
-    given = [name for name in ("travel.csv", "costs.csv", "independent.csv")
-             if (config.inputs_dir / name).is_file()]
-    files = ", ".join(["planning-area boundaries", "sites.csv", "demand.csv (the forecast)",
-                       "provision.csv (options, costs and timing)", *given])
-    sources = (f"Data: the council's dataset {folder}/ ({files}). Every figure in this paper "
-               f"comes from the run's own tables in outputs/{config.name}/ (summary.json, "
-               "plan.csv, money_by_fy.csv, transport.csv). The technical appendix "
+    sources = (f"Data: the council's dataset {dataset_files(f.run.dataset)}. Every figure in "
+               f"this paper comes from the run's own tables in outputs/{config.name}/ "
+               "(summary.json, plan.csv, money_by_fy.csv, transport.csv). The technical appendix "
                f"({REPORT_FILE}) and the workbook ({WORKBOOK_FILE}) give every assumption with "
                f"its source. Made by sufficiency {package_version()}; solver "
                f"{f.run.optimal.report.solver}.")
@@ -716,6 +713,23 @@ def assumptions(f: Facts) -> tuple[Block, ...]:
     if f.analyses.notes:
         blocks.append(Paragraph("; ".join(f.analyses.notes) + ".", lead="Analyses left out."))
     return tuple(blocks)
+
+
+def dataset_files(dataset: Dataset) -> str:
+    """The dataset and the tables it gave: "example/ (… sites.csv, …)" or a workbook's sheets."""
+    inputs = dataset.config.inputs_dir
+    optional = {"travel.csv": dataset.travel_metric.startswith("travel.csv"),
+                "costs.csv": dataset.costs is not None,
+                "independent.csv": dataset.providers is not None}
+    tables = [("sites.csv", ""), ("demand.csv", " (the forecast)"),
+              ("provision.csv", " (options, costs and timing)"),
+              *((name, "") for name, given in optional.items() if given)]
+    if not is_workbook(inputs):
+        files = ["planning-area boundaries", *(name + note for name, note in tables)]
+        return f"{inputs.name}/ ({', '.join(files)})"
+    sheets = ", ".join(f"sheet '{Path(name).stem}'{note}" for name, note in tables)
+    return (f"workbook {inputs.name} ({sheets}; the planning-area boundaries its "
+            f"'{SETTINGS_SHEET}' sheet names)")
 
 
 def assumption_text(item: str, value: object, unit: str, source: str) -> str:

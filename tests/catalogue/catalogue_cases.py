@@ -87,6 +87,34 @@ def _header_only_current(folder: Path, toml: Path) -> None:
     (folder / "current_placements.csv").write_text("area_id,need,phase,option_id,pupils\n")
 
 
+def as_workbook(change: Callable[[object], None]) -> Mutation:
+    """The dataset as data.xlsx (written by `sufficiency template --from`), then ``change(book)``.
+
+    The CSVs are deleted and the run TOML names the workbook; areas.geojson stays beside it.
+    """
+    def mutate(folder: Path, toml: Path) -> None:
+        import openpyxl
+
+        from sufficiency.ingest.workbook_template import write_template
+
+        book_path = folder.parent / "data.xlsx"
+        write_template(book_path, folder)
+        for csv in folder.glob("*.csv"):
+            csv.unlink()
+        toml.write_text(toml.read_text().replace('inputs = "data"', 'inputs = "data.xlsx"'))
+        book = openpyxl.load_workbook(book_path)
+        change(book)
+        book.save(book_path)
+    return mutate
+
+
+def _set_cell(sheet: str, cell: str, value: object) -> Callable[[object], None]:
+    """A workbook change: one cell of one sheet (openpyxl saves a formula without a value)."""
+    def change(book) -> None:
+        book[sheet][cell] = value
+    return change
+
+
 def _null_area_id(doc: dict) -> None:
     doc["features"][0]["properties"]["area_id"] = None
 
@@ -486,6 +514,17 @@ CASES: list[Case] = [
     Case("construction-inflation-out-of-range", ("run.toml, key 'capital.construction_inflation'",
                                                  "2 is out of range", "between -0.5 and 1"),
          files={"toml": run_toml(extra="[capital]\nconstruction_inflation = 2\n")}),
+    # --- a dataset workbook (inputs = "data.xlsx"): sheet, row and column named -------------
+    Case("workbook-missing-sheet", ("data.xlsx: sheet 'provision' is missing",
+                                    "add a sheet named 'provision'"),
+         mutate=as_workbook(lambda book: book.remove(book["provision"]))),
+    Case("workbook-text-in-a-number-cell", ("data.xlsx, sheet 'demand', row 2, column 'pupils'",
+                                            "'five' is not a number", "enter a plain number"),
+         mutate=as_workbook(_set_cell("demand", "E2", "five"))),
+    Case("workbook-formula-without-cached-value",
+         ("data.xlsx, sheet 'demand', row 2, column 'pupils'", "a formula with no saved value",
+          "open and save it in Excel"),
+         mutate=as_workbook(_set_cell("demand", "E2", "=2+3"))),
 ]
 
 # Harmless, unambiguous slips: fixed, said in a warning, and the run goes on.

@@ -273,3 +273,25 @@ def test_scales_table() -> None:
         "XL": (300, 400, 12, 3, 10, True),
     }
     assert SCALES["XL"].need_codes[-1] == "OTH"
+
+
+def test_sticky_run_validates_with_cohorts_and_ramp_up(tmp_path: Path) -> None:
+    """`synth --sticky`: same data as without, a run TOML with sticky cohorts and ramp-up."""
+    from sufficiency.pipeline import validate_run
+
+    result = CliRunner().invoke(app, ["synth", str(tmp_path), "--scale", "S", "--seed", "2",
+                                      "--sticky"])
+    assert result.exit_code == 0, result.output
+    toml = tmp_path / "synth-S-s2-sticky.toml"
+    config = tomllib.loads(toml.read_text(encoding="utf-8"))
+    assert config["name"] == config["inputs"] == "synth-S-s2-sticky"
+    assert config["placements"] == {"model": "sticky"}
+    assert config["ramp_up"] == {"resourced": {"first_year": 0.5}}
+    plain = write_synthetic(tmp_path, "S", seed=2)
+    assert "placements" not in tomllib.loads(plain.read_text(encoding="utf-8"))
+    for name in FILES:  # the same data, beside the v1 run
+        assert (toml.with_suffix("") / name).read_bytes() == \
+            (plain.with_suffix("") / name).read_bytes()
+    dataset, _ = validate_run(toml)
+    assert dataset.placement_model == "sticky"
+    assert dataset.config.placement_rules.ramp("resourced").first_year == 0.5

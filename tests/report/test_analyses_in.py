@@ -215,3 +215,20 @@ def test_scenario_comparison_shows_each_scenario_and_the_robust_plan(tmp_path):
         "scenarios": view, "alternatives": None, "slippage": None, "notes": []})
     assert 'id="analysis-scenarios"' in html and "£1,101,000" in html  # robust, central
     assert "one robust plan (expected)" in html
+
+
+def test_analysis_options_are_checked_by_the_commands_own_public_checks():
+    """`report --with` refuses bad options before solving, through each module's check."""
+    from sufficiency.analyses import mga, robust, slippage
+    from sufficiency.api import check_analysis_options
+
+    bad = AnalysisOptions(k=0, epsilon=2.0, objective="cheapest", kinds=("academy",))
+    for command, check, args in (("alternatives", mga.check_options, (0, 2.0)),
+                                 ("scenarios", robust.check_objective, ("cheapest", 0.9)),
+                                 ("slippage", slippage.check_kinds, (["academy"],))):
+        with pytest.raises(InputError) as caught:
+            check_analysis_options([command], bad)
+        with pytest.raises(InputError) as direct:
+            check(*args)
+        assert str(caught.value) == str(direct.value)
+    check_analysis_options(["alternatives", "scenarios", "slippage"], AnalysisOptions())

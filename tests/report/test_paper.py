@@ -356,3 +356,29 @@ def test_word_holds_text_xml_cannot():
     document = docx.Document(io.BytesIO(paper_docx_bytes(paper)))
     assert "site\ufffd name" in docx_text(document)
     assert docx_tables(document) == [[["Site"], ["a\ufffdb"]]]
+
+
+def test_workbook_dataset_is_cited_by_sheet(tmp_path):
+    """inputs = "data.xlsx": the paper, appendix and calibration cite "data.xlsx, sheet '…'"
+    (the calibration sheet, written by the template from calibration.csv, is read and
+    compared), never a "data.xlsx/" folder."""
+    from sufficiency.ingest.workbook_template import write_template
+
+    toml = write_run(tmp_path)
+    (tmp_path / "data" / "calibration.csv").write_text(
+        "group,need,phase,pupils,year,source\nindependent,ASD,primary,3,2025,test count\n")
+    write_template(tmp_path / "data.xlsx", tmp_path / "data")
+    for csv in (tmp_path / "data").glob("*.csv"):
+        csv.unlink()
+    toml.write_text(toml.read_text().replace('inputs = "data"', 'inputs = "data.xlsx"'))
+    _, paths = sufficiency.plan(toml, output_root=tmp_path / "project")
+    text = html_text((paths.folder / "cabinet.html").read_text(encoding="utf-8"))
+    assert "council's list (data.xlsx, sheet 'provision')" in text
+    assert ("Data: the council's dataset workbook data.xlsx (sheet 'sites', sheet 'demand' "
+            "(the forecast), sheet 'provision' (options, costs and timing); the planning-area "
+            "boundaries its 'settings' sheet names)") in text
+    appendix = html_text((paths.folder / "report.html").read_text(encoding="utf-8"))
+    assert "data.xlsx/" not in text and "data.xlsx/" not in appendix
+    calibration = pd.read_csv(paths.folder / "calibration.csv")
+    assert set(calibration["source"]) == {"data.xlsx, sheet 'calibration' (test count)"}
+    assert "data.xlsx, sheet 'calibration' (test count)" in appendix
