@@ -20,6 +20,7 @@ from sufficiency.errors import OutputExistsError
 from sufficiency.outcome import COST_COLUMNS, RunResult, placement_columns, plan_columns
 from sufficiency.preprocess.paths import MARKER, marker_text, written_by_sufficiency
 from sufficiency.report.analysis_tables import RunAnalyses
+from sufficiency.report.beside import Beside
 from sufficiency.report.cabinet import write_reports
 from sufficiency.report.calibration import calibration_table
 from sufficiency.report.changes import fixed_tables
@@ -27,7 +28,8 @@ from sufficiency.report.escaping import formula_safe_frame
 from sufficiency.report.geopackage import write_geopackage
 from sufficiency.report.layers import plan_map_html
 from sufficiency.report.money import money_tables
-from sufficiency.report.paper import write_paper
+from sufficiency.report.paper import MAP_PNG, write_paper
+from sufficiency.report.static_map import plan_map_png
 from sufficiency.report.summary import build_summary
 from sufficiency.report.transport import transport_table
 
@@ -71,7 +73,6 @@ def write_tables(run: RunResult, folder: Path) -> None:
         _write_csv(calibration, folder / "calibration.csv")
     for name, table in fixed_tables(run).items():  # commitments.csv, changes.csv (re-plans)
         _write_csv(table, folder / name)
-    write_geopackage(run, folder / "plan.gpkg")
     if do_nothing is None:
         return
     _write_csv(do_nothing.placements[placement_columns(do_nothing.placements)],
@@ -80,6 +81,16 @@ def write_tables(run: RunResult, folder: Path) -> None:
     comparison = optimal.costs_by_year[COST_COLUMNS].set_index("year").sub(
         do_nothing.costs_by_year[COST_COLUMNS].set_index("year")).add_suffix("_change")
     _write_csv(comparison.round(2).reset_index(), folder / "change_vs_do_nothing.csv")
+
+
+def write_side_files(run: RunResult, folder: Path) -> None:
+    """plan.gpkg (QGIS) and plan_map.png (the paper's figure), drawn beside the rest.
+
+    No other output reads them while it is written, so they can be made on the second core
+    (:mod:`sufficiency.report.beside`).
+    """
+    write_geopackage(run, folder / "plan.gpkg")
+    (folder / MAP_PNG).write_bytes(plan_map_png(run))
 
 
 def refuse_overwrite(paths: OutputPaths, force: bool) -> None:
@@ -149,11 +160,17 @@ def write_outputs(run: RunResult, root: Path, force: bool = False, *,
     _follow_umask(staging)
     try:
         _mark(staging, f"plan {paths.folder.name}")
-        write_tables(run, staging)
-        figures = write_reports(run, staging, analyses=analyses)
-        write_paper(run, staging, figures, analyses)  # cabinet.docx, cabinet.html, plan_map.png
-        staged_map = staging / "map.html.tmp"
-        staged_map.write_text(plan_map_html(run, analyses=analyses), encoding="utf-8")
+        side = Beside(lambda: write_side_files(run, staging))  # on the second core
+        try:
+            write_tables(run, staging)
+            figures = write_reports(run, staging, analyses=analyses)
+            staged_map = staging / "map.html.tmp"
+            staged_map.write_text(plan_map_html(run, analyses=analyses), encoding="utf-8")
+            if not side.done():
+                write_side_files(run, staging)
+        finally:
+            side.stop()
+        write_paper(run, staging, figures, analyses)  # cabinet.docx, cabinet.html
         _swap_in(staging, staged_map, paths)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

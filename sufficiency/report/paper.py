@@ -779,13 +779,21 @@ def render_paper_html(paper: Paper) -> str:
 
 def write_paper(run: RunResult, folder: Path, figures: CabinetFigures | None = None,
                 analyses: RunAnalyses | None = None) -> Paper:
-    """plan_map.png, cabinet.docx and cabinet.html into ``folder`` (the run's staging folder)."""
+    """cabinet.docx and cabinet.html into ``folder`` (the run's staging folder).
+
+    The map figure is ``folder``'s plan_map.png when already drawn (report.outputs draws it
+    beside the other outputs), else drawn and written here.
+    """
     from sufficiency.report.paper_docx import paper_docx_bytes
     from sufficiency.report.static_map import plan_map_png
 
-    png = plan_map_png(run)
+    drawn = folder / MAP_PNG
+    if drawn.exists():
+        png = drawn.read_bytes()
+    else:
+        png = plan_map_png(run)
+        drawn.write_bytes(png)
     paper = build_paper(run, analyses, figures, png)
-    (folder / MAP_PNG).write_bytes(png)
     (folder / PAPER_DOCX).write_bytes(paper_docx_bytes(paper))
     (folder / PAPER_HTML).write_text(render_paper_html(paper), encoding="utf-8")
     return paper

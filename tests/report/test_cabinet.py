@@ -136,6 +136,9 @@ def test_report_states_how_shadow_prices_are_made(planned):
     budget = table(page, "shadow-budget")[1:]
     assert [r[0] for r in budget] == ["FY 2026-27", "FY 2027-28"]
     assert "<svg" in page and page.count("<svg") == 3
+    # a plain plan leaves the budget re-plans to `sufficiency report`, and says so
+    assert run.shadow.budget["value_per_million_replanned_pv"].isna().all()
+    assert 'id="replans-not-run"' in page
 
 
 def test_why_each_opening_by_hand(planned):
