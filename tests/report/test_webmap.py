@@ -658,6 +658,9 @@ def test_reads_without_clicking_in_browser(tmp_path, basemap_html):
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(path.as_uri())
         page.wait_for_selector(".leaflet-control-layers")
+        page.wait_for_load_state("load")  # the labels are placed again once it settles
+        page.evaluate("() => document.fonts.ready.then(() => new Promise("
+                      "(done) => setTimeout(done, 100)))")
         page.wait_for_timeout(300)
         before = [u for u in requests if not u.startswith(("file:", "data:"))]
         labels = page.evaluate(SHOWN_LABELS)
