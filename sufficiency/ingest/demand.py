@@ -33,7 +33,13 @@ from sufficiency.ingest.areas import Areas
 from sufficiency.ingest.establishments import Establishments
 from sufficiency.ingest.growth import growth_table, need_factors, phase_factors
 from sufficiency.ingest.log import BuildLog
-from sufficiency.ingest.sources import find_column, numbers, read_source_csv, require_column
+from sufficiency.ingest.sources import (
+    authority_rows,
+    find_column,
+    numbers,
+    read_source_csv,
+    require_column,
+)
 from sufficiency.ingest.spec import DemandSpec, ShareSpec, Source
 from sufficiency.preprocess import geo
 from sufficiency.preprocess.readers import ROW
@@ -89,24 +95,11 @@ class DemandResult:
 def _la_rows(table: pd.DataFrame, source: Source, codes: tuple[str, ...],
              log: BuildLog) -> tuple[pd.DataFrame, dict[str, str]]:
     """The authority's rows (matched on new_la_code or old_la_code) and the key columns."""
-    present = [c for c in table.columns if c != ROW]
     columns = {key: require_column(table, key, source.label)
                for key in ("time_period", "breakdown_topic", "breakdown")}
-    code_columns = [c for c in (find_column(present, "new_la_code"),
-                                find_column(present, "old_la_code")) if c]
-    if not code_columns:
-        raise InputError(Issue(source.label, 1, "new_la_code", "column not found",
-                               "the SEN2 files carry new_la_code / old_la_code"))
-    wanted = {c.lower() for c in codes}
-    mine = pd.Series(False, index=table.index)
-    for column in code_columns:
-        mine |= table[column].str.strip().str.lower().isin(wanted)
+    mine = authority_rows(table, source.label, codes)
     log.count(STAGE, source.label, "dropped", "other geography (national, regional, other LAs)",
               int((~mine).sum()))
-    if not mine.any():
-        raise InputError(Issue(source.label, None, code_columns[0],
-                               f"no rows for the authority ({', '.join(codes)})",
-                               "check authority.gss_code / dfe_code"))
     return table[mine], columns
 
 

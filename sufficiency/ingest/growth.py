@@ -32,7 +32,13 @@ import pandas as pd
 
 from sufficiency.errors import InputError, Issue
 from sufficiency.ingest.log import BuildLog
-from sufficiency.ingest.sources import find_column, numbers, read_source_csv, require_column
+from sufficiency.ingest.sources import (
+    authority_rows,
+    find_column,
+    numbers,
+    read_source_csv,
+    require_column,
+)
 from sufficiency.ingest.spec import DemandSpec, GrowthSpec, Source
 from sufficiency.preprocess.readers import ROW
 from sufficiency.preprocess.vocabulary import NEEDS, PHASES
@@ -69,20 +75,7 @@ def phase_of_band(band: tuple[int, int], ages: dict[str, tuple[int, int]]) -> st
 def _la_table(source: Source, codes: tuple[str, ...]) -> pd.DataFrame:
     """The authority's rows of a DfE table (matched on new_la_code or old_la_code)."""
     table = read_source_csv(source)
-    present = [c for c in table.columns if c != ROW]
-    code_columns = [c for c in (find_column(present, "new_la_code"),
-                                find_column(present, "old_la_code")) if c]
-    if not code_columns:
-        raise InputError(Issue(source.label, 1, "new_la_code", "column not found",
-                               "the SEN2 files carry new_la_code / old_la_code"))
-    wanted = {c.lower() for c in codes}
-    mine = pd.Series(False, index=table.index)
-    for column in code_columns:
-        mine |= table[column].str.strip().str.lower().isin(wanted)
-    if not mine.any():
-        raise InputError(Issue(source.label, None, code_columns[0],
-                               f"no rows for the authority ({', '.join(codes)})",
-                               "check authority.gss_code / dfe_code"))
+    mine = authority_rows(table, source.label, codes)
     return table[mine]
 
 

@@ -149,3 +149,25 @@ def filter_where(table: pd.DataFrame, where: dict[str, tuple[str, ...]], label: 
         allowed = {v.strip().lower() for v in values}
         keep &= table[column].astype(str).str.strip().str.lower().isin(allowed)
     return table[keep], table[~keep]
+
+
+def authority_rows(table: pd.DataFrame, label: str, codes: tuple[str, ...]) -> pd.Series:
+    """True on the authority's rows of a DfE table (new_la_code or old_la_code in ``codes``).
+
+    Raises when the table has neither code column or no row of the authority.
+    """
+    present = [c for c in table.columns if c != ROW]
+    code_columns = [c for c in (find_column(present, "new_la_code"),
+                                find_column(present, "old_la_code")) if c]
+    if not code_columns:
+        raise InputError(Issue(label, 1, "new_la_code", "column not found",
+                               "the SEN2 files carry new_la_code / old_la_code"))
+    wanted = {c.lower() for c in codes}
+    mine = pd.Series(False, index=table.index)
+    for column in code_columns:
+        mine |= table[column].str.strip().str.lower().isin(wanted)
+    if not mine.any():
+        raise InputError(Issue(label, None, code_columns[0],
+                               f"no rows for the authority ({', '.join(codes)})",
+                               "check authority.gss_code / dfe_code"))
+    return mine

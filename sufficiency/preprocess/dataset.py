@@ -7,8 +7,10 @@ raises one :class:`InputError` listing every problem found.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -181,22 +183,25 @@ def _read_all(config: RunConfig, source: FolderSource | WorkbookSource
 def _read_optional(source: FolderSource | WorkbookSource, data: dict[str, pd.DataFrame],
                    issues: list[Issue], warnings: list[str]) -> None:
     """travel.csv, current_placements.csv and committed.csv, when the dataset has them."""
-    for key, name, check in (("travel", "travel.csv", checks.check_travel),
-                             ("current", CURRENT_FILE, checks.check_current_placements),
-                             ("committed", committed.COMMITTED_FILE, committed.check_committed)):
-        if source.has(name):
-            try:
-                data[key] = _collect(check(source.read(name), source.label(name)), issues,
-                                     warnings)
-            except InputError as exc:
-                issues.extend(exc.issues)
+    _read_checked(source, data, issues, warnings, (
+        ("travel", "travel.csv", checks.check_travel),
+        ("current", CURRENT_FILE, checks.check_current_placements),
+        ("committed", committed.COMMITTED_FILE, committed.check_committed)))
 
 
 def _read_cost_files(source: FolderSource | WorkbookSource, data: dict[str, pd.DataFrame],
                      issues: list[Issue], warnings: list[str]) -> None:
     """costs.csv and independent.csv, when the dataset has them (both optional)."""
-    for key, name, check in (("costs", costs.COSTS_FILE, costs.check_costs),
-                             ("providers", costs.PROVIDERS_FILE, costs.check_providers)):
+    _read_checked(source, data, issues, warnings, (
+        ("costs", costs.COSTS_FILE, costs.check_costs),
+        ("providers", costs.PROVIDERS_FILE, costs.check_providers)))
+
+
+def _read_checked(source: FolderSource | WorkbookSource, data: dict[str, pd.DataFrame],
+                  issues: list[Issue], warnings: list[str],
+                  tables: tuple[tuple[str, str, Callable[..., Any]], ...]) -> None:
+    """Each optional (key, file, check) the dataset has: read, checked, problems collected."""
+    for key, name, check in tables:
         if source.has(name):
             try:
                 data[key] = _collect(check(source.read(name), source.label(name)), issues,
