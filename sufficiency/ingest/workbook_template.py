@@ -31,7 +31,10 @@ from sufficiency.preprocess.dataset import AREA_FILES
 from sufficiency.preprocess.paths import UnusablePath, resolve
 from sufficiency.preprocess.readers import ROW, read_csv_table
 from sufficiency.preprocess.schema import (
+    CALIBRATION_COLUMNS,
+    COMMITTED_COLUMNS,
     COSTS_COLUMNS,
+    CURRENT_COLUMNS,
     DEMAND_COLUMNS,
     PROVIDER_COLUMNS,
     PROVISION_COLUMNS,
@@ -55,28 +58,6 @@ MAX_ROWS = 1_048_575  # Excel's rows, less the header
 VALIDATION_ROWS = 10_000  # rows below the header that get the drop-down lists
 NUMERIC = ("int", "number")
 
-CURRENT_COLUMNS = (
-    Column("area_id", "id", "", "planning area where the pupils live"),
-    Column("need", "need", "", "SEN2 primary-need code"),
-    Column("phase", "phase", "", "primary, secondary or post16"),
-    Column("option_id", "id", "", "provision.csv option, or 'independent'"),
-    Column("pupils", "number", "pupils", "pupils already in that setting in the start year"),
-)
-COMMITTED_COLUMNS = (
-    Column("option_id", "id", "", "provision.csv option of an approved scheme"),
-    Column("modules", "int", "modules", "modules the scheme opens (1 or more)"),
-    Column("opening_year", "int", "academic year", "year the places open (2027 = AY 2027/28)"),
-    Column("note", "text", "", "e.g. the decision that approved it", required=False),
-)
-CALIBRATION_COLUMNS = (  # sufficiency.preprocess.calibration
-    Column("group", "text", "", "independent, special, resourced, post16 or other"),
-    Column("need", "text", "", "SEN2 primary-need code, or * for every need"),
-    Column("phase", "text", "", "primary, secondary, post16, or * for every phase"),
-    Column("pupils", "number", "pupils", "pupils placed today"),
-    Column("year", "int", "academic year", "year counted; default the start year",
-           required=False),
-    Column("source", "text", "", "where the count comes from", required=False),
-)
 
 
 @dataclass(frozen=True)

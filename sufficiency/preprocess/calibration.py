@@ -22,6 +22,7 @@ import pandas as pd
 
 from sufficiency.errors import InputError
 from sufficiency.preprocess.readers import ROW
+from sufficiency.preprocess.schema import CALIBRATION_COLUMNS, required_columns
 from sufficiency.preprocess.textcells import CellParser
 from sufficiency.preprocess.vocabulary import INDEPENDENT, NEEDS, PHASES
 
@@ -46,7 +47,7 @@ def group_of_kind(kind: str) -> str:
 def check_calibration(raw: pd.DataFrame, file: str, start_year: int) -> pd.DataFrame:
     """The checked table (COLUMNS); raise :class:`InputError` naming every bad cell."""
     cells = CellParser(raw, file)
-    if not cells.has_columns(["group", "need", "phase", "pupils"]):
+    if not cells.has_columns(required_columns(CALIBRATION_COLUMNS)):
         raise InputError(cells.issues)
     frame = pd.DataFrame({
         "group": cells.codes("group", GROUPS, upper=False),

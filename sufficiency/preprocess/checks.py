@@ -20,6 +20,7 @@ from sufficiency.preprocess.config import RunConfig
 from sufficiency.preprocess.readers import ROW, declared_crs
 from sufficiency.preprocess.schema import (
     AREA_COLUMNS,
+    CURRENT_COLUMNS,
     DEMAND_COLUMNS,
     EXCLUSIVE_GROUP,
     PROVISION_COLUMNS,
@@ -362,7 +363,7 @@ def check_sites_in_areas(sites: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
 def check_current_placements(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, CellParser]:
     """Pupils in each setting at the start year: area, need, phase, option (or independent)."""
     cells = CellParser(raw, file)
-    if not cells.has_columns(["area_id", "need", "phase", "option_id", "pupils"]):
+    if not cells.has_columns(required_columns(CURRENT_COLUMNS)):
         return pd.DataFrame(), cells
     frame = pd.DataFrame({
         "area_id": cells.ids("area_id"),

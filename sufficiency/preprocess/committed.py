@@ -37,7 +37,7 @@ import pandas as pd
 from sufficiency.errors import Issue
 from sufficiency.preprocess.capital import spend_table
 from sufficiency.preprocess.readers import ROW
-from sufficiency.preprocess.schema import EXCLUSIVE_GROUP
+from sufficiency.preprocess.schema import COMMITTED_COLUMNS, EXCLUSIVE_GROUP, required_columns
 from sufficiency.preprocess.textcells import CellParser
 from sufficiency.tolerances import CAPITAL_AUDIT_ABS
 
@@ -55,7 +55,7 @@ def check_committed(raw: pd.DataFrame, file: str = COMMITTED_FILE) -> tuple[pd.D
                                                                               CellParser]:
     """committed.csv's cells: option ids, whole modules ≥ 1, years; one row per option × year."""
     cells = CellParser(raw, file)
-    if not cells.has_columns(["option_id", "modules", "opening_year"]):
+    if not cells.has_columns(required_columns(COMMITTED_COLUMNS)):
         return pd.DataFrame(columns=FIXED_COLUMNS), cells
     frame = pd.DataFrame({
         "option_id": cells.ids("option_id"),

@@ -113,6 +113,29 @@ PROVIDER_COLUMNS = (  # independent.csv (optional)
     *LOCATION_COLUMNS,
 )
 
+CURRENT_COLUMNS = (  # current_placements.csv (optional): sticky cohorts
+    Column("area_id", "id", "", "planning area where the pupils live"),
+    Column("need", "need", "", "SEN2 primary-need code"),
+    Column("phase", "phase", "", "primary, secondary or post16"),
+    Column("option_id", "id", "", "provision.csv option, or 'independent'"),
+    Column("pupils", "number", "pupils", "pupils already in that setting in the start year"),
+)
+COMMITTED_COLUMNS = (  # committed.csv (optional): approved schemes
+    Column("option_id", "id", "", "provision.csv option of an approved scheme"),
+    Column("modules", "int", "modules", "modules the scheme opens (1 or more)"),
+    Column("opening_year", "int", "academic year", "year the places open (2027 = AY 2027/28)"),
+    Column("note", "text", "", "e.g. the decision that approved it", required=False),
+)
+CALIBRATION_COLUMNS = (  # calibration.csv (optional): today's placements
+    Column("group", "text", "", "independent, special, resourced, post16 or other"),
+    Column("need", "text", "", "SEN2 primary-need code, or * for every need"),
+    Column("phase", "text", "", "primary, secondary, post16, or * for every phase"),
+    Column("pupils", "number", "pupils", "pupils placed today"),
+    Column("year", "int", "academic year", "year counted; default the start year",
+           required=False),
+    Column("source", "text", "", "where the count comes from", required=False),
+)
+
 
 def required_columns(columns: tuple[Column, ...]) -> list[str]:
     """Names of the columns a file must have."""

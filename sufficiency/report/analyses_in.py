@@ -20,7 +20,7 @@ import pandas as pd
 
 from sufficiency.errors import InputError, Issue
 from sufficiency.preprocess.paths import written_by_sufficiency
-from sufficiency.report.analysis_tables import RunAnalyses
+from sufficiency.report.analysis_tables import RunAnalyses, read_written_table
 
 ANALYSIS_FILE = "analysis.json"
 ANALYSIS_TABLES = {  # command -> the tables it writes (the analyses' ``tables()``)
@@ -82,15 +82,7 @@ def read_record(folder: Path) -> dict[str, Any] | None:
 
 def read_analysis_table(path: Path) -> pd.DataFrame:
     """A table an analysis wrote: text read as text, columns of numbers as numbers."""
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    for column in table.columns:
-        if column in TEXT_COLUMNS or column.endswith("_id"):
-            continue
-        values = table[column]
-        numbers = pd.to_numeric(values.where(values != ""), errors="coerce")
-        if numbers.notna().sum() == (values != "").sum():
-            table[column] = numbers
-    return table
+    return read_written_table(path, TEXT_COLUMNS)
 
 
 def rerun_hint(command: str, run_file: str) -> str:

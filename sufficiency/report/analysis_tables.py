@@ -7,7 +7,9 @@ note in ``notes``). Loading and the freshness check live in :mod:`sufficiency.re
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -25,3 +27,20 @@ class RunAnalyses:
     def any(self) -> bool:
         """True when at least one analysis is present."""
         return any(t is not None for t in (self.scenarios, self.alternatives, self.slippage))
+
+
+def read_written_table(path: Path, text_columns: Collection[str]) -> pd.DataFrame:
+    """A CSV the product wrote, read back with numbers as numbers.
+
+    ``text_columns`` and ``*_id`` stay text; a column whose every filled cell is a number
+    becomes numbers (empty cells NaN); the rest stays text.
+    """
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column in table.columns:
+        if column in text_columns or column.endswith("_id"):
+            continue
+        values = table[column]
+        numbers = pd.to_numeric(values.where(values != ""), errors="coerce")
+        if numbers.notna().sum() == (values != "").sum():
+            table[column] = numbers
+    return table

@@ -28,7 +28,7 @@ from sufficiency.preprocess.workbook import source_name
 from sufficiency.report import charts, transport
 from sufficiency.report import money as money_views
 from sufficiency.report.analyses_view import analyses_context
-from sufficiency.report.analysis_tables import RunAnalyses
+from sufficiency.report.analysis_tables import RunAnalyses, read_written_table
 from sufficiency.report.assumptions import fy_label
 from sufficiency.report.calibration import calibration_view
 from sufficiency.report.changes import fixed_context
@@ -260,15 +260,7 @@ def read_transport_table(path: Path) -> pd.DataFrame | None:
     """The run's transport table if one was written beside the other outputs, else None."""
     if not path.is_file():
         return None
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    for column in table.columns:
-        if column.endswith("_id") or column in ("need", "phase", "name"):
-            continue
-        values = table[column]
-        numbers = pd.to_numeric(values.where(values != ""), errors="coerce")
-        if numbers.notna().sum() == (values != "").sum():
-            table[column] = numbers
-    return table
+    return read_written_table(path, ("need", "phase", "name"))
 
 
 def write_reports(run: RunResult, folder: Path, *,
