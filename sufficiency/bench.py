@@ -54,6 +54,7 @@ import csv
 import json
 import math
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -86,6 +87,7 @@ COLUMNS = (
     "plain_integer_variables", "plain_constraints", "plain_nonzeros", "plain_status",
     "plain_objective_gbp", "plain_bound_gbp", "plain_gap_rel", "plain_peak_memory_mb",
     "plan_to_plain", "objective_difference_gbp", "objectives_agree",
+    "at_plain_gap_s", "at_plain_gap_status", "at_plain_gap_rel", "at_plain_gap_to_plain",
 )
 # Two optima agree when neither plan is cheaper than the other's proven bound, within this
 # share of the objective (HiGHS's feasibility tolerances on £ coefficients) plus £1.
@@ -133,30 +135,34 @@ def solve_mps_directly(mps_path: Path, options: dict[str, Any]) -> tuple[float, 
     return seconds, info.objective_function_value if found else None
 
 
-def measure_in_process(toml_path: Path, work_dir: Path,
-                       launched_at: float | None = None) -> dict[str, Any]:
+def measure_in_process(toml_path: Path, work_dir: Path, launched_at: float | None = None,
+                       direct: bool = True) -> dict[str, Any]:
     """Run the whole plan path once, here, and return the measured row (no peak memory).
 
     ``launched_at`` (``time.time()`` when the process was started) gives the wall time of
     the plan path including interpreter start and imports, as `sufficiency plan` has it.
+    ``direct``: also write the model as MPS and time highspy solving that file.
     """
     from sufficiency.formulation import MONEY_SCALE
     from sufficiency.pipeline import run_plan
     from sufficiency.report.outputs import write_outputs
     from sufficiency.solve.highs import highs_options
 
-    mps_path = work_dir / "model.mps"
+    mps_path = work_dir / "model.mps" if direct else None
     run = run_plan(toml_path, mps_path=mps_path)
     with run.timer.stage("write", "write"):
         write_outputs(run, work_dir / "root", force=True)
-    plan_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    # the largest of this process and its forked helpers (the gap LP, the side files); KiB
+    plan_peak_mb = max(resource.getrusage(who).ru_maxrss for who in (
+        resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
     # the MPS file is the benchmark's own instrument, not part of the plan command
     plan_command_s = (time.time() - launched_at - run.timer.wall.get("write_mps", 0.0)
                       if launched_at else None)
     walls, cpus = _stage_times(run.timer)
     config = run.dataset.config
     options = highs_options(replace(config.solver))
-    direct_s, direct_objective = solve_mps_directly(mps_path, options)
+    direct_s, direct_objective = (solve_mps_directly(mps_path, options) if mps_path
+                                  else (None, None))
     report = run.optimal.report
     gap_gbp = None if report.bound is None else report.objective - report.bound
     savings = run.savings
@@ -174,7 +180,7 @@ def measure_in_process(toml_path: Path, work_dir: Path,
         "objective_gbp": round(run.optimal.total_cost, 2),
         "bound_gbp": None if report.bound is None else round(report.bound, 2),
         "savings_gbp": None if savings is None else round(savings, 2),
-        "highs_direct_s": round(direct_s, 3),
+        "highs_direct_s": None if direct_s is None else round(direct_s, 3),
         "highs_direct_objective_gbp": None if direct_objective is None
         else round(direct_objective * MONEY_SCALE, 2),
         "plan_command_s": None if plan_command_s is None else round(plan_command_s, 3),
@@ -187,8 +193,10 @@ def measure_in_process(toml_path: Path, work_dir: Path,
     return row
 
 
-def _child_main(toml_path: str, work_dir: str, row_path: str, launched_at: str) -> None:
-    row = measure_in_process(Path(toml_path), Path(work_dir), float(launched_at))
+def _child_main(toml_path: str, work_dir: str, direct: str, row_path: str,
+                launched_at: str) -> None:
+    row = measure_in_process(Path(toml_path), Path(work_dir), float(launched_at),
+                             direct=direct == "direct")
     Path(row_path).write_text(json.dumps(row))
 
 
@@ -215,12 +223,16 @@ def _run_child(code: str, args: list[str], work_dir: Path, what: str,
     return json.loads(out_path.read_text()), total, round(usage.ru_maxrss / 1024, 1)
 
 
-def measure(toml_path: Path, work_dir: Path) -> dict[str, Any]:
-    """Measure one run in a child process: its row plus total wall time and peak memory."""
+def measure(toml_path: Path, work_dir: Path, direct: bool = True) -> dict[str, Any]:
+    """Measure one run in a child process: its row plus total wall time and peak memory.
+
+    ``direct``: also time highspy solving the model's MPS file (the ``highs_direct_s`` column).
+    """
     code = ("import sys; from sufficiency.bench import _child_main; "
-            "_child_main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4])")
-    row, total, peak = _run_child(code, [str(toml_path), str(work_dir)], work_dir,
-                                  str(toml_path))
+            "_child_main(*sys.argv[1:6])")
+    row, total, peak = _run_child(code, [str(toml_path), str(work_dir),
+                                         "direct" if direct else "no-direct"],
+                                  work_dir, str(toml_path))
     row["total_wall_s"] = round(total, 3)
     # the plan command's own peak is taken before the benchmark's MPS re-solve (its own
     # instrument, which the child then runs); the child's whole peak is kept beside it
@@ -292,9 +304,59 @@ def compare(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def needs_matching(row: dict[str, Any]) -> bool:
+    """Whether to time the product to the plain model's gap: both stopped at the limit.
+
+    A wall ratio of two runs stopped by the same clock says nothing; the product's gap must
+    be the smaller, else it never reaches the plain model's.
+    """
+    return (row["status"] == "time_limit" and row.get("plain_status") == "time_limit"
+            and row.get("plain_gap_rel") is not None and row["gap_rel"] is not None
+            and row["gap_rel"] < row["plain_gap_rel"])
+
+
+def at_gap_copy(toml_path: Path, gap: float) -> Path | None:
+    """A copy of a (synthetic) run beside it with ``[solver] mip_gap = gap``.
+
+    None when the run has no ``mip_gap`` line to change.
+    """
+    text = toml_path.read_text(encoding="utf-8")
+    changed, count = re.subn(r"(?m)^mip_gap = .*$", f"mip_gap = {gap!r}", text)
+    if count != 1:
+        return None
+    copy = toml_path.with_name(f"{toml_path.stem}-at-plain-gap.toml")
+    copy.write_text(changed, encoding="utf-8")
+    return copy
+
+
+def measure_at_plain_gap(toml_path: Path, row: dict[str, Any], work_dir: Path,
+                         progress=None) -> dict[str, Any]:
+    """The product's `plan` again, told to stop at the plain model's gap at its limit.
+
+    Its whole wall time over the plain process's is the time each takes to a plan of the
+    same proven quality. The product may stop at the limit again (status time_limit).
+    """
+    copy = at_gap_copy(toml_path, row["plain_gap_rel"])
+    if copy is None:
+        return {}
+    if progress:
+        progress(f"benchmarking {toml_path.name}: the plan command to the plain model's gap")
+    try:
+        matched = measure(copy, work_dir / "at-plain-gap", direct=False)
+    finally:
+        copy.unlink()
+    return {"at_plain_gap_s": matched["plan_command_s"],
+            "at_plain_gap_status": matched["status"], "at_plain_gap_rel": matched["gap_rel"],
+            "at_plain_gap_to_plain": round(matched["plan_command_s"] / row["plain_s"], 3)}
+
+
 def measure_pair(toml_path: Path, work_dir: Path, plain_first: bool,
-                 progress=None) -> dict[str, Any]:
-    """The product's `plan` child and the plain child of one run, in the order given."""
+                 progress=None, match_gap: bool = False) -> dict[str, Any]:
+    """The product's `plan` child and the plain child of one run, in the order given.
+
+    ``match_gap``: when both stop at the time limit, also the product to the plain gap
+    (:func:`measure_at_plain_gap`; it writes a copy of the run TOML beside it).
+    """
     def product() -> dict[str, Any]:
         if progress:
             progress(f"benchmarking {toml_path.name}: the plan command")
@@ -313,6 +375,8 @@ def measure_pair(toml_path: Path, work_dir: Path, plain_first: bool,
         peer = plain()
     row.update(peer, first=PLAIN if plain_first else PRODUCT)
     row.update(compare(row))
+    if match_gap and needs_matching(row):
+        row.update(measure_at_plain_gap(toml_path, row, work_dir, progress))
     return row
 
 
@@ -331,10 +395,21 @@ def ratio_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "group": group, "runs": len(members), "compared": len(ratios),
             "median": round(statistics.median(ratios), 3) if ratios else None,
             "worst": max(ratios) if ratios else None,
+            **_matched_summary(members),
             "disagree": [r["run"] for r in members if r.get("objectives_agree") is False],
             "notes": sorted({r["plain_note"] for r in members if r.get("plain_note")}),
         })
     return summary
+
+
+def _matched_summary(members: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median and worst ratio of the runs timed to the plain model's gap (none: {})."""
+    ratios = [r["at_plain_gap_to_plain"] for r in members
+              if r.get("at_plain_gap_to_plain") is not None]
+    if not ratios:
+        return {}
+    return {"matched": len(ratios), "matched_median": round(statistics.median(ratios), 3),
+            "matched_worst": max(ratios)}
 
 
 def growth_exponents(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -390,7 +465,7 @@ def bench(scales: list[str], runs: list[Path], out_dir: Path, seed: int = 1,
     rows = []
     for scale, k, job_seed in jobs:
         toml_path = write_synthetic(out_dir / "data", scale, job_seed, overwrite=True)
-        rows.append(_measure_job(toml_path, k % 2 == 1, progress,
+        rows.append(_measure_job(toml_path, k % 2 == 1, progress, match_gap=True,
                                  scale=scale, seed=job_seed))
     for k, run in enumerate(runs):
         rows.append(_measure_job(Path(run).resolve(), k % 2 == 1, progress, scale="",
@@ -399,9 +474,10 @@ def bench(scales: list[str], runs: list[Path], out_dir: Path, seed: int = 1,
     return rows, growth_exponents(rows)
 
 
-def _measure_job(toml_path: Path, plain_first: bool, progress, **labels: Any) -> dict[str, Any]:
+def _measure_job(toml_path: Path, plain_first: bool, progress, match_gap: bool = False,
+                 **labels: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
-        row = measure_pair(toml_path, Path(work), plain_first, progress)
+        row = measure_pair(toml_path, Path(work), plain_first, progress, match_gap)
     row.update(labels)
     return row
 

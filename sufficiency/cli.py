@@ -316,6 +316,7 @@ def _print_bench(rows: list[dict], exponents: dict[str, float], csv_path: Path) 
                    "first", "plain_variables", "plain_nonzeros", "plain_import_s",
                    "plain_read_s", "plain_build_s", "plain_solve_s", "plain_s",
                    "plain_status", "plain_gap_rel", "plain_peak_memory_mb", "plan_to_plain",
+                   "at_plain_gap_s", "at_plain_gap_status", "at_plain_gap_to_plain",
                    "objective_gbp", "plain_objective_gbp", "objective_difference_gbp",
                    "objectives_agree"):
         table.add_row(column, *[_cell(row.get(column)) for row in rows])
@@ -333,6 +334,11 @@ def _print_ratios(summary: list[dict], rows: list[dict]) -> bool:
             out.print(f"{group['group']}: plan command / plain model, wall time over "
                       f"{group['compared']} run(s): median {group['median']:.2f}, "
                       f"worst {group['worst']:.2f}")
+        if group.get("matched"):
+            out.print(f"{group['group']}: both stopped at the time limit in "
+                      f"{group['matched']} run(s); plan command to the plain model's gap / "
+                      f"plain model: median {group['matched_median']:.2f}, "
+                      f"worst {group['matched_worst']:.2f}")
         for note in group["notes"]:
             out.print(f"{group['group']}: {note}", markup=False)
     disagree = [row for row in rows if row.get("objectives_agree") is False]

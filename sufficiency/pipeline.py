@@ -10,10 +10,20 @@ import dataclasses
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from sufficiency.audit import audit
 from sufficiency.errors import AuditError
+from sufficiency.forked import Forked
 from sufficiency.formulation import MONEY_SCALE, ModelSets, PlanModel, build_model, build_sets
-from sufficiency.outcome import PlanResult, Progress, RunResult, SolveStatus, StageTimer
+from sufficiency.outcome import (
+    PlanResult,
+    Progress,
+    RunResult,
+    ShadowPrices,
+    SolveStatus,
+    StageTimer,
+)
 from sufficiency.preprocess.capital import cash_by_year
 from sufficiency.preprocess.config import RunConfig, load_run_config
 from sufficiency.preprocess.dataset import Dataset, load_dataset
@@ -135,6 +145,42 @@ def plan_dataset(dataset: Dataset, sets: ModelSets, timer: StageTimer | None = N
     plan_model.fix_openings(0)
     do_nothing = _solve_and_check(plan_model, dataset, solver, DO_NOTHING, timer, "baseline")
     plan_model.fix_openings(None)
+    gap_job = _gap_beside(plan_model, dataset) if gap else None
+    try:
+        optimal, shadow = _optimal_and_prices(plan_model, dataset, solver, do_nothing, timer,
+                                              mps_path)
+        if (replan_budget and shadow is not None and not shadow.budget.empty
+                and dataset.config.solver.price_budget):
+            with timer.stage("budget_value",
+                             "Re-planning with £1m more in each binding budget year"):
+                shadow.budget["value_per_million_replanned_pv"] = budget_value_by_resolve(
+                    plan_model, solver, dataset.config, shadow.budget, optimal.report.objective)
+        gap_table = None
+        if gap_job is not None:
+            with timer.stage("gap", "The sufficiency gap (every option open, no budget: one LP)"):
+                gap_table = gap_job.result()
+    finally:
+        if gap_job is not None:
+            gap_job.stop()
+    return RunResult(dataset, sets, plan_model.size, optimal, do_nothing, timer, shadow,
+                     gap=gap_table)
+
+
+def _gap_beside(plan_model: PlanModel, dataset: Dataset) -> Forked[pd.DataFrame | None]:
+    """The sufficiency gap's LP, started on the second core while HiGHS plans on one.
+
+    It does not depend on the plan (every option open), so it runs during the MIP; with
+    more than one HiGHS thread the core is taken, and the LP runs after the MIP instead.
+    """
+    options = highs_options(dataset.config.solver)
+    return Forked(lambda: sufficiency_gap(plan_model, options),
+                  wanted=dataset.config.solver.threads == 1)
+
+
+def _optimal_and_prices(plan_model: PlanModel, dataset: Dataset, solver: Solver,
+                        do_nothing: PlanResult | None, timer: StageTimer,
+                        mps_path: Path | None) -> tuple[PlanResult, ShadowPrices | None]:
+    """The optimal plan (started from do nothing, or a rounded start), checked and priced."""
     if do_nothing is not None:
         solver.use_start(plan_model)
     _start_from_rounding(plan_model, dataset, solver, do_nothing, timer)
@@ -147,14 +193,4 @@ def plan_dataset(dataset: Dataset, sets: ModelSets, timer: StageTimer | None = N
     with timer.stage("shadow", "Pricing places and budget (LP duals, openings fixed)"):
         shadow = shadow_prices(plan_model, dataset.config,
                                cash_by_year(optimal.plan, dataset.config), solver)
-    if (replan_budget and shadow is not None and not shadow.budget.empty
-            and dataset.config.solver.price_budget):
-        with timer.stage("budget_value", "Re-planning with £1m more in each binding budget year"):
-            shadow.budget["value_per_million_replanned_pv"] = budget_value_by_resolve(
-                plan_model, solver, dataset.config, shadow.budget, optimal.report.objective)
-    gap_table = None
-    if gap:
-        with timer.stage("gap", "The sufficiency gap (every option open, no budget: one LP)"):
-            gap_table = sufficiency_gap(plan_model, highs_options(dataset.config.solver))
-    return RunResult(dataset, sets, plan_model.size, optimal, do_nothing, timer, shadow,
-                     gap=gap_table)
+    return optimal, shadow

@@ -5,10 +5,16 @@ from __future__ import annotations
 import csv
 
 import pytest
-from conftest import option, run_toml
+from conftest import TinyRun, option, run_toml
 from typer.testing import CliRunner
 
-from sufficiency.bench import STAGES, growth_exponents
+from sufficiency.bench import (
+    STAGES,
+    at_gap_copy,
+    growth_exponents,
+    measure_at_plain_gap,
+    needs_matching,
+)
 from sufficiency.cli import app
 from sufficiency.pipeline import run_plan
 
@@ -103,3 +109,32 @@ def test_growth_exponents_take_the_seeds_of_a_scale_as_one_point():
     rows = [row("S", 1_000, 0.005), row("S", 1_010, 0.02), row("M", 100_000, 1.0)]
     assert growth_exponents(rows)["build"] == pytest.approx(1.0, abs=0.01)
     assert "build" not in growth_exponents(rows[:2])  # one scale: no slope
+
+
+def test_runs_both_stopped_by_the_clock_are_timed_again_to_the_plain_gap(tmp_path):
+    """Plan 1e-3 and plain 2e-2 at the time limit: the plan command runs again with
+    mip_gap = 2e-2 (a real child, no MPS re-solve); the copy of the run is removed."""
+
+    toml = TinyRun(tmp_path).write(demand=["A,ASD,primary,2026,12"],
+                                   provision=[option("SP", "S1", existing=5),
+                                              option("NEW", "S1", kind="resourced", module=10,
+                                                     max_modules=1, capital=200_000)])
+    row = {"status": "time_limit", "gap_rel": 1e-3, "plain_status": "time_limit",
+           "plain_gap_rel": 2e-2, "plain_s": 4.0}
+    assert needs_matching(row)
+    assert not needs_matching({**row, "gap_rel": 3e-2})  # never reaches the plain gap
+    assert not needs_matching({**row, "plain_status": "optimal"})
+    matched = measure_at_plain_gap(toml, row, tmp_path / "work")
+    assert matched["at_plain_gap_status"] == "optimal"  # tiny: HiGHS proves it at once
+    assert matched["at_plain_gap_to_plain"] == pytest.approx(matched["at_plain_gap_s"] / 4.0,
+                                                             rel=1e-3)
+    assert sorted(p.name for p in toml.parent.glob("*.toml")) == [toml.name]
+
+
+def test_a_run_without_a_mip_gap_line_is_not_timed_again(tmp_path):
+    toml = tmp_path / "run.toml"
+    toml.write_text('name = "x"\n[solver]\ntime_limit_s = 5\n', encoding="utf-8")
+    assert at_gap_copy(toml, 0.01) is None
+    toml.write_text('name = "x"\n[solver]\nmip_gap = 0.0001\n', encoding="utf-8")
+    copy = at_gap_copy(toml, 0.01)
+    assert copy is not None and "mip_gap = 0.01\n" in copy.read_text(encoding="utf-8")

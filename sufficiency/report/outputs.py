@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from sufficiency.errors import OutputExistsError
+from sufficiency.forked import Forked
 from sufficiency.outcome import COST_COLUMNS, RunResult, placement_columns, plan_columns
 from sufficiency.preprocess.paths import MARKER, marker_text, written_by_sufficiency
 from sufficiency.report.analysis_tables import RunAnalyses
-from sufficiency.report.beside import Beside
 from sufficiency.report.cabinet import write_reports
 from sufficiency.report.calibration import calibration_table
 from sufficiency.report.changes import fixed_tables
@@ -83,14 +83,15 @@ def write_tables(run: RunResult, folder: Path) -> None:
     _write_csv(comparison.round(2).reset_index(), folder / "change_vs_do_nothing.csv")
 
 
-def write_side_files(run: RunResult, folder: Path) -> None:
-    """plan.gpkg (QGIS) and plan_map.png (the paper's figure), drawn beside the rest.
+def write_side_files(run: RunResult, folder: Path, analyses: RunAnalyses | None = None) -> None:
+    """plan.gpkg (QGIS), plan_map.png and the cabinet paper that shows it, drawn beside the rest.
 
-    No other output reads them while it is written, so they can be made on the second core
-    (:mod:`sufficiency.report.beside`).
+    No other output reads them while they are written, so they are made on the second core
+    (:mod:`sufficiency.forked`) while this process writes the tables, appendix and map.
     """
     write_geopackage(run, folder / "plan.gpkg")
     (folder / MAP_PNG).write_bytes(plan_map_png(run))
+    write_paper(run, folder, analyses=analyses)  # cabinet.docx, cabinet.html
 
 
 def refuse_overwrite(paths: OutputPaths, force: bool) -> None:
@@ -160,17 +161,15 @@ def write_outputs(run: RunResult, root: Path, force: bool = False, *,
     _follow_umask(staging)
     try:
         _mark(staging, f"plan {paths.folder.name}")
-        side = Beside(lambda: write_side_files(run, staging))  # on the second core
+        side = Forked(lambda: write_side_files(run, staging, analyses))  # on the second core
         try:
             write_tables(run, staging)
-            figures = write_reports(run, staging, analyses=analyses)
+            write_reports(run, staging, analyses=analyses)
             staged_map = staging / "map.html.tmp"
             staged_map.write_text(plan_map_html(run, analyses=analyses), encoding="utf-8")
-            if not side.done():
-                write_side_files(run, staging)
+            side.result()
         finally:
             side.stop()
-        write_paper(run, staging, figures, analyses)  # cabinet.docx, cabinet.html
         _swap_in(staging, staged_map, paths)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,95 @@
+"""Work on the second core: a job started in a forked child now, its result collected later.
+
+HiGHS runs on one thread (``[solver] threads = 1``, the default), so while it solves, or
+while this process writes outputs, the second core is free. A :class:`Forked` job runs
+there: the child inherits the whole process (nothing is pickled on the way in) and sends its
+result back through a pipe. When the job cannot run there (no ``fork`` on this platform, or
+the child failed), :meth:`Forked.result` runs it here, so any error is raised, and
+reported, exactly as in a serial run; the result is the same either way. ``bench`` measures
+the gain (README, Performance).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import warnings
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+FAILED = 1  # the child's exit code when its job raised (the parent then runs the job itself)
+
+
+def can_fork() -> bool:
+    """Whether this platform starts children by fork (Linux, macOS with the fork context)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _run_job(job: Callable[[], T], send: Connection) -> None:
+    """The child's body: the job, its result down the pipe, an exit past the parent's handlers.
+
+    Ctrl-C is the parent's to handle (it stops the child), so the child ignores it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        send.send(job())
+    except BaseException:  # noqa: BLE001 - the parent runs the job and reports its error
+        os._exit(FAILED)
+    os._exit(0)
+
+
+class Forked(Generic[T]):
+    """A job started in a forked child now, its result collected (or the child stopped) later.
+
+    ``wanted=False`` (e.g. HiGHS itself uses several threads) runs the job only when its
+    result is asked for, here.
+    """
+
+    def __init__(self, job: Callable[[], T], *, wanted: bool = True) -> None:
+        self._job = job
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._receive: Connection | None = None
+        if not (wanted and can_fork()):
+            return
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        with warnings.catch_warnings():  # Python ≥ 3.12 warns on fork with threads alive
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._process = context.Process(target=_run_job, args=(job, send), daemon=True)
+            self._process.start()
+        send.close()  # the child holds the only writer, so its end reads as end-of-file here
+
+    @property
+    def started(self) -> bool:
+        """Whether the job is running (or ran) in a child."""
+        return self._process is not None
+
+    def result(self) -> T:
+        """The job's result: the child's when it finished the job, else the job run here."""
+        received = self._from_child()
+        return received[0] if received is not None else self._job()
+
+    def _from_child(self) -> tuple[T] | None:
+        """Wait for the child's result: (result,), or None when it sent none."""
+        if self._process is None or self._receive is None:
+            return None
+        try:
+            return (self._receive.recv(),)
+        except (EOFError, OSError):  # the child failed before sending
+            return None
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """End the child now (or collect it when done) and close the pipe; idempotent."""
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join()
+            self._process = None
+        if self._receive is not None:
+            self._receive.close()
+            self._receive = None

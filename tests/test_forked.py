@@ -1,0 +1,63 @@
+"""A job on the second core: its result from a forked child, or run here when it cannot be."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+
+import pandas as pd
+import pytest
+
+from sufficiency import forked
+from sufficiency.forked import Forked
+
+
+def test_the_result_comes_from_the_child():
+    job = Forked(lambda: (os.getpid(), pd.DataFrame({"pupils": [1.5, 2.0]})))
+    assert job.started
+    pid, table = job.result()
+    assert pid != os.getpid()  # computed in the child, sent back whole
+    pd.testing.assert_frame_equal(table, pd.DataFrame({"pupils": [1.5, 2.0]}))
+
+
+def test_a_job_that_fails_in_the_child_runs_here_and_raises_here(tmp_path):
+    calls = tmp_path / "calls.txt"
+
+    def fails() -> None:
+        with calls.open("a") as out:
+            out.write(f"{os.getpid()}\n")
+        raise RuntimeError("no")
+
+    job = Forked(fails)
+    with pytest.raises(RuntimeError, match="no"):
+        job.result()
+    pids = calls.read_text().split()
+    assert len(pids) == 2 and pids[1] == str(os.getpid())  # the child's try, then ours
+    assert forked.FAILED == 1
+
+
+def test_a_result_that_cannot_be_sent_is_computed_here():
+    job = Forked(lambda: (lambda: "a closure cannot be pickled"))
+    assert job.result()() == "a closure cannot be pickled"
+
+
+def test_without_fork_the_job_runs_here_only_when_asked(monkeypatch, tmp_path):
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    target = tmp_path / "later.txt"
+    job = Forked(lambda: target.write_text("x"))
+    assert not job.started and not target.exists()
+    assert job.result() == 1 and target.read_text() == "x"
+
+
+def test_not_wanted_runs_here():
+    job = Forked(os.getpid, wanted=False)
+    assert not job.started and job.result() == os.getpid()
+
+
+def test_stop_ends_a_running_child_at_once():
+    job = Forked(lambda: time.sleep(60))
+    started = time.perf_counter()
+    job.stop()
+    job.stop()  # idempotent
+    assert time.perf_counter() - started < 10
