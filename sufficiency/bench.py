@@ -452,8 +452,11 @@ def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def bench(scales: list[str], runs: list[Path], out_dir: Path, seed: int = 1,
-          progress=None, seeds: int = 1) -> tuple[list[dict[str, Any]], dict[str, float]]:
+          progress=None, seeds: int = 1,
+          v1: bool = False) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Benchmark synthetic ``scales`` (``seeds`` of each, from ``seed`` on) and given ``runs``.
+
+    ``v1``: the synthetic runs without their ``[appraisal]`` table (contract v1 capital).
 
     Each run is measured twice, the plan command and its plain peer, each in its own child
     process; which goes first alternates from one seed (or run) to the next. Writes
@@ -464,7 +467,7 @@ def bench(scales: list[str], runs: list[Path], out_dir: Path, seed: int = 1,
     jobs = [(scale, k, seed + k) for scale in scales for k in range(seeds)]
     rows = []
     for scale, k, job_seed in jobs:
-        toml_path = write_synthetic(out_dir / "data", scale, job_seed, overwrite=True)
+        toml_path = write_synthetic(out_dir / "data", scale, job_seed, overwrite=True, v1=v1)
         rows.append(_measure_job(toml_path, k % 2 == 1, progress, match_gap=True,
                                  scale=scale, seed=job_seed))
     for k, run in enumerate(runs):

@@ -235,6 +235,10 @@ def build_dataset(spec: Annotated[Path, typer.Argument(help="build spec, e.g. "
         console.print(warning, markup=False)
 
 
+V1_HELP = ("no [appraisal] table: the contract's own capital counting (annuity appraisal "
+           "makes the MIP harder whoever builds it)")
+
+
 @app.command()
 def synth(folder: Annotated[Path, typer.Argument(metavar="OUT",
                                                  help="folder for the run TOML and dataset")],
@@ -244,6 +248,8 @@ def synth(folder: Annotated[Path, typer.Argument(metavar="OUT",
           sticky: Annotated[bool, typer.Option(
               help="sticky cohorts: [placements] model = \"sticky\" and a resourced ramp-up "
                    "(run named synth-<scale>-s<seed>-sticky)")] = False,
+          v1: Annotated[bool, typer.Option("--v1", help=V1_HELP + " (run named …-v1)")]
+          = False,
           ) -> None:
     """Write a seeded synthetic dataset and its run TOML at scale S, M, L or XL."""
     from sufficiency.ingest.synth import write_synthetic
@@ -251,7 +257,7 @@ def synth(folder: Annotated[Path, typer.Argument(metavar="OUT",
     with errors_as_messages():
         try:
             toml_path = write_synthetic(folder, scale.upper(), seed, overwrite=overwrite,
-                                        sticky=sticky)
+                                        sticky=sticky, v1=v1)
         except (ValueError, FileExistsError) as exc:
             raise InputError([Issue("synth", None, "OUT", str(exc),
                                     "see `sufficiency synth --help`",
@@ -283,7 +289,9 @@ def bench(runs: Annotated[list[Path] | None, typer.Argument(help="run TOMLs to m
           seeds: Annotated[int, typer.Option(
               min=1, help="seeds per scale (seed, seed + 1, …): median and worst ratio")] = 1,
           out_dir: Annotated[Path, typer.Option(help="where bench.csv and data go")]
-          = Path("bench")) -> None:
+          = Path("bench"),
+          v1: Annotated[bool, typer.Option("--v1", help="synthetic runs with " + V1_HELP)]
+          = False) -> None:
     """Measure the whole plan path against a plain HiGHS model of the same run.
 
     Model size, stage times, gap, overhead, peak memory; and the plain peer's wall time,
@@ -296,7 +304,7 @@ def bench(runs: Annotated[list[Path] | None, typer.Argument(help="run TOMLs to m
     started = time.perf_counter()
     with errors_as_messages():
         rows, exponents = run_bench(scales, list(runs or []), out_dir, seed,
-                                    progress=_progress(started), seeds=seeds)
+                                    progress=_progress(started), seeds=seeds, v1=v1)
     _print_bench(rows, exponents, out_dir / "bench.csv")
     if _print_ratios(ratio_summary(rows), rows):
         raise typer.Exit(1)

@@ -40,6 +40,7 @@ from sufficiency.analyses.commitments import new_rows
 from sufficiency.analyses.evaluate import fix_openings_to
 from sufficiency.audit import audit
 from sufficiency.errors import AuditError
+from sufficiency.forked import Forked
 from sufficiency.formulation import FIRST, MODULES, MONEY_SCALE, PlanModel, build_model
 from sufficiency.outcome import (
     CAPITAL_CASH,
@@ -175,60 +176,111 @@ def _row(option_id: str, plan: pd.DataFrame, options: pd.DataFrame,
             "capital": round(float(ours["capital_cost"].sum()), 2), "run_gap": round(run_gap, 2)}
 
 
-def opening_values(run: RunResult, progress: Progress | None = None) -> OpeningValues:
-    """Re-solve the run's MIP without each opened option; the value of each opening."""
-    started = time.perf_counter()
-    dataset, optimal = run.dataset, run.optimal
-    config = dataset.config
-    settings = dataclasses.replace(
-        config.solver, time_limit_s=min(config.solver.time_limit_s, RESOLVE_SECONDS))
-    matrix = config.formulation.matrix_constraints
-    plan_model = build_model(run.sets, config)
-    start_solver = make_solver(settings, matrix)
-    plan_cost = (optimal.report.objective if optimal.report.objective is not None
-                 else optimal.total_cost)
-    run_gap = max(_gap(optimal.report), config.solver.mip_gap * abs(plan_cost))
-    rows, years = [], []
-    options = dataset.options.set_index("option_id")
-    opened = opened_options(new_rows(optimal.plan))  # commitments: analyses.commitments
-    for k, option_id in enumerate(opened, start=1):
-        if progress:
-            progress(f"Re-solving without {option_id} ({k} of {len(opened)})")
+@dataclasses.dataclass
+class _Resolver:
+    """What every re-solve of one run shares: the model, the start's solver, the plan's cost."""
+
+    run: RunResult
+    plan_model: PlanModel
+    start_solver: Solver
+    settings: SolverSettings
+    plan_cost: float
+    run_gap: float
+
+    @classmethod
+    def of(cls, run: RunResult) -> _Resolver:
+        config = run.dataset.config
+        settings = dataclasses.replace(
+            config.solver, time_limit_s=min(config.solver.time_limit_s, RESOLVE_SECONDS))
+        report = run.optimal.report
+        plan_cost = report.objective if report.objective is not None else run.optimal.total_cost
+        return cls(run, build_model(run.sets, config),
+                   make_solver(settings, config.formulation.matrix_constraints), settings,
+                   plan_cost, max(_gap(report), config.solver.mip_gap * abs(plan_cost)))
+
+    def value_of(self, option_id: str) -> tuple[dict[str, Any], pd.DataFrame | None]:
+        """One opening's row of opening_values.csv, and its payback inputs by year (or None)."""
         one = time.perf_counter()
-        start_cost = _start_without(plan_model, start_solver, optimal.plan, option_id)
-        for var in _option_slots(plan_model, option_id):
-            var.fix(float(var.lb or 0))  # its fixed openings (if any) stay
-        solver = make_solver(_resolve_settings(settings, _tolerance(start_cost, plan_cost,
-                                                                    run_gap)), matrix)
-        if start_cost is not None:
-            solver.use_start(plan_model)
-        report = solve_model(plan_model, solver)
-        row = _row(option_id, new_rows(optimal.plan), options, run_gap)
+        dataset, optimal = self.run.dataset, self.run.optimal
+        report = self._resolve_without(option_id)
+        row = _row(option_id, new_rows(optimal.plan), dataset.options.set_index("option_id"),
+                   self.run_gap)
         if not report.status.has_plan:  # infeasible, or no plan found in time (no start)
             status = (INFEASIBLE_WITHOUT if report.status == SolveStatus.INFEASIBLE
                       else str(report.status))
-            rows.append(row | {"status": status, "cost_without": np.nan,
-                               "value": np.nan, "value_low": np.nan, "value_high": np.nan,
-                               "resolve_gap": np.nan,
-                               "resolve_seconds": round(time.perf_counter() - one, 3)})
-            continue
+            return row | {"status": status, "cost_without": np.nan, "value": np.nan,
+                          "value_low": np.nan, "value_high": np.nan, "resolve_gap": np.nan,
+                          "resolve_seconds": round(time.perf_counter() - one, 3)}, None
         if report.status == SolveStatus.TIME_LIMIT:
-            report = _polish(plan_model, start_solver, report)
-        without = extract(plan_model, dataset, report, f"without {option_id}")
+            report = _polish(self.plan_model, self.start_solver, report)
+        without = extract(self.plan_model, dataset, report, f"without {option_id}")
         audit(dataset, without)
         cost = float(report.objective if report.objective is not None else without.total_cost)
-        value, resolve_gap = _value(option_id, cost, plan_cost, run_gap), _gap(report)
-        rows.append(row | {"status": str(report.status), "cost_without": round(cost, 2),
-                           "value": round(value, 2),
-                           "value_low": round(max(0.0, value - resolve_gap), 2),
-                           "value_high": round(value + run_gap, 2),
-                           "resolve_gap": round(resolve_gap, 2),
-                           "resolve_seconds": round(time.perf_counter() - one, 3)})
-        years.append(_by_year(option_id, optimal, without))
-    table = pd.DataFrame(rows, columns=OPENING_VALUE_COLUMNS)
+        value, resolve_gap = _value(option_id, cost, self.plan_cost, self.run_gap), _gap(report)
+        return row | {"status": str(report.status), "cost_without": round(cost, 2),
+                      "value": round(value, 2),
+                      "value_low": round(max(0.0, value - resolve_gap), 2),
+                      "value_high": round(value + self.run_gap, 2),
+                      "resolve_gap": round(resolve_gap, 2),
+                      "resolve_seconds": round(time.perf_counter() - one, 3)}, \
+            _by_year(option_id, optimal, without)
+
+    def _resolve_without(self, option_id: str) -> SolveReport:
+        """The run's MIP with the option's openings fixed at zero, from the plan without it."""
+        plan_model = self.plan_model
+        start_cost = _start_without(plan_model, self.start_solver, self.run.optimal.plan,
+                                    option_id)
+        for var in _option_slots(plan_model, option_id):
+            var.fix(float(var.lb or 0))  # its fixed openings (if any) stay
+        tolerance = _tolerance(start_cost, self.plan_cost, self.run_gap)
+        solver = make_solver(_resolve_settings(self.settings, tolerance),
+                             self.run.dataset.config.formulation.matrix_constraints)
+        if start_cost is not None:
+            solver.use_start(plan_model)
+        return solve_model(plan_model, solver)
+
+    def values_of(self, option_ids: list[str], progress: Progress | None = None,
+                  numbers: list[int] | None = None, of: int = 0,
+                  ) -> list[tuple[dict[str, Any], pd.DataFrame | None]]:
+        """:meth:`value_of` each option in turn, saying which (``numbers`` of ``of``)."""
+        values = []
+        for k, option_id in enumerate(option_ids):
+            if progress and numbers:
+                progress(f"Re-solving without {option_id} ({numbers[k]} of {of})")
+            values.append(self.value_of(option_id))
+        return values
+
+
+def opening_values(run: RunResult, progress: Progress | None = None) -> OpeningValues:
+    """Re-solve the run's MIP without each opened option; the value of each opening.
+
+    The re-solves are independent (each HiGHS run starts cleared), so with one HiGHS thread
+    every second one runs on the second core (:mod:`sufficiency.forked`); the table is the
+    same either way, in the options' order.
+    """
+    started = time.perf_counter()
+    resolver = _Resolver.of(run)
+    opened = opened_options(new_rows(run.optimal.plan))  # commitments: analyses.commitments
+    theirs = Forked(lambda: resolver.values_of(opened[1::2]),
+                    wanted=len(opened) > 1 and run.dataset.config.solver.threads == 1)
+    try:
+        ours = resolver.values_of(opened[0::2], progress,
+                                  list(range(1, len(opened) + 1, 2)), len(opened))
+        values = _interleaved(ours, theirs.result())
+    finally:
+        theirs.stop()
+    table = pd.DataFrame([row for row, _ in values], columns=OPENING_VALUE_COLUMNS)
+    years = [by_year for _, by_year in values if by_year is not None]
     by_year = (pd.concat(years, ignore_index=True) if years
                else pd.DataFrame(columns=OPENING_YEAR_COLUMNS))
     return OpeningValues(table, by_year, time.perf_counter() - started)
+
+
+def _interleaved(evens: list[Any], odds: list[Any]) -> list[Any]:
+    """evens[0], odds[0], evens[1], … : the two halves back in the options' order."""
+    merged = [None] * (len(evens) + len(odds))
+    merged[0::2], merged[1::2] = evens, odds
+    return merged
 
 
 def with_opening_values(run: RunResult, progress: Progress | None = None) -> RunResult:

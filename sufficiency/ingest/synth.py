@@ -131,7 +131,7 @@ class _Dataset:
 
 
 def write_synthetic(out_dir: Path, scale: str, seed: int = 0, *, overwrite: bool = False,
-                    sticky: bool = False) -> Path:
+                    sticky: bool = False, v1: bool = False) -> Path:
     """Write a contract dataset and its run TOML; return the TOML's path.
 
     Writes ``out_dir/synth-<scale>-s<seed>.toml`` and the folder ``out_dir/synth-<scale>-s<seed>/``
@@ -141,19 +141,21 @@ def write_synthetic(out_dir: Path, scale: str, seed: int = 0, *, overwrite: bool
     sufficiency (a folder without the marker file, a TOML without synth's first line): that
     is never replaced. ``sticky``: the run places pupils as sticky cohorts (:data:`STICKY_TOML`)
     and is named ``synth-<scale>-s<seed>-sticky`` (the same data as without), so the
-    benchmark can measure both side by side.
+    benchmark can measure both side by side. ``v1``: no ``[appraisal]`` table (the
+    contract's own capital counting; the run is named ``…-v1``).
     """
     spec = _scale_spec(scale)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
     out_dir = Path(out_dir)
-    name = f"synth-{spec.name}-s{seed}" + ("-sticky" if sticky else "")
+    name = (f"synth-{spec.name}-s{seed}" + ("-sticky" if sticky else "")
+            + ("-v1" if v1 else ""))
     toml_path, folder = out_dir / f"{name}.toml", out_dir / name
     _refuse_overwrite(toml_path, folder, overwrite)
     data = _build(spec, np.random.default_rng(seed))
     out_dir.mkdir(parents=True, exist_ok=True)
     _publish_folder(out_dir, folder, data)
-    _write_text(toml_path, _toml_text(spec, name, seed, data.budget_gbp, sticky))
+    _write_text(toml_path, _toml_text(spec, name, seed, data.budget_gbp, sticky, v1))
     return toml_path
 
 
@@ -667,10 +669,11 @@ STICKY_TOML = ["[placements]", 'model = "sticky"', "", "[ramp_up.resourced]",
 
 
 def _toml_text(spec: ScaleSpec, name: str, seed: int, budget_gbp: dict[int, int],
-               sticky: bool = False) -> str:
+               sticky: bool = False, v1: bool = False) -> str:
     """Render the run file as the contract's example lays it out, by hand for stable bytes."""
+    variant = ("; sticky cohorts" if sticky else "") + ("; contract v1 capital" if v1 else "")
     lines = [
-        f"# Synthetic run: scale {spec.name}, seed {seed}{'; sticky cohorts' if sticky else ''};"
+        f"# Synthetic run: scale {spec.name}, seed {seed}{variant};"
         " written by sufficiency.ingest.synth.",
         f'name = "{name}"',
         f'inputs = "{name}"',
@@ -698,8 +701,9 @@ def _toml_text(spec: ScaleSpec, name: str, seed: int, budget_gbp: dict[int, int]
         lines += ["[capital_budget]"]
         lines += [f"{year} = {gbp:_}" for year, gbp in sorted(budget_gbp.items())]
         lines += [""]
-    lines += ["[appraisal]                       # capital over each asset's life (docs/inputs.md)",
-              'method = "annuity"', ""]
+    if not v1:
+        lines += ["[appraisal]                       # capital over each asset's life "
+                  "(docs/inputs.md)", 'method = "annuity"', ""]
     if sticky:
         lines += STICKY_TOML
     lines += ["[solver]", f"time_limit_s = {spec.time_limit_s}", "mip_gap = 0.0001", ""]

@@ -100,3 +100,29 @@ def test_infeasible_without_the_opening(tiny):
 
     page = render_report(dataclasses.replace(run, openings=values))
     assert INFEASIBLE_WORDS in page
+
+
+def test_the_second_core_gives_the_same_values_in_the_same_order(tiny, monkeypatch):
+    """A1 (1st) is re-solved here, B1 (2nd) in the forked child: the table equals the serial
+    one, row for row, apart from the seconds each re-solve took."""
+    from sufficiency.analyses import openings
+
+    run = run_plan(write_two_options(tiny))
+    forked = opening_values(run)
+
+    class Serial:
+        def __init__(self, job, wanted: bool = True) -> None:
+            self.job = job
+
+        def result(self):
+            return self.job()
+
+        def stop(self) -> None:
+            return None
+
+    monkeypatch.setattr(openings, "Forked", Serial)
+    serial = opening_values(run)
+    assert list(forked.table["option_id"]) == ["A1", "B1"]
+    pd.testing.assert_frame_equal(forked.table.drop(columns="resolve_seconds"),
+                                  serial.table.drop(columns="resolve_seconds"))
+    pd.testing.assert_frame_equal(forked.by_year, serial.by_year)

@@ -295,3 +295,20 @@ def test_sticky_run_validates_with_cohorts_and_ramp_up(tmp_path: Path) -> None:
     dataset, _ = validate_run(toml)
     assert dataset.placement_model == "sticky"
     assert dataset.config.placement_rules.ramp("resourced").first_year == 0.5
+
+
+def test_v1_run_has_no_appraisal_and_the_same_data(tmp_path: Path) -> None:
+    """`synth --v1`: the contract's own capital counting (no [appraisal]), same data."""
+    result = CliRunner().invoke(app, ["synth", str(tmp_path), "--scale", "S", "--seed", "2",
+                                      "--v1"])
+    assert result.exit_code == 0, result.output
+    toml = tmp_path / "synth-S-s2-v1.toml"
+    config = tomllib.loads(toml.read_text(encoding="utf-8"))
+    assert config["name"] == config["inputs"] == "synth-S-s2-v1"
+    assert "appraisal" not in config
+    annuity = write_synthetic(tmp_path, "S", seed=2)
+    assert tomllib.loads(annuity.read_text(encoding="utf-8"))["appraisal"] == {
+        "method": "annuity"}
+    for name in FILES:
+        assert (toml.with_suffix("") / name).read_bytes() == \
+            (annuity.with_suffix("") / name).read_bytes()
