@@ -108,3 +108,16 @@ class TinyRun:
 def tiny(tmp_path: Path) -> TinyRun:
     """A writer of tiny runs in a fresh folder."""
     return TinyRun(tmp_path)
+
+
+class NoSecondCore:
+    """Stands in for :class:`sufficiency.forked.Forked`: the job runs here when asked for."""
+
+    def __init__(self, job, wanted: bool = True) -> None:
+        self.job = job
+
+    def result(self):
+        return self.job()
+
+    def stop(self) -> None:
+        return None

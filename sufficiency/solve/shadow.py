@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from pyomo.core.base.var import VarData
 
+from sufficiency.forked import Forked
 from sufficiency.formulation import FIRST, MODULES, MONEY_SCALE, PlanModel, RowBlock
 from sufficiency.outcome import BUDGET_COLUMNS, PLACE_COLUMNS, ShadowPrices
 from sufficiency.preprocess.config import RunConfig
@@ -168,27 +169,47 @@ def budget_value_by_resolve(plan_model: PlanModel, solver: Solver, config: RunCo
     with ``[solver] price_budget = false``.
     Needs the direct hand-over (``DirectHighs`` holding the solved model); NaN otherwise.
     """
-    values = np.zeros(len(budget))
     if not isinstance(solver, DirectHighs) or solver.highs is None:
         return np.full(len(budget), np.nan)
-    row = _budget_row_offset(plan_model)
-    highs = solver.highs
     solver.use_start(plan_model)  # bounds synced with the Pyomo model once, not per year
     optimum_values = np.array([var.value or 0.0 for var in plan_model.columns])
-    for r, headroom in enumerate(budget["headroom"].to_numpy()):
-        if headroom > SPENT_HEADROOM:
-            continue
-        upper = highs.getLp().row_upper_[row + r]
-        highs.changeRowBounds(row + r, -highspy.kHighsInf, upper + MILLION / MONEY_SCALE)
-        solver.set_start(optimum_values)
-        solver.run(min(config.solver.time_limit_s, REPLAN_SECONDS))
-        info = highs.getInfo()
-        if info.primal_solution_status == SOLUTION_FEASIBLE:
-            values[r] = max(0.0, optimum - info.objective_function_value * MONEY_SCALE)
-        else:
-            values[r] = np.nan
-        highs.changeRowBounds(row + r, -highspy.kHighsInf, upper)
+    spent = [int(r) for r in np.flatnonzero(budget["headroom"].to_numpy() <= SPENT_HEADROOM)]
+    row = _budget_row_offset(plan_model)
+
+    def replan(years: list[int]) -> list[float]:
+        return [_replan_with_a_million_more(solver, row + r, optimum_values, optimum,
+                                            config.solver.time_limit_s) for r in years]
+
+    # independent re-solves (each HiGHS run starts cleared): every second one on the second
+    # core when HiGHS has one thread (sufficiency.forked); the same values either way
+    theirs = Forked(lambda: replan(spent[1::2]),
+                    wanted=len(spent) > 1 and config.solver.threads == 1)
+    try:
+        ours = replan(spent[0::2])
+        odd = theirs.result()
+    finally:
+        theirs.stop()
+    values = np.zeros(len(budget))
+    values[spent[0::2]], values[spent[1::2]] = ours, odd
     return np.round(values, 2)
+
+
+def _replan_with_a_million_more(solver: DirectHighs, row: int, optimum_values: np.ndarray,
+                                optimum: float, time_limit_s: float) -> float:
+    """£ saved by £1m more in one budget row (NaN when no plan is found); the row restored."""
+    highs = solver.highs
+    assert highs is not None
+    upper = highs.getLp().row_upper_[row]
+    highs.changeRowBounds(row, -highspy.kHighsInf, upper + MILLION / MONEY_SCALE)
+    try:
+        solver.set_start(optimum_values)
+        solver.run(min(time_limit_s, REPLAN_SECONDS))
+        info = highs.getInfo()
+        if info.primal_solution_status != SOLUTION_FEASIBLE:
+            return float("nan")
+        return max(0.0, optimum - info.objective_function_value * MONEY_SCALE)
+    finally:
+        highs.changeRowBounds(row, -highspy.kHighsInf, upper)
 
 
 def _budget_row_offset(plan_model: PlanModel) -> int:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TinyRun, option, run_toml
+from conftest import NoSecondCore, TinyRun, option, run_toml
 
 import sufficiency
 from sufficiency.analyses.openings import INFEASIBLE_WITHOUT, _value, opening_values
@@ -110,17 +110,7 @@ def test_the_second_core_gives_the_same_values_in_the_same_order(tiny, monkeypat
     run = run_plan(write_two_options(tiny))
     forked = opening_values(run)
 
-    class Serial:
-        def __init__(self, job, wanted: bool = True) -> None:
-            self.job = job
-
-        def result(self):
-            return self.job()
-
-        def stop(self) -> None:
-            return None
-
-    monkeypatch.setattr(openings, "Forked", Serial)
+    monkeypatch.setattr(openings, "Forked", NoSecondCore)
     serial = opening_values(run)
     assert list(forked.table["option_id"]) == ["A1", "B1"]
     pd.testing.assert_frame_equal(forked.table.drop(columns="resolve_seconds"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import NoSecondCore, TinyRun, option
 
 import sufficiency
 from sufficiency.report import outputs as outputs_module
-from tests.conftest import TinyRun, option
 
 
 def test_a_side_file_that_fails_is_reported_and_nothing_is_written(tmp_path, monkeypatch):
@@ -28,23 +28,10 @@ def test_a_side_file_that_fails_is_reported_and_nothing_is_written(tmp_path, mon
 def test_the_outputs_are_the_same_beside_or_serial(tmp_path, monkeypatch):
     toml = _tiny_run(tmp_path)
     run, paths = sufficiency.plan(toml, output_root=tmp_path / "beside")
-    monkeypatch.setattr(outputs_module, "Forked", _Serial)
+    monkeypatch.setattr(outputs_module, "Forked", NoSecondCore)
     _, serial = sufficiency.plan(toml, output_root=tmp_path / "serial")
     for name in ("plan_map.png", "plan.gpkg", "cabinet.docx", "cabinet.html", "report.html"):
         assert (paths.folder / name).read_bytes() == (serial.folder / name).read_bytes(), name
-
-
-class _Serial:
-    """No second core: the job runs here when its result is asked for."""
-
-    def __init__(self, job) -> None:
-        self.job = job
-
-    def result(self):
-        return self.job()
-
-    def stop(self) -> None:
-        return None
 
 
 def _tiny_run(root: Path) -> Path:

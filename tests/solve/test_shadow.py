@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TinyRun, option, run_toml
+from conftest import NoSecondCore, TinyRun, option, run_toml
 
 from sufficiency.formulation import FIRST, MODULES, build_model
 from sufficiency.outcome import METHOD
@@ -159,3 +159,35 @@ def test_budget_replans_stop_after_replan_seconds(tiny, monkeypatch):
     budget_value_by_resolve(plan_model, solver, dataset.config, budget, report.objective)
     assert limits == [min(dataset.config.solver.time_limit_s, REPLAN_SECONDS)]
     assert solver.highs.getOptionValue("time_limit")[1] == dataset.config.solver.time_limit_s
+
+
+def _two_budget_years(root: Path, extra: dict[int, float]) -> Path:
+    """NEW may open 4 modules of 4 places (£100k each, no lead time); £100k in each FY."""
+    budget = {year: 100_000 + extra.get(year, 0.0) for year in (2026, 2027)}
+    return TinyRun(root).write(
+        toml=run_toml(years=2, rate=RATE, independent=INDEPENDENT, budget=budget),
+        demand=["A,ASD,primary,2026,20", "A,ASD,primary,2027,20"],
+        provision=[option("SP", "S1", existing=5, cost=LOCAL, commissioned=COMMISSIONED),
+                   option("NEW", "S1", module=4, max_modules=4, capital=100_000, cost=LOCAL,
+                          commissioned=COMMISSIONED)])
+
+
+def test_budget_replans_on_both_cores_equal_the_serial_ones_and_brute_force(tmp_path,
+                                                                           monkeypatch):
+    """Two binding budget years: 2026's re-plan runs here, 2027's in the forked child. Each
+    value equals re-running the whole plan with £1m more in that year, and the serial
+    values."""
+    from sufficiency.solve import shadow
+
+    base = run_plan(_two_budget_years(tmp_path / "base", {}), replan_budget=True)
+    forked = base.shadow.budget.set_index("capital_year")["value_per_million_replanned_pv"]
+    assert list(forked.index) == [2026, 2027]
+    for year in (2026, 2027):
+        more = run_plan(_two_budget_years(tmp_path / str(year), {year: 1_000_000}))
+        assert forked[year] == pytest.approx(base.optimal.total_cost - more.optimal.total_cost,
+                                             abs=1.0)
+        assert forked[year] > 1_000
+
+    monkeypatch.setattr(shadow, "Forked", NoSecondCore)
+    serial = run_plan(_two_budget_years(tmp_path / "serial", {}), replan_budget=True)
+    assert serial.shadow.budget["value_per_million_replanned_pv"].tolist() == forked.tolist()
