@@ -74,12 +74,13 @@ if TYPE_CHECKING:
 
 MIN_STAGE_S = 1e-3  # a stage this short did not run (growth exponents leave it out)
 STAGES = ("read_validate", "build", "hand_over", "baseline", "start", "solve", "extract_check",
-          "prices", "gap_lp", "write")
+          "prices", "gap_lp", "write", "write_extras")
 COLUMNS = (
     "run", "scale", "areas", "sites", "options", "needs", "years",
     "variables", "integer_variables", "constraints", "nonzeros", "cartesian_variables",
     *[f"{stage}_s" for stage in STAGES], *[f"{stage}_cpu_s" for stage in STAGES],
-    "plan_command_s", "total_wall_s", "status", "gap_rel", "gap_gbp", "gap_share_of_savings",
+    "plan_command_s", "extras_share", "total_wall_s", "status", "gap_rel", "gap_gbp",
+    "gap_share_of_savings",
     "objective_gbp", "savings_gbp", "highs_direct_s", "highs_direct_objective_gbp", "overhead_s",
     "overhead_share", "peak_memory_mb", "child_peak_memory_mb",
     "seed", "first", "bound_gbp", "plain_note", "plain_s", "plain_total_wall_s",
@@ -108,6 +109,7 @@ def _stage_times(timer) -> tuple[dict[str, float], dict[str, float]]:
         "prices": wall.get("shadow", 0.0) + wall.get("budget_value", 0.0),  # LP duals (+ re-plans)
         "gap_lp": wall.get("gap", 0.0),  # the sufficiency gap's LP
         "write": wall.get("write", 0.0),
+        "write_extras": wall.get("write_extras", 0.0),  # part of write: beyond the contract's
     }
     cpus = {stage: cpu.get(stage, 0.0) for stage in walls}
     cpus["solve"] = cpu.get("solve", 0.0)
@@ -242,8 +244,20 @@ def measure(toml_path: Path, work_dir: Path, direct: bool = True) -> dict[str, A
     highs_total = (row.pop("mip_highs_s") + row.pop("baseline_highs_s") + row.pop("start_highs_s")
                    + row["prices_s"] + row["gap_lp_s"])
     row["overhead_s"] = round(max(plan_s - highs_total, 0.0), 3)
+    row["extras_share"] = extras_share(row)
     row["overhead_share"] = round(row["overhead_s"] / plan_s, 4)
     return row
+
+
+def extras_share(row: dict[str, Any]) -> float:
+    """The extras' seconds over the plan's own (#21: "plan stays lean", at most 0.2).
+
+    Extras: prices, the gap LP and the outputs beyond the contract's (appendix, workbook,
+    GeoPackage, paper); the plan's own: everything else (read, build, do nothing, the MIP,
+    the audit, the contract's tables and map).
+    """
+    extras = row["prices_s"] + row["gap_lp_s"] + row["write_extras_s"]
+    return round(extras / max(row["plan_command_s"] - extras, 1e-9), 4)
 
 
 def plain_options(toml_path: Path) -> dict[str, Any]:

@@ -318,7 +318,7 @@ def _print_bench(rows: list[dict], exponents: dict[str, float], csv_path: Path) 
     for column in ("variables", "integer_variables", "constraints", "nonzeros",
                    "cartesian_variables", "read_validate_s", "build_s", "hand_over_s",
                    "solve_s", "extract_check_s", "baseline_s", "prices_s", "gap_lp_s", "write_s",
-                   "plan_command_s",
+                   "write_extras_s", "plan_command_s", "extras_share",
                    "total_wall_s", "status", "gap_rel", "gap_gbp", "gap_share_of_savings",
                    "highs_direct_s", "overhead_s", "overhead_share", "peak_memory_mb",
                    "first", "plain_variables", "plain_nonzeros", "plain_import_s",

@@ -67,6 +67,10 @@ def test_bench_scale_s_two_seeds_against_the_plain_model(tmp_path, monkeypatch):
         assert float(row["highs_direct_objective_gbp"]) == pytest.approx(
             float(row["objective_gbp"]), rel=2e-4)
         assert 0 <= float(row["overhead_share"]) <= 1 and float(row["peak_memory_mb"]) > 0
+        assert 0 < float(row["write_extras_s"]) < float(row["write_s"])
+        extras = sum(float(row[c]) for c in ("prices_s", "gap_lp_s", "write_extras_s"))
+        assert float(row["extras_share"]) == pytest.approx(
+            extras / (float(row["plan_command_s"]) - extras), abs=1e-3)
         assert row["objectives_agree"] == "True" and row["plain_note"] == ""
         assert float(row["plain_objective_gbp"]) == pytest.approx(float(row["objective_gbp"]),
                                                                   rel=2e-4)
