@@ -32,7 +32,8 @@ Constraints (one function each in :mod:`sufficiency.formulation.constraints`)
     sticky_independent   u[c] − ρ_c u[c−1] ≥ 0
     current_placements   x[i] ≥ already placed,  u[c] ≥ already independent   (start year)
       (the sticky rows exist only with [placements] model = "sticky"; ρ_c = min(1 − 1/L_p
-       − cease, d_c / d_{c−1}): the share of last year's pupils still in the phase)
+       − cease, d_c / d_{c−1}): the share of last year's pupils still in the phase;
+       pairs merge only where their ρ agree, and a merged cell's ρ is theirs)
     opening links        valid inequalities, same optimum; [formulation] strong_links =
                          (F_ot = Σ_{y ≤ t} first[o, y]: option o has opened by year t;
                           E_o, C_o: its places unopened / fully opened, soft share included)
@@ -299,5 +300,6 @@ def build_model(sets: ModelSets, config: RunConfig) -> PlanModel:
         else:
             _add_expressions(model, block, variables)
             plan.rows.append(csr)
-    _add_objective(model, costs, variables)
+    if not config.formulation.matrix_constraints:  # Pyomo's own interface reads it; the
+        _add_objective(model, costs, variables)  # direct one takes plan.cost (24 MB at L)
     return plan

@@ -7,8 +7,8 @@ the copy's column offsets, and extra rows (regret, CVaR, a cost budget, distance
 further CSR blocks (:func:`~sufficiency.formulation.matrix.dense_rows`,
 :func:`~sufficiency.formulation.matrix.sparse_rows`). The Pyomo model holds the variables
 (domain, bounds and fixings copied from the plan model's own, values loaded back after
-solving) and one ``MatrixConstraint`` per block; :mod:`sufficiency.solve.direct` hands the
-arrays to highspy in one call.
+solving); the blocks are CSR arrays, which :mod:`sufficiency.solve.direct` hands to
+highspy in one call.
 """
 
 from __future__ import annotations

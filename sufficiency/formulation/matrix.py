@@ -3,8 +3,10 @@
 A constraint family is built as a :class:`RowBlock` (a term table, see
 :mod:`sufficiency.formulation.constraints`) and turned into a :class:`Csr` over the model's
 global column numbers (:func:`block_csr`). A :class:`MatrixModel` holds the Pyomo variables
-in column order, its CSR blocks (each also a Pyomo ``MatrixConstraint``), a cost vector
-and a constant: what :mod:`sufficiency.solve.direct` hands to HiGHS in one call.
+in column order, its CSR blocks, a cost vector and a constant: what
+:mod:`sufficiency.solve.direct` hands to HiGHS in one call. The rows are not also Pyomo
+``MatrixConstraint`` components: nothing walks them (Pyomo's own interface, the reference,
+takes expression rows), and at scale L their Python lists held 40 MB through the MIP.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyomo.core as pyo  # not pyomo.environ: its solver plugins cost 0.2 s of import
-from pyomo.core.base.matrix_constraint import MatrixConstraint
 from pyomo.core.base.var import VarData
 
 X, U, MODULES, FIRST, OPENED, OVER = "x", "u", "modules", "first", "opened", "over"
@@ -97,10 +98,11 @@ class MatrixModel:
     constant: float = 0.0  # objective constant, model money units (£k)
 
     def add_rows(self, name: str, csr: Csr) -> None:
-        """One block of rows over the columns, as a Pyomo MatrixConstraint and for HiGHS."""
-        self.model.add_component(name, MatrixConstraint(
-            csr.data.tolist(), csr.indices.tolist(), csr.indptr.tolist(),
-            finite_or_none(csr.lower), finite_or_none(csr.upper), self.columns))
+        """One block of rows over the columns, next in the order HiGHS numbers them.
+
+        ``name`` (the family) is the caller's label only: the rows are not Pyomo components.
+        """
+        del name
         self.rows.append(csr)
 
     def integer_count(self) -> int:
