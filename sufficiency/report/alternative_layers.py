@@ -16,15 +16,12 @@ import pandas as pd
 
 from sufficiency.outcome import RunResult
 from sufficiency.report.analysis_tables import RunAnalyses
+from sufficiency.report.style import KIND_COLOURS, KIND_LABELS, OTHER_COLOUR, ay_label
 from sufficiency.report.webmap import (
     DECIMALS,
-    KIND_COLOURS,
-    KIND_LABELS,
     MAX_RADIUS,
     MIN_RADIUS,
-    OTHER_COLOUR,
     RADIUS_PER_ROOT_PLACE,
-    ay_label,
     escape,
 )
 

@@ -18,7 +18,7 @@ from sufficiency.preprocess.dataset import Dataset
 from sufficiency.preprocess.readers import ROW
 from sufficiency.preprocess.vocabulary import INDEPENDENT
 from sufficiency.preprocess.workbook import is_workbook, source_name
-from sufficiency.report.webmap import ay_label
+from sufficiency.report.style import ay_label
 
 ASSUMPTION_COLUMNS = ["group", "item", "value", "unit", "source"]
 OPTION_COLUMNS = ["option_id", "site_id", "kind", "needs", "phases", "existing_places",

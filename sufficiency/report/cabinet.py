@@ -33,8 +33,8 @@ from sufficiency.report.assumptions import fy_label
 from sufficiency.report.calibration import calibration_view
 from sufficiency.report.changes import fixed_context
 from sufficiency.report.figures import CabinetFigures, cabinet_figures
+from sufficiency.report.style import KIND_COLOURS, KIND_LABELS, OTHER_COLOUR, ay_label
 from sufficiency.report.summary import delivery_note, gap_findings, horizon_warning
-from sufficiency.report.webmap import KIND_COLOURS, KIND_LABELS, OTHER_COLOUR, ay_label
 from sufficiency.report.why import CAPITAL_METHOD
 
 REPORT_FILE, WORKBOOK_FILE, TRANSPORT_FILE = "report.html", "plan.xlsx", "transport.csv"

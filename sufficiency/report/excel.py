@@ -36,7 +36,7 @@ from sufficiency.report.assumptions import fy_label, option_assumptions_long
 from sufficiency.report.changes import fixed_tables
 from sufficiency.report.escaping import formula_safe
 from sufficiency.report.figures import CabinetFigures, cabinet_figures
-from sufficiency.report.webmap import ay_label
+from sufficiency.report.style import ay_label
 from sufficiency.report.why import CAPITAL_METHOD
 
 GBP, GBP_PENCE = '"£"#,##0', '"£"#,##0.00'

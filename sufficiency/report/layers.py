@@ -12,9 +12,8 @@ import pandas as pd
 
 from sufficiency.outcome import PROVIDER, PlanResult, RunResult
 from sufficiency.report import transport
-from sufficiency.report.alternative_layers import alternative_layers
 from sufficiency.report.analysis_tables import RunAnalyses
-from sufficiency.report.webmap import TransportView, render_plan_map
+from sufficiency.report.transport import TransportView
 
 
 def area_layer(run: RunResult) -> gpd.GeoDataFrame:
@@ -121,6 +120,9 @@ def plan_map_html(run: RunResult, *, analyses: RunAnalyses | None = None) -> str
 
     ``analyses``: with fresh alternatives, a layer per alternative plan (off at first).
     """
+    from sufficiency.report.alternative_layers import alternative_layers  # folium: loaded
+    from sufficiency.report.webmap import render_plan_map  # only once the plan is solved
+
     config = run.dataset.config
     years = f"AY {config.start_year}/{(config.start_year + 1) % 100:02d} onwards"
     title = f"{config.name}: optimal plan, {years}"

@@ -38,8 +38,8 @@ import pandas as pd
 
 from sufficiency.outcome import CAPITAL_CASH, PlanResult, RunResult
 from sufficiency.report.assumptions import fy_label
+from sufficiency.report.style import ay_label
 from sufficiency.report.transport import independent_transport_by_year
-from sufficiency.report.webmap import ay_label
 
 AUTUMN_SHARE = 7 / 12  # September – March: the FY of the AY's September
 SUMMER_SHARE = 5 / 12  # April – August: the next FY

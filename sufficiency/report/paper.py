@@ -43,10 +43,10 @@ from sufficiency.report.cabinet import (
 )
 from sufficiency.report.escaping import formula_safe
 from sufficiency.report.figures import CabinetFigures, cabinet_figures
+from sufficiency.report.style import ay_label
 from sufficiency.report.summary import delivery_note, gap_findings, horizon_warning
 from sufficiency.report.summary import time_limit_warning as solve_warning
 from sufficiency.report.transport import transport_summary
-from sufficiency.report.webmap import ay_label
 
 PAPER_DOCX, PAPER_HTML, MAP_PNG = "cabinet.docx", "cabinet.html", "plan_map.png"
 SECTIONS = ("Purpose", "Recommendations", "Reasons", "Alternatives considered",

@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 
 from sufficiency.outcome import RunResult
-from sufficiency.report.webmap import KIND_COLOURS, KIND_LABELS, OTHER_COLOUR
+from sufficiency.report.style import KIND_COLOURS, KIND_LABELS, OTHER_COLOUR
 
 WIDTH_IN, DPI = 6.3, 150  # 16 cm wide, as the paper places it
 MIN_ASPECT, MAX_ASPECT = 0.55, 1.3  # height / width of the figure

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -547,3 +548,27 @@ def journey_rings(dataset: Dataset, result: PlanResult,
     return gpd.GeoDataFrame(rings[columns], geometry=shapes.loc[rings.index],
                             crs=geo.BNG).reset_index(drop=True)
 
+
+@dataclass(frozen=True)
+class TransportView:
+    """The transport layers of the map; frames in any CRS that they declare.
+
+    - ``areas``: area_id, year, pupils_local, pupils_independent, mean_minutes, max_minutes,
+      optionally the same four with a ``_do_nothing`` suffix (minutes NaN: no local pupils)
+    - ``flows``: scenario (``plan`` or ``do_nothing``), year, area_name, site_name,
+      option_ids, pupils, minutes, km; LineString geometry (area demand point → site)
+    - ``rings``: site_name, opening_year, minutes, radius_km, ring_method; polygons
+    - ``providers`` (independent.csv only): provider_id, name, needs, phases,
+      cost_per_place, pupil_years (plan), pupil_years_do_nothing, mean_minutes; points
+    - ``independent_over_limit`` (independent.csv only): pupil-years of independent
+      journeys over the phase's limit, {"plan": …, "do_nothing": …}
+    """
+
+    years: list[int]
+    areas: pd.DataFrame
+    flows: gpd.GeoDataFrame
+    rings: gpd.GeoDataFrame
+    travel_metric: str
+    ring_minutes: tuple[int, ...] = (15, 30, 45)
+    providers: gpd.GeoDataFrame | None = None
+    independent_over_limit: dict[str, float | None] | None = None

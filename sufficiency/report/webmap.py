@@ -43,24 +43,9 @@ from jinja2 import Template
 from shapely.ops import polylabel
 
 from sufficiency.preprocess.map_settings import MapSettings
+from sufficiency.report.style import KIND_COLOURS, KIND_LABELS, OTHER_COLOUR, ay_label
+from sufficiency.report.transport import TransportView
 
-KIND_COLOURS = {
-    "special": "#1b9e77",
-    "resourced": "#d95f02",
-    "satellite": "#7570b3",
-    "new_special": "#e7298a",
-    "fe_college": "#66a61e",
-    "specialist_post16": "#e6ab02",
-}
-KIND_LABELS = {
-    "special": "Special school",
-    "resourced": "Resourced provision",
-    "satellite": "Satellite site",
-    "new_special": "New special school",
-    "fe_college": "FE college high-needs places",
-    "specialist_post16": "Specialist post-16 institution",
-}
-OTHER_COLOUR = "#666666"
 GROWTH_COLOURS = ["#fdd0a2", "#fdae6b", "#fd8d3c", "#e6550d", "#a63603"]  # Oranges, no white
 NO_DATA_COLOUR = "#cccccc"
 MIN_RADIUS, MAX_RADIUS, RADIUS_PER_ROOT_PLACE = 4.0, 18.0, 1.5
@@ -87,11 +72,6 @@ def escape(value: object) -> str:
     return _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group(0)], str(value))
 
 
-def ay_label(year: int) -> str:
-    """Label an academic year starting in September: 2028 -> 'AY 2028/29'."""
-    return f"AY {year}/{(year + 1) % 100:02d}"
-
-
 def growth_fraction(first: float, last: float) -> float:
     """Relative demand growth (last-first)/first; 0 when both are 0, NaN when undefined."""
     if first == 0 or not (math.isfinite(first) and math.isfinite(last)):
@@ -99,29 +79,6 @@ def growth_fraction(first: float, last: float) -> float:
     return (last - first) / first
 
 
-@dataclass(frozen=True)
-class TransportView:
-    """The transport layers of the map; frames in any CRS that they declare.
-
-    - ``areas``: area_id, year, pupils_local, pupils_independent, mean_minutes, max_minutes,
-      optionally the same four with a ``_do_nothing`` suffix (minutes NaN: no local pupils)
-    - ``flows``: scenario (``plan`` or ``do_nothing``), year, area_name, site_name,
-      option_ids, pupils, minutes, km; LineString geometry (area demand point → site)
-    - ``rings``: site_name, opening_year, minutes, radius_km, ring_method; polygons
-    - ``providers`` (independent.csv only): provider_id, name, needs, phases,
-      cost_per_place, pupil_years (plan), pupil_years_do_nothing, mean_minutes; points
-    - ``independent_over_limit`` (independent.csv only): pupil-years of independent
-      journeys over the phase's limit, {"plan": …, "do_nothing": …}
-    """
-
-    years: list[int]
-    areas: pd.DataFrame
-    flows: gpd.GeoDataFrame
-    rings: gpd.GeoDataFrame
-    travel_metric: str
-    ring_minutes: tuple[int, ...] = (15, 30, 45)
-    providers: gpd.GeoDataFrame | None = None
-    independent_over_limit: dict[str, float | None] | None = None
 
 
 def render_plan_map(areas: gpd.GeoDataFrame, provision: gpd.GeoDataFrame, *, title: str,

@@ -18,13 +18,13 @@ from shapely.geometry import LineString, Point, box
 from sufficiency.pipeline import run_plan
 from sufficiency.preprocess.map_settings import MapSettings
 from sufficiency.report.layers import plan_map_html
+from sufficiency.report.style import ay_label
+from sufficiency.report.transport import TransportView
 from sufficiency.report.webmap import (
     LABELS_LAYER,
     MINUTE_COLOURS,
     NO_LOCAL_COLOUR,
-    TransportView,
     area_shading,
-    ay_label,
     escape,
     flow_weight,
     growth_fraction,
