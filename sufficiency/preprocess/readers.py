@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sufficiency.errors import InputError, Issue
+from sufficiency.forked import Forked
 
 ROW = "_row"
 WARNINGS = "warnings"  # DataFrame.attrs key: harmless fixes the reader made (said, not silent)
@@ -242,19 +243,26 @@ def read_geo_table(path: Path, label: str | None = None) -> gpd.GeoDataFrame:
                                f"add {label} to the dataset folder {path.parent}"))
     _check_memory(label, int(_check_size(path) * GEO_BYTES_PER_BYTE))
     _check_geo_kind(path, label)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            frame = gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises many types for unreadable files
-        raise InputError(_geojson_problem(path, label) or Issue(
-            label, None, None, f"cannot be read as geographic data ({exc})", SAVE_AS_GEO)) from None
+    # GDAL (29 MB resident) is loaded in a short-lived child, so the planning process does
+    # not hold it through the MIP; where the child cannot run, it is read here
+    frame = Forked(lambda: _read_with_gdal(path, label)).result()
     if frame.empty:
         raise InputError(Issue(label, None, None, "the file has no features",
                                "add the planning areas, one polygon feature each"))
     frame = _whole_numbers_as_text(frame.reset_index(drop=True))
     frame[ROW] = range(1, len(frame) + 1)
     return frame
+
+
+def _read_with_gdal(path: Path, label: str) -> gpd.GeoDataFrame:
+    """The file through GDAL (pyogrio), or an InputError saying why it cannot be read."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises many types for unreadable files
+        raise InputError(_geojson_problem(path, label) or Issue(
+            label, None, None, f"cannot be read as geographic data ({exc})", SAVE_AS_GEO)) from None
 
 
 def _whole_numbers_as_text(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
 
 from sufficiency.outcome import RunResult
 from sufficiency.preprocess import geo
@@ -170,6 +169,8 @@ def write_geopackage(run: RunResult, path: Path) -> None:
     if path.exists():
         path.unlink()
     layers = geopackage_layers(run)
+    import pyogrio  # GDAL (29 MB): loaded only where the GeoPackage is written
+
     previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_TIMESTAMP})
     try:

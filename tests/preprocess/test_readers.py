@@ -7,11 +7,14 @@ rules, checked on the tables they return.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tracemalloc
 
 import pytest
-from conftest import areas_geojson, option, square
+from conftest import TinyRun, areas_geojson, option, square
 
+from sufficiency import forked
 from sufficiency.errors import InputError
 from sufficiency.preprocess import readers
 from sufficiency.preprocess.checks import check_areas
@@ -141,3 +144,21 @@ def test_crs_member_is_found_anywhere_in_the_document(tmp_path):
     del doc["crs"]
     path.write_text(json.dumps(doc))
     assert not readers.declared_crs(path)
+
+
+def test_areas_are_read_without_gdal_in_this_process(tmp_path, monkeypatch):
+    """GDAL (pyogrio, 29 MB resident) reads the areas in a forked child: the planning
+    process never loads it. Without fork it reads them itself, to the same frame."""
+    toml = TinyRun(tmp_path).write(demand=["A,ASD,primary,2026,4"],
+                                   provision=[option("SP", "S1", existing=5)])
+    code = ("import sys; from sufficiency.pipeline import validate_run; "
+            f"validate_run({str(toml)!r}); print('pyogrio' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split()[-1] == "False"
+    areas = next(toml.parent.rglob("areas.geojson"))
+    in_child = readers.read_geo_table(areas)
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    here = readers.read_geo_table(areas)
+    assert in_child.to_wkt().equals(here.to_wkt())
+    assert in_child.crs == here.crs
