@@ -68,7 +68,11 @@ def extract_plan(plan_model: PlanModel, dataset: Dataset) -> pd.DataFrame:
 
 
 def _to_members(placed: pd.DataFrame, sets) -> pd.DataFrame:
-    """Split pupils placed per commodity back to need × phase, in proportion to demand."""
+    """Split pupils placed per commodity back to need × phase, in proportion to demand.
+
+    Exact for the v1 model, where every year's pupils are placed afresh (sticky cohorts:
+    :func:`cohort_split`).
+    """
     share = sets.member_demand.merge(sets.cells.rename(columns={"pupils": "cell_pupils"}),
                                      on=["area_id", "commodity", "year"])
     share["share"] = share["pupils"] / share["cell_pupils"]
@@ -78,16 +82,102 @@ def _to_members(placed: pd.DataFrame, sets) -> pd.DataFrame:
     return split
 
 
-def extract_placements(plan_model: PlanModel) -> pd.DataFrame:
-    """Pupils placed locally (x > 0) and independently (u > 0), per need and phase."""
+CELL = ["area_id", "commodity", "year"]
+SLOT = ["area_id", "commodity", "option_id"]  # an option (or independent) of an area's group
+MEMBER = ["area_id", "commodity", "need", "phase"]
+
+
+def cohort_split(held: pd.DataFrame, sets) -> pd.DataFrame:
+    """Pupils of merged commodities split back to need × phase, meeting every member's rows.
+
+    ``held``: pupils per (area, commodity, year, option_id or independent), every arc and
+    cell of the commodities split (zeros included). Year by year, each member keeps ρ of
+    its own pupils at each option the year before (the start year: its pupils already
+    placed), the stayers; its entrants (demand − stayers) fill each option's pupils above
+    the stayers there, in proportion (x = stayers + entrants_m · room_o / Σ room). It is
+    a transportation problem with every member allowed at every option (members share
+    options, limits and costs), so this product split always solves it: every member's
+    demand is met exactly, and each option's total is its merged value, because the
+    merged row x[o, t] ≥ ρ·x[o, t − 1] leaves room_o ≥ 0 when all members that had
+    pupils keep the same ρ (:func:`~sufficiency.formulation.sets._cohort_groups`).
+    Columns: the keys of ``held``, need, phase, pupils.
+    """
+    split = held["commodity"].unique()
+    demand = sets.member_demand[sets.member_demand["commodity"].isin(split)]
+    demand = demand.groupby([*CELL, "need", "phase"], sort=True)["pupils"].sum().reset_index()
+    cohorts = sets.cohorts
+    rho = sets.cells.iloc[cohorts.carry_independent["cell"].to_numpy()][CELL].assign(
+        retention=cohorts.carry_independent["retention"].to_numpy(float))
+    current = cohorts.current_members
+    stayers = current[current["commodity"].isin(split)][[*MEMBER, "option_id", "pupils"]]
+    years = []
+    for year in sets.years:  # every year, so the year before is always year − 1
+        members = demand[demand["year"] == year]
+        stayers = stayers.merge(members[MEMBER], on=MEMBER)
+        now = _entrants_placed(held[held["year"] == year], members, stayers)
+        years.append(now.assign(year=year))
+        stayers = now.assign(year=year + 1).merge(rho, on=CELL)
+        stayers["pupils"] = stayers["pupils"] * stayers.pop("retention")
+        stayers = stayers[[*MEMBER, "option_id", "pupils"]]
+    return pd.concat(years, ignore_index=True)
+
+
+def _entrants_placed(held: pd.DataFrame, demand: pd.DataFrame,
+                     stayers: pd.DataFrame) -> pd.DataFrame:
+    """One year of :func:`cohort_split`: stayers plus entrants spread over each option's room."""
+    stay_by_member = stayers.groupby(MEMBER)["pupils"].sum()
+    stay_by_slot = stayers.groupby(SLOT)["pupils"].sum()
+    members = demand.set_index(MEMBER)["pupils"]
+    entrants = (members - stay_by_member.reindex(members.index, fill_value=0.0)).clip(lower=0.0)
+    slots = held.set_index(SLOT)["pupils"].clip(lower=0.0)
+    room = (slots - stay_by_slot.reindex(slots.index, fill_value=0.0)).clip(lower=0.0)
+    total = room.groupby(["area_id", "commodity"]).transform("sum")
+    share = (room / total.where(total > 0, 1.0)).rename("share").reset_index()
+    spread = entrants.rename("entrants").reset_index().merge(share, on=["area_id", "commodity"])
+    spread["pupils"] = spread.pop("entrants") * spread.pop("share")
+    both = pd.concat([stayers, spread[[*MEMBER, "option_id", "pupils"]]], ignore_index=True)
+    return both.groupby([*MEMBER, "option_id"], sort=True)["pupils"].sum().reset_index()
+
+
+def _held(plan_model: PlanModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pupils placed by commodity: local (every placement) and independent (every cell)."""
     sets = plan_model.sets
     local = sets.placements.assign(pupils=_values(plan_model.variables[X]))
-    local = local[local["pupils"] > PUPILS_EXTRACTED]
     independent = sets.cells.assign(pupils=_values(plan_model.variables[U]),
                                     option_id=INDEPENDENT, minutes=np.nan, km=np.nan)
+    return local, independent
+
+
+def _by_cohort(local: pd.DataFrame, independent: pd.DataFrame, sets) -> pd.DataFrame:
+    """Placement rows of the merged commodities of a sticky run (:func:`cohort_split`)."""
+    columns = [*CELL, "option_id", "pupils"]
+    held = pd.concat([local[columns], independent[columns]], ignore_index=True)
+    split = cohort_split(held, sets)
+    journeys = local[[*SLOT, "minutes", "km"]].drop_duplicates(SLOT)
+    split = split.merge(journeys, on=SLOT, how="left")
+    return split[split["pupils"] > PUPILS_EXTRACTED]
+
+
+def extract_placements(plan_model: PlanModel) -> pd.DataFrame:
+    """Pupils placed locally (x > 0) and independently (u > 0), per need and phase.
+
+    Sticky runs split merged commodities cohort by cohort (:func:`cohort_split`).
+    """
+    sets = plan_model.sets
+    local, independent = _held(plan_model)
+    parts = []
+    if sets.cohorts is not None:
+        size = sets.members.groupby("commodity")["need"].transform("size")
+        merged = sets.members.loc[size.to_numpy() > 1, "commodity"].unique()
+        if len(merged):
+            parts.append(_by_cohort(local[local["commodity"].isin(merged)],
+                                    independent[independent["commodity"].isin(merged)], sets))
+            local = local[~local["commodity"].isin(merged)]
+            independent = independent[~independent["commodity"].isin(merged)]
+    local = local[local["pupils"] > PUPILS_EXTRACTED]
     independent = independent[independent["pupils"] > PUPILS_EXTRACTED]
-    table = pd.concat([_to_members(local, sets)[PLACEMENT_COLUMNS],
-                       _to_members(independent, sets)[PLACEMENT_COLUMNS]], ignore_index=True)
+    parts += [_to_members(local, sets), _to_members(independent, sets)]
+    table = pd.concat([part[PLACEMENT_COLUMNS] for part in parts], ignore_index=True)
     table["pupils"] = table["pupils"].round(6)
     chosen = sets.independent_costs
     if chosen is not None and PROVIDER in chosen.columns:  # independent.csv runs only

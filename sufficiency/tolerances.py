@@ -40,6 +40,8 @@ CUT_CEILING = 1e-9  # round-off allowed when taking ⌈b / MP⌉ and testing b >
 # shares and scales
 SHARE = 1e-9  # a share this close to 0 or 1 is 0 or 1 (report wording)
 GAP_DENOMINATOR = 1e-9  # smallest |objective| a relative gap divides by
+RETENTION_MERGE = 1e-12  # sticky cohorts: pairs merge only where their retentions ρ
+# agree within this (a cohort split back to them is then exact: formulation.sets)
 
 # geometry
 AREA_TILING_M2 = 1.0  # synthetic areas: m² by which the cells may miss tiling the region

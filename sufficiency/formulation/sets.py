@@ -2,7 +2,8 @@
 
 - ``COMMODITIES``: need × phase pairs, merged where the model cannot tell them apart (same
   eligible options, same travel limit and, with costs.csv or independent.csv, the same
-  costs); see :func:`commodities`.
+  costs; with sticky cohorts, the same retention wherever both had pupils the year
+  before); see :func:`commodities`.
 - ``CELLS``: demand cells (area, commodity, year) with pupils > 0.
 - ``ARCS``: allowed (area, commodity, option): the option serves the commodity, can ever
   have places, and its site is within the commodity's travel limit of the area.
@@ -39,6 +40,7 @@ from sufficiency.preprocess.vocabulary import INDEPENDENT
 from sufficiency.tolerances import (
     MINUTES_LIMIT,
     PUPILS_CURRENT_OVER_CAPACITY,
+    RETENTION_MERGE,
 )
 
 MAX_LISTED = 20
@@ -172,7 +174,8 @@ def eligibility(options: pd.DataFrame) -> pd.DataFrame:
 
 
 def commodities(dataset: Dataset, aggregate: bool, place: pd.DataFrame | None = None,
-                independent: pd.DataFrame | None = None) -> pd.DataFrame:
+                independent: pd.DataFrame | None = None,
+                retention: pd.DataFrame | None = None) -> pd.DataFrame:
     """Group need × phase pairs that the model cannot tell apart into one commodity.
 
     Two pairs are interchangeable when exactly the same options may serve them and their
@@ -180,10 +183,13 @@ def commodities(dataset: Dataset, aggregate: bool, place: pd.DataFrame | None = 
     only. With costs by need and phase (``place``: :func:`~sufficiency.preprocess.costs.
     place_costs`; ``independent``: :func:`~sufficiency.preprocess.costs.independent_costs`)
     the pairs must also cost the same at every option and independently in every area, so
-    the cost is part of the key. Merging them is exact (the optimum is unchanged) and
-    shrinks the model; placements are split back in proportion to each pair's demand.
-    Without ``aggregate`` every pair is its own commodity. Commodities are named after
-    their members, e.g. ``ASD+SLCN/primary``.
+    the cost is part of the key. With sticky cohorts (``retention``: :func:`pair_retention`)
+    pairs merge only where :func:`_cohort_groups` finds their cohorts leave at the same
+    rate. Merging them is exact (the optimum is unchanged) and shrinks the model;
+    placements are split back in proportion to each pair's demand (sticky: cohort by
+    cohort, :func:`sufficiency.results.cohort_split`). Without ``aggregate`` every pair
+    is its own commodity. Commodities are named after their members, e.g.
+    ``ASD+SLCN/primary``.
     """
     pairs = dataset.demand[["need", "phase"]].drop_duplicates().sort_values(["need", "phase"])
     limits = dataset.config.travel_limit_minutes
@@ -199,6 +205,8 @@ def commodities(dataset: Dataset, aggregate: bool, place: pd.DataFrame | None = 
             if table is not None:
                 pairs["signature"] = pairs["signature"] + "|" + _cost_key(table, who, cost,
                                                                            keys)
+        if retention is not None:
+            pairs["signature"] = pairs["signature"] + "~" + _cohort_groups(pairs, retention)
     else:
         pairs["signature"] = pairs["need"] + "/" + pairs["phase"]
     grouped = pairs.groupby("signature")
@@ -214,6 +222,61 @@ def _cost_key(table: pd.DataFrame, who: str, cost: list[str],
     text = (table[who].astype(str) + "=" + amount).groupby(
         [table["need"], table["phase"]]).agg(lambda parts: ";".join(sorted(parts)))
     return np.asarray(text.reindex(keys).fillna("").to_numpy(), dtype=object)
+
+
+def pair_retention(dataset: Dataset) -> pd.DataFrame:
+    """ρ of each need × phase pair in each area and year whose year before has pupils.
+
+    ρ = min(1 − 1/phase_years − plan_cease_rate, demand_t / demand_{t−1}), 0 where the
+    pair has no pupils in year t (all of them left). Columns: area_id, need, phase, year,
+    retention. Sticky runs: :func:`_cohort_groups` and :func:`cell_retention` read it.
+    """
+    keys = ["area_id", "need", "phase", "year"]
+    demand = dataset.demand
+    now = demand[demand["pupils"] > 0].groupby(keys, sort=True)["pupils"].sum().reset_index()
+    before = now.assign(year=now["year"] + 1).rename(columns={"pupils": "before"})
+    linked = before.merge(now, on=keys, how="left").fillna({"pupils": 0.0})
+    linked = linked[linked["year"].isin(dataset.config.years)]
+    natural = linked["phase"].map(dataset.config.placement_rules.retention).to_numpy(float)
+    ratio = linked["pupils"].to_numpy(float) / linked["before"].to_numpy(float)
+    return linked.assign(retention=np.minimum(natural, ratio))[[*keys, "retention"]].reset_index(
+        drop=True)
+
+
+def _cohort_groups(pairs: pd.DataFrame, retention: pd.DataFrame) -> pd.Series:
+    """Per pair: its cohort group within its signature, as text ('0', '1', ...).
+
+    Merging is exact under sticky cohorts when, in every area and year, the members that
+    had pupils the year before keep the same share ρ of them: the merged row x ≥ ρ·x then
+    equals the sum of the members' rows, and :func:`sufficiency.results.cohort_split`
+    splits any merged plan back to members meeting every member's row. A member
+    with a ρ of its own would let the merged model keep pupils a member may lose (or the
+    reverse). Pairs join the first group (in need, phase order) whose ρ they match
+    (within :data:`~sufficiency.tolerances.RETENTION_MERGE`) wherever both are defined.
+    """
+    profiles = {key: frame.set_index(["area_id", "year"])["retention"]
+                for key, frame in retention.groupby(["need", "phase"], sort=True)}
+    empty = pd.Series(dtype=float, index=pd.MultiIndex.from_arrays([[], []]))
+    group = pd.Series("0", index=pairs.index)
+    for _, rows in pairs.groupby("signature", sort=True):
+        known: list[pd.Series] = []
+        for position, need, phase in zip(rows.index, rows["need"], rows["phase"], strict=True):
+            mine = profiles.get((need, phase), empty)
+            k = next((k for k, seen in enumerate(known) if _same_retention(seen, mine)),
+                     len(known))
+            if k == len(known):
+                known.append(mine)
+            else:
+                known[k] = known[k].combine_first(mine)
+            group[position] = str(k)
+    return group
+
+
+def _same_retention(seen: pd.Series, mine: pd.Series) -> bool:
+    """Whether two ρ profiles (by area and year) agree wherever both are defined."""
+    common = seen.index.intersection(mine.index)
+    gap = np.abs(seen.reindex(common).to_numpy(float) - mine.reindex(common).to_numpy(float))
+    return bool((gap <= RETENTION_MERGE).all())
 
 
 def _distinct(names: pd.Series) -> pd.Series:
@@ -360,27 +423,37 @@ class Cohorts:
     - ``carry_independent``: cell c, its predecessor cell and ρ: u[c] ≥ ρ · u[prev]
     - ``current``: placement i (start year) and the pupils already there: x[i] ≥ pupils
     - ``current_independent``: cell c (start year) and its pupils already independent
+    - ``current_members``: the pupils already placed by need × phase (area_id, commodity,
+      need, phase, option_id or ``independent``, pupils; fitted), for the split back
 
     ρ = min(1 − 1 / phase_years − plan_cease_rate, demand_t / demand_{t−1}): pupils leave
-    a phase by age or a plan ceasing; when demand falls faster, more of them leave.
+    a phase by age or a plan ceasing; when demand falls faster, more of them leave. A
+    merged commodity's ρ is its members' (:func:`_cohort_groups` merges only pairs with
+    the same ρ where both had pupils the year before).
     """
 
     carry: pd.DataFrame
     carry_independent: pd.DataFrame
     current: pd.DataFrame
     current_independent: pd.DataFrame
+    current_members: pd.DataFrame
 
 
 def cell_retention(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """Each cell's predecessor cell (same area and commodity, year − 1) and retention ρ."""
-    phase = members.drop_duplicates("commodity").set_index("commodity")["phase"]
+    """Each cell's predecessor cell (same area and commodity, year − 1) and retention ρ.
+
+    ρ of a cell is the least of its members' that had pupils the year before
+    (:func:`pair_retention`; one value when merged by :func:`_cohort_groups`, the pair's
+    own otherwise).
+    """
+    keys = ["area_id", "commodity", "year"]
     keyed = cells.reset_index(names="cell")
     previous = keyed.assign(year=keyed["year"] + 1).rename(
         columns={"cell": "prev", "pupils": "prev_pupils"})
-    linked = keyed.merge(previous, on=["area_id", "commodity", "year"])
-    rules = dataset.config.placement_rules
-    natural = linked["commodity"].map(phase).map(rules.retention)
-    linked["retention"] = np.minimum(natural, linked["pupils"] / linked["prev_pupils"])
+    linked = keyed.merge(previous, on=keys)
+    pairs = pair_retention(dataset).merge(members[["need", "phase", "commodity"]])
+    least = pairs.groupby(keys)["retention"].min()
+    linked["retention"] = least.reindex(pd.MultiIndex.from_frame(linked[keys])).to_numpy(float)
     return linked[["cell", "prev", "retention"]]
 
 
@@ -491,26 +564,32 @@ def build_cohorts(dataset: Dataset, cells: pd.DataFrame, members: pd.DataFrame,
     carry = keyed.merge(previous.rename(columns={"i": "j"}),
                         on=["area_id", "commodity", "o", "year"])
     carry = carry.merge(retention, on="cell")[["i", "j", "retention"]]
+    by_member = pd.DataFrame({column: pd.Series(dtype=object) for column in
+                              ("area_id", "commodity", "need", "phase", "option_id")}).assign(
+        pupils=pd.Series(dtype=float))
     if dataset.current is None:
         empty = pd.DataFrame({"i": pd.Series(dtype="int64"), "pupils": pd.Series(dtype=float)})
         current, independent = empty, empty.rename(columns={"i": "cell"})
     else:
-        current, independent = _current_cells(dataset, fit_current(dataset, dataset.current),
-                                              cells, members, placements)
+        fitted = fit_current(dataset, dataset.current)
+        current, independent = _current_cells(dataset, fitted, cells, members, placements)
+        by_member = fitted.merge(members[["need", "phase", "commodity"]])[by_member.columns]
     return Cohorts(carry.sort_values("i").reset_index(drop=True),
                    retention.sort_values("cell").reset_index(drop=True),
                    current.sort_values("i").reset_index(drop=True),
-                   independent.sort_values("cell").reset_index(drop=True))
+                   independent.sort_values("cell").reset_index(drop=True),
+                   by_member.reset_index(drop=True))
 
 
 def build_sets(dataset: Dataset) -> ModelSets:
     """All index sets of the model; raises :class:`InputError` for unplannable demand."""
     sticky = dataset.placement_model == "sticky"
-    # sticky cohorts leave at their own need's pace: no merging of needs there (exactness)
     place = cost_tables.place_costs_of(dataset)
     independent = cost_tables.independent_costs_of(dataset)
-    members = commodities(dataset, dataset.config.formulation.aggregate_needs and not sticky,
-                          place, independent)
+    # sticky cohorts: pairs merge only where they leave at the same pace (exactness)
+    retention = pair_retention(dataset) if sticky else None
+    members = commodities(dataset, dataset.config.formulation.aggregate_needs, place,
+                          independent, retention)
     member_demand = demand_by_member(dataset, members)
     cells = demand_cells(member_demand)
     arcs = allowed_arcs(dataset, cells, members)

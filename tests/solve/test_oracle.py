@@ -16,6 +16,7 @@ from conftest import option, run_toml
 
 from sufficiency.formulation import FIRST, MODULES, build_model
 from sufficiency.formulation.sets import build_sets
+from sufficiency.pipeline import run_plan
 from sufficiency.preprocess.config import load_run_config
 from sufficiency.preprocess.dataset import load_dataset
 from sufficiency.solve import make_solver, solve_model
@@ -69,8 +70,10 @@ def fix_schedule(plan_model, schedule: dict[int, int]) -> None:
         plan_model.variables[FIRST][f].fix(int(first_year.get(row["o"], -1) == row["year"]))
 
 
-def brute_force(toml) -> float:
+def brute_force(toml, aggregate: bool = True) -> float:
+    """The cheapest LP over every schedule; ``aggregate`` False: every need × phase apart."""
     config = load_run_config(toml)
+    config = replace(config, formulation=replace(config.formulation, aggregate_needs=aggregate))
     dataset = load_dataset(config)
     plan_model = build_model(build_sets(dataset), config)
     solver = make_solver(config.solver)
@@ -143,16 +146,65 @@ STICKY = '\n[placements]\nmodel = "sticky"\n\n[ramp_up.resourced]\nfirst_year = 
 @pytest.mark.parametrize("seed", range(4))
 def test_mip_matches_brute_force_with_sticky_cohorts(tiny, seed):
     """Sticky cohorts and ramp-up (the cohort rows, x ≥ ρ·x of the year before, couple the
-    years); odd seeds also start from pupils already placed at SP and independently."""
+    years); odd seeds also start from pupils already placed at SP and independently. The
+    brute force keeps every need × phase apart: the needs' random demand leaves at rates of
+    their own, which the MIP's model may not merge."""
     toml = random_instance(tiny, seed, extra=STICKY)
     if seed % 2:
         (toml.parent / "data" / "current_placements.csv").write_text(
             "area_id,need,phase,option_id,pupils\nA,ASD,primary,SP,1.5\n"
             "A,SEMH,secondary,independent,1\n")
     assert load_dataset(load_run_config(toml)).placement_model == "sticky"
-    expected = brute_force(toml)
+    expected = brute_force(toml, aggregate=False)
     for presolve in ("on", "off"):
         assert mip_optimum(toml, presolve) == pytest.approx(expected, rel=1e-7)
+
+
+def merging_instance(tiny, seed: int):
+    """:func:`random_instance` under sticky cohorts, with secondary demand that lets ASD and
+    SEMH secondary (same options, same limit) merge: both keep the same share each year.
+
+    Seeds 0, 1: both grow (ρ = 4/5 for both); 2: SEMH starts in 2027 (no ρ of its own);
+    3: both halve in 2027 (ρ = 1/2), then grow. Odd seeds start from pupils already
+    placed (ASD at SP, SEMH independent, ASD primary at SP).
+    """
+    toml = random_instance(tiny, seed, extra=STICKY)
+    rng = np.random.default_rng(100 + seed)
+    rows = []
+    for need in ("ASD", "SEMH"):
+        first = int(rng.integers(2, 12))
+        steps = [first, first + int(rng.integers(0, 4))]
+        if seed == 3:
+            steps = [2 * first, first]
+        steps.append(steps[-1] + int(rng.integers(0, 4)))
+        if seed == 2 and need == "SEMH":
+            steps[0] = 0
+        rows += [f"A,{need},secondary,{year},{pupils}"
+                 for year, pupils in zip(YEARS, steps, strict=True)]
+    demand = tiny.root / "data" / "demand.csv"
+    kept = [line for line in demand.read_text().splitlines() if ",secondary," not in line]
+    demand.write_text("\n".join([*kept, *rows]) + "\n")
+    if seed % 2:
+        (tiny.root / "data" / "current_placements.csv").write_text(
+            "area_id,need,phase,option_id,pupils\nA,ASD,primary,SP,1.5\n"
+            "A,ASD,secondary,SP,1.5\nA,SEMH,secondary,independent,1\n")
+    return toml
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_merged_sticky_cohorts_match_the_unmerged_brute_force(tiny, seed):
+    """Merging ASD and SEMH secondary under sticky cohorts keeps the optimum: the MIP of the
+    merged model (presolve on and off) equals the brute force over the unmerged one, and
+    the plan split back to needs passes the audit (every need's own cohort rows)."""
+    toml = merging_instance(tiny, seed)
+    dataset = load_dataset(load_run_config(toml))
+    merged = build_sets(dataset).members
+    assert merged.loc[merged["phase"] == "secondary", "commodity"].nunique() == 1
+    expected = brute_force(toml, aggregate=False)
+    for presolve in ("on", "off"):
+        assert mip_optimum(toml, presolve) == pytest.approx(expected, rel=1e-7)
+    run = run_plan(toml)  # audited: demand, capacity and each need's sticky rows
+    assert run.optimal.total_cost == pytest.approx(expected, rel=1e-7)
 
 
 @pytest.mark.parametrize("seed", range(4))
