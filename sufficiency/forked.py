@@ -52,15 +52,22 @@ class Forked(Generic[T]):
         self._job = job
         self._process: multiprocessing.process.BaseProcess | None = None
         self._receive: Connection | None = None
-        if not (wanted and can_fork()):
+        # a daemonic process (a dask worker) may not have children: the job then runs here
+        if not (wanted and can_fork()) or multiprocessing.current_process().daemon:
             return
         context = multiprocessing.get_context("fork")
-        self._receive, send = context.Pipe(duplex=False)
-        with warnings.catch_warnings():  # Python ≥ 3.12 warns on fork with threads alive
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self._process = context.Process(target=_run_job, args=(job, send), daemon=True)
-            self._process.start()
-        send.close()  # the child holds the only writer, so its end reads as end-of-file here
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=_run_job, args=(job, send), daemon=True)
+        try:
+            with warnings.catch_warnings():  # Python ≥ 3.12 warns on fork with threads alive
+                warnings.simplefilter("ignore", DeprecationWarning)
+                process.start()
+        except OSError:  # no memory or process slot for a child: the job runs here
+            receive.close()
+            return
+        finally:
+            send.close()  # the child holds the only writer: its end reads as end-of-file here
+        self._process, self._receive = process, receive
 
     @property
     def started(self) -> bool:

@@ -61,3 +61,19 @@ def test_stop_ends_a_running_child_at_once():
     job.stop()
     job.stop()  # idempotent
     assert time.perf_counter() - started < 10
+
+
+def test_a_daemonic_process_runs_the_job_itself(monkeypatch):
+    """dask's worker processes are daemonic, and those may not have children."""
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
+    job = Forked(os.getpid)
+    assert not job.started and job.result() == os.getpid()
+
+
+def test_a_child_that_cannot_be_started_leaves_the_job_here(monkeypatch):
+    def no_fork(self) -> None:
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.get_context("fork").Process, "start", no_fork)
+    job = Forked(os.getpid)
+    assert not job.started and job.result() == os.getpid()
