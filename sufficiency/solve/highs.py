@@ -10,11 +10,14 @@ give the same plan (pitfall 7).
 from __future__ import annotations
 
 import math
+import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import highspy
+from pyomo.common import dependencies
 from pyomo.common.tee import capture_output
 
 from sufficiency.errors import InputError, Issue
@@ -38,6 +41,19 @@ class HighsClock:
         started = time.perf_counter()
         run_stoppable(highs)
         self.seconds += time.perf_counter() - started
+
+
+def _own_capture_lock() -> None:
+    """In a forked child: a lock of its own for Pyomo's ``capture_output`` (quiet_highs).
+
+    Pyomo turns that lock into a ``multiprocessing.Lock``, one semaphore shared with every
+    forked child (:mod:`sufficiency.forked`); a child stopped while it made a quiet HiGHS
+    would leave it taken, and the parent's next :func:`quiet_highs` would wait 200 s and fail.
+    """
+    dependencies.capture_output_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_own_capture_lock)
 
 
 def quiet_highs() -> highspy.Highs:
