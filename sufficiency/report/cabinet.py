@@ -263,13 +263,11 @@ def read_transport_table(path: Path) -> pd.DataFrame | None:
     return read_written_table(path, ("need", "phase", "name"))
 
 
-def write_reports(run: RunResult, folder: Path, *,
-                  analyses: RunAnalyses | None = None) -> CabinetFigures:
-    """report.html and plan.xlsx into ``folder`` (the staging folder); the figures they show."""
+def write_reports(run: RunResult, folder: Path, *, analyses: RunAnalyses | None = None) -> None:
+    """report.html and plan.xlsx into ``folder`` (the staging folder)."""
     from sufficiency.report.excel import workbook_bytes
 
     figures = cabinet_figures(run)
     (folder / REPORT_FILE).write_text(render_report(run, figures, analyses), encoding="utf-8")
     transport = read_transport_table(folder / TRANSPORT_FILE)
     (folder / WORKBOOK_FILE).write_bytes(workbook_bytes(run, figures, transport))
-    return figures

@@ -777,8 +777,7 @@ def render_paper_html(paper: Paper) -> str:
     return env.get_template("paper.html.j2").render(paper=paper)
 
 
-def write_paper(run: RunResult, folder: Path, figures: CabinetFigures | None = None,
-                analyses: RunAnalyses | None = None) -> Paper:
+def write_paper(run: RunResult, folder: Path, analyses: RunAnalyses | None = None) -> Paper:
     """cabinet.docx and cabinet.html into ``folder`` (the run's staging folder).
 
     The map figure is ``folder``'s plan_map.png when already drawn (report.outputs draws it
@@ -793,7 +792,7 @@ def write_paper(run: RunResult, folder: Path, figures: CabinetFigures | None = N
     else:
         png = plan_map_png(run)
         drawn.write_bytes(png)
-    paper = build_paper(run, analyses, figures, png)
+    paper = build_paper(run, analyses, map_png=png)
     (folder / PAPER_DOCX).write_bytes(paper_docx_bytes(paper))
     (folder / PAPER_HTML).write_text(render_paper_html(paper), encoding="utf-8")
     return paper
