@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,8 @@ from sufficiency.report.runlock import run_lock
 def plan(toml_path: str | Path, *, output_root: str | Path = ".", force: bool = False,
          write: bool = True, progress: Progress | None = None,
          why: bool = False, lock_until: int | None = None,
-         locked_from: str | Path | None = None) -> tuple[RunResult, OutputPaths | None]:
+         locked_from: str | Path | None = None,
+         started_at: float | None = None) -> tuple[RunResult, OutputPaths | None]:
     """Solve a planning run; write outputs/<name>/ and maps/<name>.html under ``output_root``.
 
     Returns the run (``run.optimal.plan``, ``.placements``, ``.costs_by_year``, and the same
@@ -50,10 +52,13 @@ def plan(toml_path: str | Path, *, output_root: str | Path = ".", force: bool = 
     ``lock_until`` with ``locked_from`` (an earlier run's ``outputs/<run>`` folder): re-plan
     with that plan's openings up to that academic year fixed (:mod:`sufficiency.preprocess.
     locks`); ``changes.csv`` compares the two plans.
+    ``started_at``: when the command began (``time.time()``), for ``[solver]
+    time_limit_covers = "plan"``; default: this call.
     """
     replan = replan_request(lock_until, locked_from)
+    started_at = time.time() if started_at is None else started_at
     if not write:
-        return _solved(toml_path, progress, why, replan), None
+        return _solved(toml_path, progress, why, replan, started_at), None
     paths = OutputPaths.for_run(Path(output_root), load_run_config(toml_path).name)
     notes: list[str] = []
     with run_lock(paths.folder, notes):  # one writer per run name, for the whole run
@@ -62,7 +67,7 @@ def plan(toml_path: str | Path, *, output_root: str | Path = ".", force: bool = 
                 progress(note)
         refuse_overwrite(paths, force)
         check_writable(paths)
-        run = _solved(toml_path, progress, why, replan)
+        run = _solved(toml_path, progress, why, replan, started_at)
         with run.timer.stage("write", "Writing outputs and map"):
             write_outputs(run, Path(output_root), force=force,
                           analyses=fresh_analyses(run, output_root, toml_path))
@@ -82,9 +87,10 @@ def replan_request(lock_until: int | None, locked_from: str | Path | None) -> Re
 
 
 def _solved(toml_path: str | Path, progress: Progress | None, why: bool,
-            replan: Replan | None = None) -> RunResult:
+            replan: Replan | None = None, started_at: float | None = None) -> RunResult:
     """The planned run, with the value of each opening and commitment when ``why``."""
-    run = run_plan(toml_path, progress=progress, replan_budget=why, replan=replan)
+    run = run_plan(toml_path, progress=progress, replan_budget=why, replan=replan,
+                   started_at=started_at)
     if not why:
         return run
     return with_commitment_values(with_opening_values(run, progress), progress)

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from sufficiency.errors import InputError, Issue, SufficiencyError, Terminated, raise_terminated
 
+COMMAND_STARTED_AT = time.time()  # the origin of [solver] time_limit_covers = "plan"
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Optimal phasing of specialist SEND school places (Pyomo + HiGHS).")
 console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -134,7 +135,7 @@ def _plan_with_progress(run: Path, output_root: Path, force: bool, why: bool = F
     with errors_as_messages():
         result = plan_run(run, output_root=output_root, force=force,
                           progress=_progress(started), why=why, lock_until=lock_until,
-                          locked_from=locked_from)
+                          locked_from=locked_from, started_at=COMMAND_STARTED_AT)
     console.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  done")
     return result
 
@@ -291,7 +292,10 @@ def bench(runs: Annotated[list[Path] | None, typer.Argument(help="run TOMLs to m
           out_dir: Annotated[Path, typer.Option(help="where bench.csv and data go")]
           = Path("bench"),
           v1: Annotated[bool, typer.Option("--v1", help="synthetic runs with " + V1_HELP)]
-          = False) -> None:
+          = False,
+          direct: Annotated[bool, typer.Option(
+              help="also time highspy solving each product model's MPS file (as long again "
+                   "as the solve)")] = True) -> None:
     """Measure the whole plan path against a plain HiGHS model of the same run.
 
     Model size, stage times, gap, overhead, peak memory; and the plain peer's wall time,
@@ -304,7 +308,8 @@ def bench(runs: Annotated[list[Path] | None, typer.Argument(help="run TOMLs to m
     started = time.perf_counter()
     with errors_as_messages():
         rows, exponents = run_bench(scales, list(runs or []), out_dir, seed,
-                                    progress=_progress(started), seeds=seeds, v1=v1)
+                                    progress=_progress(started), seeds=seeds, v1=v1,
+                                    direct=direct)
     _print_bench(rows, exponents, out_dir / "bench.csv")
     if _print_ratios(ratio_summary(rows), rows):
         raise typer.Exit(1)

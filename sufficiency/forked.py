@@ -76,11 +76,18 @@ class Forked(Generic[T]):
 
     def result(self) -> T:
         """The job's result: the child's when it finished the job, else the job run here."""
-        received = self._from_child()
+        received = self.from_child()
         return received[0] if received is not None else self._job()
 
-    def _from_child(self) -> tuple[T] | None:
-        """Wait for the child's result: (result,), or None when it sent none."""
+    def ready(self, timeout_s: float = 0.0) -> bool:
+        """Whether the child has ended (sent its result or failed), waiting up to ``timeout_s``.
+
+        True when the job does not run in a child: it would run here.
+        """
+        return self._receive is None or self._receive.poll(timeout_s)
+
+    def from_child(self) -> tuple[T] | None:
+        """Wait for the child's result: (result,), or None when it sent none (never run here)."""
         if self._process is None or self._receive is None:
             return None
         try:

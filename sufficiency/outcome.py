@@ -132,6 +132,11 @@ class StageTimer:
     wall: dict[str, float] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
     progress: Progress | None = None
+    started_at: float = field(default_factory=time.time)  # epoch s: the command's start
+
+    def seconds_since_start(self) -> float:
+        """Wall seconds since the command (or this timer) started."""
+        return time.time() - self.started_at
 
     def move(self, source: str, target: str, seconds: float) -> None:
         """Book ``seconds`` of wall time measured in ``source`` to ``target`` instead."""

@@ -25,7 +25,7 @@ from sufficiency.outcome import (
     StageTimer,
 )
 from sufficiency.preprocess.capital import cash_by_year
-from sufficiency.preprocess.config import RunConfig, load_run_config
+from sufficiency.preprocess.config import RunConfig, SolverSettings, load_run_config
 from sufficiency.preprocess.dataset import Dataset, load_dataset
 from sufficiency.preprocess.locks import Replan
 from sufficiency.results import extract
@@ -37,11 +37,17 @@ from sufficiency.solve import (
     require_plan,
     solve_model,
 )
+from sufficiency.solve.beside import StartBeside
 from sufficiency.solve.gap import sufficiency_gap
-from sufficiency.solve.rounding import rounding_start, wants_start
+from sufficiency.solve.rounding import StartResult, rounding_start, wants_start
 from sufficiency.solve.shadow import budget_value_by_resolve, shadow_prices
 
 DO_NOTHING = "do-nothing"
+# time_limit_covers = "plan": the work after the MIP (extract, audit, prices, outputs) takes
+# 1.5-2.7 times the work before it (imports, read, build, do nothing), measured at S, M and
+# L (README, Performance); HiGHS keeps at least half the limit, whatever that estimate says
+AFTER_PER_BEFORE_MIP = 2.5
+MIP_KEEPS_AT_LEAST = 0.5
 
 
 def validate_run(toml_path: str | Path, timer: StageTimer | None = None,
@@ -80,22 +86,34 @@ def _solve_and_check(plan_model: PlanModel, dataset: Dataset, solver: Solver, la
 
 
 def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver: Solver,
-                         do_nothing: PlanResult | None, timer: StageTimer) -> None:
+                         do_nothing: PlanResult | None, timer: StageTimer) -> StartBeside | None:
     """Give HiGHS a start from the LP relaxation (if cheaper than do nothing) and its bound.
 
-    The start is rounded or dived from the relaxation (:mod:`sufficiency.solve.rounding`). Its
-    seconds are charged to the MIP's time limit, so the run keeps the planner's limit;
-    when that leaves HiGHS inside its root LP (scale XL), the relaxation, raised by
-    residual-capacity cuts, is the bound.
+    The start is rounded or dived from the relaxation (:mod:`sufficiency.solve.rounding`).
+    With one HiGHS thread it is found on the second core during the MIP
+    (:mod:`sufficiency.solve.beside`; returned, to book HiGHS's wait for it). Otherwise it
+    is found first, its seconds charged to the MIP's time limit, so the run keeps the
+    planner's limit; when that leaves HiGHS inside its root LP (scale XL), the relaxation,
+    raised by residual-capacity cuts, is the bound.
     """
     settings = dataset.config.solver
     if (not isinstance(solver, DirectHighs)
             or not wants_start(settings.rounding_start, plan_model.size["nonzeros"])):
-        return
+        return None
+    lp_solver: DirectHighs = solver  # the narrowed type, for the closure
+
+    def find_start() -> StartResult:
+        return rounding_start(plan_model, lp_solver.lp(plan_model), lp_solver.options,
+                              dataset.config)
+
+    if settings.threads == 1 and settings.start_beside:
+        beside = StartBeside(find_start)
+        if beside.started:
+            solver.start_beside(beside)
+            return beside
     started = time.perf_counter()
     with timer.stage("start", "Rounding and diving from the LP relaxation to a first plan"):
-        found = rounding_start(plan_model, solver.lp(plan_model), solver.options,
-                               dataset.config)
+        found = find_start()
     timer.move("start", "start_highs", found.highs_seconds)
     solver.charge(time.perf_counter() - started)
     if found.bound is not None:
@@ -104,6 +122,29 @@ def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver: Solver
     if plan is not None and (do_nothing is None
                              or plan.objective * MONEY_SCALE < do_nothing.report.objective - 1.0):
         solver.set_start(plan.values)
+    return None
+
+
+def _charge_the_rest_of_the_plan(solver: Solver, settings: SolverSettings,
+                                 timer: StageTimer) -> None:
+    """With ``time_limit_covers = "plan"``: keep the whole command within the time limit.
+
+    HiGHS's MIP is charged the seconds since the command started and an estimate of the
+    work after it (:data:`AFTER_PER_BEFORE_MIP` times the work before), so the outputs are
+    written about when the limit ends; it keeps :data:`MIP_KEEPS_AT_LEAST` of the limit.
+    """
+    if settings.time_limit_covers == "plan" and isinstance(solver, DirectHighs):
+        solver.charge(plan_charge_s(timer.seconds_since_start(), settings.time_limit_s))
+
+
+def plan_charge_s(before_mip_s: float, time_limit_s: float) -> float:
+    """Seconds off the MIP's limit when the limit covers the plan: the work before and after.
+
+    After is estimated as :data:`AFTER_PER_BEFORE_MIP` times before; the charge is at most
+    (1 − :data:`MIP_KEEPS_AT_LEAST`) of the limit.
+    """
+    return min(before_mip_s * (1.0 + AFTER_PER_BEFORE_MIP),
+               time_limit_s * (1.0 - MIP_KEEPS_AT_LEAST))
 
 
 def check_no_worse_than_do_nothing(optimal: PlanResult, do_nothing: PlanResult) -> None:
@@ -116,15 +157,19 @@ def check_no_worse_than_do_nothing(optimal: PlanResult, do_nothing: PlanResult) 
 
 def run_plan(toml_path: str | Path, progress: Progress | None = None,
              mps_path: Path | None = None, *, replan_budget: bool = False,
-             replan: Replan | None = None) -> RunResult:
+             replan: Replan | None = None, started_at: float | None = None) -> RunResult:
     """Plan one run: do nothing, then the optimal plan started from it; both audited.
 
     ``mps_path``: also write the model HiGHS received, as MPS (for the benchmark).
     ``replan_budget``: also re-plan with £1m more in each binding budget year (an extra of
     ``sufficiency report`` and ``plan --why``; one MIP per binding year).
     ``replan``: the earlier plan's openings to lock (:mod:`sufficiency.preprocess.locks`).
+    ``started_at``: when the command began (``time.time()``; default now), the origin of a
+    ``time_limit_covers = "plan"`` limit.
     """
     timer = StageTimer(progress=progress)
+    if started_at is not None:
+        timer.started_at = started_at
     dataset, sets = validate_run(toml_path, timer, replan)
     return plan_dataset(dataset, sets, timer, mps_path, gap=True, replan_budget=replan_budget)
 
@@ -183,8 +228,11 @@ def _optimal_and_prices(plan_model: PlanModel, dataset: Dataset, solver: Solver,
     """The optimal plan (started from do nothing, or a rounded start), checked and priced."""
     if do_nothing is not None:
         solver.use_start(plan_model)
-    _start_from_rounding(plan_model, dataset, solver, do_nothing, timer)
+    _charge_the_rest_of_the_plan(solver, dataset.config.solver, timer)
+    beside = _start_from_rounding(plan_model, dataset, solver, do_nothing, timer)
     optimal = _solve_and_check(plan_model, dataset, solver, "optimal", timer, "solve")
+    if beside is not None:
+        timer.move("solve", "start_wait", beside.waited_s)
     if mps_path is not None:
         with timer.stage("write_mps", "Writing the model as MPS (benchmark only)"):
             solver.write_mps(str(mps_path))

@@ -77,3 +77,22 @@ def test_a_child_that_cannot_be_started_leaves_the_job_here(monkeypatch):
     monkeypatch.setattr(multiprocessing.get_context("fork").Process, "start", no_fork)
     job = Forked(os.getpid)
     assert not job.started and job.result() == os.getpid()
+
+
+def test_ready_says_when_the_child_has_ended_and_from_child_never_runs_the_job_here():
+    def slow() -> int:
+        time.sleep(0.5)
+        return os.getpid()
+
+    job = Forked(slow)
+    assert not job.ready(0.0)
+    assert job.ready(10.0)
+    received = job.from_child()
+    assert received is not None and received[0] != os.getpid()
+
+    def fails() -> None:
+        raise RuntimeError("no")
+
+    failed = Forked(fails)
+    assert failed.ready(10.0)
+    assert failed.from_child() is None  # no result, and the job was not run here

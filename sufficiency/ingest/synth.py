@@ -706,5 +706,6 @@ def _toml_text(spec: ScaleSpec, name: str, seed: int, budget_gbp: dict[int, int]
                   "(docs/inputs.md)", 'method = "annuity"', ""]
     if sticky:
         lines += STICKY_TOML
-    lines += ["[solver]", f"time_limit_s = {spec.time_limit_s}", "mip_gap = 0.0001", ""]
+    lines += ["[solver]", f"time_limit_s = {spec.time_limit_s}", "mip_gap = 0.0001",
+              'time_limit_covers = "plan"        # the whole command ends within the limit', ""]
     return "\n".join(lines)

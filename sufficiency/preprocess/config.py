@@ -67,6 +67,8 @@ class SolverSettings:
     options: dict[str, Any] = field(default_factory=dict)
     price_budget: bool = True  # re-plan with £1m more per binding budget year (report)
     rounding_start: str = "auto"  # MIP start from the LP relaxation: auto | on | off
+    start_beside: bool = True  # find that start on the second core while HiGHS runs
+    time_limit_covers: str = "solve"  # solve: HiGHS's limit per solve | plan: the whole plan
 
 
 @dataclass(frozen=True)
@@ -139,11 +141,13 @@ _TABLE_KEYS = {
                   "fill_missing_travel"},
     "travel_limit_minutes": set(PHASES),
     "solver": {"time_limit_s", "mip_gap", "threads", "random_seed", "presolve", "options",
-               "price_budget", "rounding_start"},
+               "price_budget", "rounding_start", "start_beside",
+               "time_limit_covers"},
     "formulation": {"strong_links", "matrix_constraints", "aggregate_needs"},
 }
 PRESOLVE = ("on", "off", "choose")
 ROUNDING_START = ("auto", "on", "off")
+TIME_LIMIT_COVERS = ("solve", "plan")
 
 
 def _section(reader: TomlReader, data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -240,6 +244,10 @@ def _read_solver(reader: TomlReader, data: dict[str, Any]) -> SolverSettings:
         options=dict(sorted(options.items())),
         price_budget=reader.flag(t, "price_budget", p, d.price_budget),
         rounding_start=_rounding_start(reader, t, d.rounding_start, p),
+        start_beside=reader.flag(t, "start_beside", p, d.start_beside),
+        time_limit_covers=reader.choice(t, "time_limit_covers", p, d.time_limit_covers,
+                                        TIME_LIMIT_COVERS, 'write "solve" or "plan"',
+                                        what="solve/plan"),
     )
 
 

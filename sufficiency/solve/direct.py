@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import ctypes
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
@@ -32,6 +33,10 @@ from sufficiency.solve.highs import (
 )
 from sufficiency.solve.interrupt import run_stoppable
 from sufficiency.tolerances import OBJECTIVE_AGREEMENT_REL
+
+if TYPE_CHECKING:
+    from sufficiency.solve.beside import StartBeside
+    from sufficiency.solve.rounding import StartResult
 
 MIN_RUN_SECONDS = 1.0  # a run charged its whole time limit still gets this long
 _OPTIMAL = {highspy.HighsModelStatus.kOptimal}
@@ -109,6 +114,27 @@ def highs_lp(model: MatrixModel) -> highspy.HighsLp:
     return lp
 
 
+def best_known(objective: float | None, bound: float | None, known_bound: float | None,
+               arrived: StartResult | None) -> tuple[float | None, float | None,
+                                                    np.ndarray | None]:
+    """A stopped run's objective and bound (£k), with what was proven beside HiGHS.
+
+    ``known_bound``: a bound given before the run; ``arrived``: the start found beside it
+    (:mod:`sufficiency.solve.beside`), whose plan (returned, else None) replaces HiGHS's
+    when cheaper. The bound is the best proven, never above the plan's cost.
+    """
+    plan = None
+    if arrived is not None and arrived.plan is not None and (
+            objective is None or arrived.plan.objective < objective):
+        objective, plan = arrived.plan.objective, arrived.plan.values
+    bounds = [proven for proven in (bound, known_bound,
+                                    arrived.bound if arrived is not None else None)
+              if proven is not None]
+    if objective is not None and bounds:
+        bound = min(objective, max(bounds))
+    return objective, bound, plan
+
+
 class DirectHighs:
     """A persistent highspy solver for one matrix model (plan or composed) at a time."""
 
@@ -120,6 +146,8 @@ class DirectHighs:
         self._start: np.ndarray | None = None  # MIP start given to HiGHS just before it runs
         self._charged_seconds = 0.0  # taken off the next run's time limit
         self._known_bound: float | None = None  # £k, proven lower bound for the next run
+        self._beside: StartBeside | None = None  # a start found during the next run
+        self._arrived: StartResult | None = None  # what that start found, once it ran
         self.discarded_starts = 0  # starts HiGHS misread, whose runs were repeated without
         self._cost = np.zeros(0)  # objective of the model handed over (£k per column), and
         self._offset = 0.0  # its constant: only bounds change after the hand-over
@@ -171,20 +199,28 @@ class DirectHighs:
         info = highs.getInfo()
         has_solution = info.primal_solution_status == SOLUTION_FEASIBLE
         if has_solution:
-            values = highs.getSolution().col_value
-            for var, value in zip(model.columns, values, strict=True):
-                var.set_value(value, skip_validation=True)
+            self._load_values(model, highs.getSolution().col_value)
         integer = model.size["integer_variables"] > 0 and info.mip_node_count >= 0
         objective = info.objective_function_value if has_solution else None
         bound = info.mip_dual_bound if integer else None
-        known, self._known_bound = self._known_bound, None
-        if status in _STOPPED and objective is not None and known is not None:
-            bound = min(objective, max(known, bound if bound is not None else -np.inf))
+        if status in _STOPPED:
+            objective, bound, plan = best_known(objective, bound, self._known_bound,
+                                                self._arrived)
+            if plan is not None:
+                self._load_values(model, plan)
+            has_solution = objective is not None
+        self._known_bound = self._arrived = None
         return solve_report(
             solve_status(status in _OPTIMAL, status in _STOPPED, status in _INFEASIBLE,
                          has_solution),
             highs.modelStatusToString(status), objective, bound,
             integer, solve_seconds, hand_over, highs.version())
+
+    @staticmethod
+    def _load_values(model: MatrixModel, values: Sequence[float] | np.ndarray) -> None:
+        """Set the Pyomo variables to a plan's values, one per column in column order."""
+        for var, value in zip(model.columns, values, strict=True):
+            var.set_value(value, skip_validation=True)
 
     def use_start(self, model: MatrixModel) -> None:
         """Give the Pyomo variables' current values (e.g. do nothing) as the next MIP start.
@@ -199,6 +235,14 @@ class DirectHighs:
     def set_start(self, values: np.ndarray) -> None:
         """Give ``values`` (one per column) as the next run's MIP start; bounds are left alone."""
         self._start = values
+
+    def start_beside(self, beside: StartBeside) -> None:
+        """Hand HiGHS ``beside``'s start during the next run; compare plans at its end.
+
+        See :mod:`sufficiency.solve.beside`: HiGHS waits for it after its root LP; when HiGHS
+        stops at its limit earlier, the start's plan and bound count where they are better.
+        """
+        self._beside = beside
 
     def charge(self, seconds: float) -> None:
         """Take ``seconds`` spent on the next run's behalf (its start) off its time limit.
@@ -231,29 +275,46 @@ class DirectHighs:
         charged, self._charged_seconds = self._charged_seconds, 0.0
         this_run = (limit if time_limit_s is None else time_limit_s) - charged
         start, self._start = self._start, None
+        beside, self._beside = self._beside, None
         started = time.perf_counter()
         try:
-            self._run_cleared(this_run, start)
-            if start is not None and self._start_was_misread():
+            self._run_cleared(this_run, start, beside)
+            if (start is not None or beside is not None) and self._start_was_misread():
                 self.discarded_starts += 1
                 left = this_run - (time.perf_counter() - started)
-                self._run_cleared(left, None)
+                self._run_cleared(left, None, None)
         except KeyboardInterrupt:
+            if beside is not None:
+                beside.at_end()
             raise  # Ctrl-C, SIGTERM: HiGHS may still be stopping in its thread; leave it be
         except BaseException:
+            if beside is not None:
+                beside.at_end()
             self.loaded.setOptionValue("time_limit", limit)
             raise
+        if beside is not None:
+            self._arrived = beside.at_end(wait=self.loaded.getModelStatus() in _STOPPED)
         self.loaded.setOptionValue("time_limit", limit)
 
-    def _run_cleared(self, time_limit_s: float, start: np.ndarray | None) -> None:
+    def _run_cleared(self, time_limit_s: float, start: np.ndarray | None,
+                     beside: StartBeside | None) -> None:
         """One HiGHS run from a cleared solver state: no solution or basis of earlier runs."""
         highs = self.loaded
         highs.clearSolver()
-        highs.setOptionValue("time_limit", max(time_limit_s, MIN_RUN_SECONDS))
+        time_limit_s = max(time_limit_s, MIN_RUN_SECONDS)
+        highs.setOptionValue("time_limit", time_limit_s)
         if start is not None:
             highs.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
         release_freed_memory()
-        run_stoppable(highs)  # Ctrl-C and SIGTERM stop it at once, then raise
+        if beside is None:
+            run_stoppable(highs)  # Ctrl-C and SIGTERM stop it at once, then raise
+            return
+        beside.begin(time_limit_s)
+        highs.cbMipUserSolution += beside.offer
+        try:
+            run_stoppable(highs)
+        finally:
+            highs.cbMipUserSolution -= beside.offer
 
     def _start_was_misread(self) -> bool:
         """Whether HiGHS's objective disagrees with the cost of the columns it returned.

@@ -157,7 +157,8 @@ def test_toml_layout_and_values(runs: dict[str, Run]) -> None:
         "cost_per_pupil": 3000, "cost_per_km": 350, "speed_kmh": 30, "circuity": 1.3,
     }
     assert small["travel_limit_minutes"] == {"primary": 45, "secondary": 75, "post16": 75}
-    assert small["solver"] == {"time_limit_s": 60, "mip_gap": 0.0001}
+    assert small["solver"] == {"time_limit_s": 60, "mip_gap": 0.0001,
+                                   "time_limit_covers": "plan"}
     assert small["appraisal"] == {"method": "annuity"}
     assert "capital_budget" not in small
     budget = medium["capital_budget"]

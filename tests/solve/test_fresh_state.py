@@ -83,11 +83,12 @@ def test_a_start_highs_misreads_is_discarded_and_the_run_repeated(tmp_path):
 
 
 SEEDS = range(6)
-STARTS = ["", 'rounding_start = true\n']
+STARTS = ["", "rounding_start = true\n", "rounding_start = true\nstart_beside = false\n"]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("start", STARTS, ids=["no-rounding-start", "rounding-start"])
+@pytest.mark.parametrize("start", STARTS, ids=["no-rounding-start", "rounding-start-beside",
+                                             "rounding-start-first"])
 def test_plan_and_do_nothing_match_a_fresh_solve(tiny, seed, start):
     run = run_plan(random_instance(tiny, seed, start))
     dataset = run.dataset
