@@ -283,14 +283,12 @@ class DirectHighs:
                 self.discarded_starts += 1
                 left = this_run - (time.perf_counter() - started)
                 self._run_cleared(left, None, None)
-        except KeyboardInterrupt:
+        except BaseException as error:
             if beside is not None:
-                beside.at_end()
-            raise  # Ctrl-C, SIGTERM: HiGHS may still be stopping in its thread; leave it be
-        except BaseException:
-            if beside is not None:
-                beside.at_end()
-            self.loaded.setOptionValue("time_limit", limit)
+                beside.at_end()  # its child stopped
+            # Ctrl-C, SIGTERM: HiGHS may still be stopping in its thread; leave it be
+            if not isinstance(error, KeyboardInterrupt):
+                self.loaded.setOptionValue("time_limit", limit)
             raise
         if beside is not None:
             self._arrived = beside.at_end(wait=self.loaded.getModelStatus() in _STOPPED)
