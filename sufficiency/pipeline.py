@@ -48,6 +48,9 @@ DO_NOTHING = "do-nothing"
 # L (README, Performance); HiGHS keeps at least half the limit, whatever that estimate says
 AFTER_PER_BEFORE_MIP = 2.5
 MIP_KEEPS_AT_LEAST = 0.5
+# the start's LPs end this long before HiGHS's limit, so that HiGHS, which waits for the
+# start until its own deadline, still receives it (a plan of 3 MB at XL: well under 0.1 s)
+START_HANDED_OVER_S = 1.0
 
 
 def validate_run(toml_path: str | Path, timer: StageTimer | None = None,
@@ -102,9 +105,11 @@ def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver: Solver
         return None
     lp_solver: DirectHighs = solver  # the narrowed type, for the closure
 
+    seconds = lp_solver.next_run_seconds() - START_HANDED_OVER_S  # ends before HiGHS
+
     def find_start() -> StartResult:
         return rounding_start(plan_model, lp_solver.lp(plan_model), lp_solver.options,
-                              dataset.config)
+                              dataset.config, seconds)
 
     if settings.threads == 1 and settings.start_beside:
         beside = StartBeside(find_start)

@@ -133,9 +133,7 @@ def strengthen(highs: highspy.Highs, plan_model: PlanModel, soft_share: np.ndarr
             break
         highs.addRows(cuts.count, np.full(cuts.count, -highspy.kHighsInf), cuts.upper,
                       len(cuts.index), cuts.starts, cuts.index, cuts.value)
-        left = max(seconds - (clock.seconds - started), 1.0)  # an LP re-solve checks the limit
-        highs.setOptionValue("time_limit", highs.getRunTime() + left)  # on all runs so far
-        clock.run(highs)
+        clock.run(highs, max(seconds - (clock.seconds - started), 1.0))
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             break
         raised = highs.getInfo().objective_function_value

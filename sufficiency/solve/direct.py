@@ -27,6 +27,7 @@ from sufficiency.preprocess.config import SolverSettings
 from sufficiency.solve.highs import (
     SOLUTION_FEASIBLE,
     highs_options,
+    limit_this_run,
     quiet_highs,
     solve_report,
     solve_status,
@@ -251,6 +252,10 @@ class DirectHighs:
         """
         self._charged_seconds += seconds
 
+    def next_run_seconds(self) -> float:
+        """The next run's time limit (seconds): the run TOML's, less what is charged so far."""
+        return max(float(self.options["time_limit"]) - self._charged_seconds, MIN_RUN_SECONDS)
+
     def know_bound(self, bound: float) -> None:
         """A proven lower bound (£k) on the next run's optimum, e.g. its LP relaxation.
 
@@ -300,7 +305,7 @@ class DirectHighs:
         highs = self.loaded
         highs.clearSolver()
         time_limit_s = max(time_limit_s, MIN_RUN_SECONDS)
-        highs.setOptionValue("time_limit", time_limit_s)
+        limit_this_run(highs, time_limit_s)
         if start is not None:
             highs.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
         release_freed_memory()

@@ -30,14 +30,40 @@ from sufficiency.tolerances import GAP_DENOMINATOR
 SOLUTION_FEASIBLE = 2  # HiGHS's primal/dual_solution_status of a feasible solution
 
 
+def limit_this_run(highs: highspy.Highs, seconds: float) -> None:
+    """Let ``highs``'s next run take at most ``seconds`` from now.
+
+    HiGHS checks ``time_limit`` against its run clock, which counts every run of the same
+    instance since it was made (1.16; ``clearSolver`` and new bounds keep it): a limit set
+    alone would give a re-solve only what the earlier runs left of it.
+    """
+    highs.setOptionValue("time_limit", highs.getRunTime() + max(seconds, 0.0))
+
+
 @dataclass
 class HighsClock:
-    """HiGHS's own seconds over several runs (the benchmark books them as HiGHS's, not ours)."""
+    """HiGHS's own seconds over several runs (the benchmark books them as HiGHS's, not ours).
+
+    ``deadline``: a ``time.perf_counter()`` instant no run goes past (the end of a time
+    limit shared by several runs); infinite for none.
+    """
 
     seconds: float = 0.0
+    deadline: float = math.inf
 
-    def run(self, highs: highspy.Highs) -> None:
-        """Run HiGHS, adding its seconds; Ctrl-C or SIGTERM stop it (see ``interrupt``)."""
+    def seconds_left(self) -> float:
+        """Seconds until the deadline (infinite without one; 0 once past)."""
+        return max(0.0, self.deadline - time.perf_counter())
+
+    def run(self, highs: highspy.Highs, seconds: float = math.inf) -> None:
+        """Run HiGHS for at most ``seconds`` and until the deadline, adding its seconds.
+
+        Without either, the instance's own ``time_limit`` stands. Ctrl-C or SIGTERM stop
+        it (see ``interrupt``).
+        """
+        seconds = min(seconds, self.seconds_left())
+        if math.isfinite(seconds):
+            limit_this_run(highs, seconds)
         started = time.perf_counter()
         run_stoppable(highs)
         self.seconds += time.perf_counter() - started

@@ -11,7 +11,12 @@ HiGHS's own heuristics find no plan within 0.5 % of the bound in two minutes at 
 - diving: fix the options the LP has (nearly) decided, most decided first, a batch at a
   time, and solve the LP again after each batch, so the options still open adjust to
   what has been fixed; an option that no longer fits a capital budget is opened a year
-  or two later, rounded down or left closed, whichever costs least.
+  or two later, rounded down or left closed, whichever costs least. Out of its time
+  share, it fixes every option left at once, repaired as rounding is when that breaks a
+  row.
+
+Every LP ends by the start's deadline (``seconds``), so a start found beside the MIP
+arrives before HiGHS's limit.
 
 The cheapest plan is the start; the pipeline keeps do nothing when that is cheaper. A
 heuristic only: HiGHS still proves the optimum, and the plan reported is always HiGHS's.
@@ -21,6 +26,7 @@ proven lower bound, kept for when HiGHS stops before its own bound passes it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +46,7 @@ BUDGET_ROWS = "capital_budget"  # the constraint family of the capital budget ro
 THRESHOLDS = (0.5, 0.35)  # round a fractional module up from this share (measured at L)
 RELAXATION_LIMIT_SHARE = 0.4  # of the run's time limit, at most, for the LP relaxation
 DIVE_LIMIT_SHARE = 0.2  # of the time limit for the dive's LPs; then it fixes all that is left
+DIVE_SHARE_OF_TIME_LEFT = 0.5  # and at most this share of the start's time left, for the rest
 CUT_LIMIT_SHARE = 0.1  # of the time limit for the cut rounds that raise the bound (cuts.py)
 DIVE_NEAR = 0.02  # an option this close to integral in every year is fixed at once
 DIVE_BATCH = 0.1  # share of the still fractional options fixed per dive round
@@ -105,8 +112,8 @@ def solved_relaxation(lp: highspy.HighsLp, options: dict[str, Any],
     simplex from scratch took 37 s), so that every later LP starts from a basis.
     """
     limit = options.get("time_limit", np.inf) * RELAXATION_LIMIT_SHARE  # else no start
-    highs = _highs(lp, options, {"solver": "ipm", "run_crossover": "on", "time_limit": limit})
-    clock.run(highs)
+    highs = _highs(lp, options, {"solver": "ipm", "run_crossover": "on"})
+    clock.run(highs, limit)
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     highs.setOptionValue("solver", "simplex")
@@ -373,14 +380,17 @@ def _dive_batch(distance: pd.Series, fixed: np.ndarray, out_of_time: bool) -> np
 
 
 def dive(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray, upper: np.ndarray,
-         relaxed: np.ndarray, clock: HighsClock,
-         seconds: float) -> tuple[float, np.ndarray] | None:
+         relaxed: np.ndarray, clock: HighsClock, seconds: float,
+         budget_gbp: dict[int, float]) -> tuple[float, np.ndarray] | None:
     """Fix options batch by batch, re-solving the LP between batches (see module doc).
 
     A batch is fixed at its rounded openings. When that breaks a budget, only its most
     decided option is fixed this round, at the cheapest of the :func:`_fallbacks` that
-    keeps every row. After ``seconds`` of LPs every free option is in the batch. Returns
-    (cost £k, column values) with integral openings, or None.
+    keeps every row. After ``seconds`` of LPs every free option is in the batch, rounded
+    and, if that breaks a row, repaired as the rounding start is (``budget_gbp``: the
+    capital budget, £ by year), so the dive ends in one more LP rather than one option per
+    round (measured at XL: 140 s of a 204 s dive). Returns (cost £k, column values) with
+    integral openings, or None.
     """
     fixed = np.zeros(len(plan_model.sets.options), dtype=bool)
     bounds, values = (lower.copy(), upper.copy()), relaxed
@@ -388,10 +398,14 @@ def dive(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray, upper: 
     solved: tuple[float, np.ndarray] | None = None
     while not fixed.all():
         distance = fractionality(plan_model, values)
-        batch = _dive_batch(distance, fixed, clock.seconds - started > seconds)
+        out_of_time = clock.seconds - started > seconds
+        batch = _dive_batch(distance, fixed, out_of_time)
         opened = _family(plan_model, values, OPENED)
         solved = _fix(highs, plan_model, bounds, batch,
                       [rounded_openings(plan_model, opened, 0.5)], clock)
+        if solved is None and out_of_time:
+            solved = _fix(highs, plan_model, bounds, batch,
+                          [_repaired(plan_model, opened, budget_gbp)], clock)
         if solved is None:
             batch = batch[np.argsort(distance.to_numpy()[batch], kind="stable")[:1]]
             solved = _fix(highs, plan_model, bounds, batch, _fallbacks(plan_model, opened),
@@ -401,6 +415,19 @@ def dive(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray, upper: 
         fixed[batch] = True
         values = solved[1]
     return solved
+
+
+def _repaired(plan_model: PlanModel, opened: np.ndarray,
+              budget_gbp: dict[int, float]) -> Openings:
+    """Modules open by each year rounded at 0.5, then kept within the budget and delivery.
+
+    ``opened``: the LP's modules open by each year; it is also the support, so options
+    the LP has decided keep their modules and the least wanted ones are dropped first.
+    """
+    support = _new_per_slot(plan_model, opened)
+    openings = keep_budget(plan_model, rounded_openings(plan_model, opened, 0.5), support,
+                           budget_gbp)
+    return keep_delivery(plan_model, openings, support)
 
 
 def _fix(highs: highspy.Highs, plan_model: PlanModel, bounds: tuple[np.ndarray, np.ndarray],
@@ -427,51 +454,71 @@ def _fix(highs: highspy.Highs, plan_model: PlanModel, bounds: tuple[np.ndarray, 
 
 
 def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict[str, Any],
-                   config: RunConfig) -> StartResult:
+                   config: RunConfig, seconds: float | None = None) -> StartResult:
     """The cheapest plan of rounding and the dive, a proven bound, HiGHS's seconds.
 
-    Rounding is tried at each of :data:`THRESHOLDS`. The plan is None when neither gives
-    a feasible one. The bound is the LP relaxation's, raised by residual-capacity cuts
-    (:mod:`sufficiency.solve.cuts`) once the plans are found. ``lp``: the model as handed to
-    HiGHS with the openings free; ``options``: the run's HiGHS options (threads, seed,
-    time limit).
+    The dive, then rounding at each of :data:`THRESHOLDS`; the plan is None when none gives
+    a feasible one. The bound is the LP relaxation's, raised by residual-capacity
+    cuts (:mod:`sufficiency.solve.cuts`) once the plans are found. ``lp``: the model as
+    handed to HiGHS with the openings free; ``options``: the run's HiGHS options (threads,
+    seed, time limit); ``seconds``: the start's whole time (default: the time limit), which
+    no LP runs past.
     """
     lp.integrality_ = []
-    clock = HighsClock()
+    limit = options.get("time_limit", np.inf)
+    clock = HighsClock(deadline=time.perf_counter() + (limit if seconds is None else seconds))
     highs = solved_relaxation(lp, options, clock)
     if highs is None:
         return StartResult(None, None, clock.seconds)
     bound = highs.getInfo().objective_function_value
-    basis = highs.getBasis()
-    relaxed = np.asarray(highs.getSolution().col_value)
-    opened = _family(plan_model, relaxed, OPENED)
-    lower, upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+    relaxation = Relaxation(np.asarray(lp.col_lower_), np.asarray(lp.col_upper_),
+                            highs.getBasis(), np.asarray(highs.getSolution().col_value))
+    opened = _family(plan_model, relaxation.values, OPENED)
     support = _new_per_slot(plan_model, opened)  # how strongly the LP wants each module
     plans: list[RoundedStart] = []
-    limit = options.get("time_limit", np.inf)
-    dived = dive(highs, plan_model, lower, upper, relaxed, clock, limit * DIVE_LIMIT_SHARE)
+    dived = dive(highs, plan_model, *relaxation.bounds, relaxation.values, clock,
+                 min(limit * DIVE_LIMIT_SHARE, clock.seconds_left() * DIVE_SHARE_OF_TIME_LEFT),
+                 config.capital_budget)
     if dived is not None:  # from the relaxation's basis: dive first
         plans.append(RoundedStart(dived[1], dived[0], "dive"))
-    for threshold in THRESHOLDS:
+    for threshold in THRESHOLDS:  # from the dive's last basis: a few pivots (16 s at XL)
         openings = keep_budget(plan_model, rounded_openings(plan_model, opened, threshold),
                                support, config.capital_budget)
         openings = keep_delivery(plan_model, openings, support)  # after: it only closes
-        placed = place_pupils(highs, plan_model, lower, upper, openings, clock)
+        placed = place_pupils(highs, plan_model, *relaxation.bounds, openings, clock)
         if placed is not None:
             plans.append(RoundedStart(placed[1], placed[0], f"rounded at {threshold}"))
     best = min(plans, key=lambda plan: plan.objective, default=None)  # first of equals
-    raised = _raised_bound(highs, plan_model, config, (lower, upper), basis, clock,
+    raised = _raised_bound(highs, plan_model, config, relaxation, clock,
                            limit * CUT_LIMIT_SHARE)
     return StartResult(best, bound if raised is None else max(bound, raised), clock.seconds)
 
 
+@dataclass(frozen=True)
+class Relaxation:
+    """The solved LP relaxation: column bounds (openings free), basis and column values."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    basis: highspy.HighsBasis
+    values: np.ndarray
+
+    @property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Column lower and upper bounds of the relaxation."""
+        return self.lower, self.upper
+
+    def restore(self, highs: highspy.Highs) -> None:
+        """Put ``highs`` back to the relaxation's bounds and basis (a re-solve: no pivots)."""
+        highs.changeColsBounds(len(self.lower), np.arange(len(self.lower), dtype=np.int32),
+                               self.lower, self.upper)
+        highs.setBasis(self.basis)
+
+
 def _raised_bound(highs: highspy.Highs, plan_model: PlanModel, config: RunConfig,
-                  bounds: tuple[np.ndarray, np.ndarray], basis: highspy.HighsBasis,
-                  clock: HighsClock, seconds: float) -> float | None:
+                  relaxation: Relaxation, clock: HighsClock, seconds: float) -> float | None:
     """The relaxation again (its bounds and basis restored), raised by cut rounds; or None."""
-    highs.changeColsBounds(len(bounds[0]), np.arange(len(bounds[0]), dtype=np.int32),
-                           *bounds)
-    highs.setBasis(basis)
+    relaxation.restore(highs)
     clock.run(highs)  # the relaxation's own basis: no pivots
     share = plan_model.sets.soft_share(config.placement_rules.soft_capacity)
     return strengthen(highs, plan_model, share, clock, seconds)

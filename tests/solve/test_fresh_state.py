@@ -68,6 +68,33 @@ def test_a_second_run_on_one_object_ignores_the_first_runs_solution(tmp_path):
     assert solver.discarded_starts == 0
 
 
+def test_every_run_on_one_object_gets_its_whole_time_limit(tmp_path, monkeypatch):
+    """HiGHS counts its time limit over every run of an object: each run is given its own."""
+    import sufficiency.solve.direct as direct
+
+    seconds_given = []
+
+    def recording(highs, *args):
+        seconds_given.append((highs.getOptionValue("time_limit")[1] - highs.getRunTime(),
+                              highs.getRunTime()))
+        return run_stoppable(highs, *args)
+
+    run_stoppable = direct.run_stoppable
+    monkeypatch.setattr(direct, "run_stoppable", recording)
+    dataset, plan_model = cap71_model(tmp_path)
+    solver = DirectHighs(dataset.config.solver)
+    plan_model.fix_openings(0)
+    solver.solve(plan_model)
+    plan_model.fix_openings(None)
+    solver.charge(2.0)
+    solver.solve(plan_model)
+    (first, before_first), (second, before_second) = seconds_given
+    assert before_first == 0.0 and before_second > 0.0
+    limit = dataset.config.solver.time_limit_s
+    assert first == pytest.approx(limit, abs=1e-9)
+    assert second == pytest.approx(limit - 2.0, abs=1e-9)
+
+
 def test_a_start_highs_misreads_is_discarded_and_the_run_repeated(tmp_path):
     """HiGHS 1.16 reads the do-nothing start of cap71 as £115.42k in its presolved space."""
     dataset, plan_model = cap71_model(tmp_path)

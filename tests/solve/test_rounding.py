@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from conftest import option, run_toml
@@ -116,7 +118,7 @@ def dive_plan(plan_model, config):
     highs = solved_relaxation(lp, highs_options(config.solver), clock)
     relaxed = np.asarray(highs.getSolution().col_value)
     return dive(highs, plan_model, np.asarray(lp.col_lower_), np.asarray(lp.col_upper_),
-                relaxed, clock, seconds=60)
+                relaxed, clock, 60, config.capital_budget)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -177,6 +179,30 @@ def test_dive_opens_a_year_later_what_no_longer_fits_the_budget(tiny):
                                              + 200_000 + 10 * 50_000)
 
 
+def test_a_dive_out_of_time_ends_in_one_repaired_batch(tiny):
+    """The instance above, the dive out of time at once: A and B are fixed together. Rounded,
+    B's 2026 module breaks the £150k budget of 2026; the repair drops it (B is the less
+    supported), so B stays closed. Cost by hand (£k): A's places 2 years × 10 × 19 = 380,
+    capital 100, independent 10 pupils × 2 years × 50 = 1,000: 1,480. Dearer than the
+    full dive's 1,280 (which tries B a year later), in three LPs instead of four rounds.
+    """
+    toml = tiny.write(toml=run_toml(years=2, budget={2026: 150_000, 2027: 100_000}),
+                      demand=["A,ASD,primary,2026,20", "A,ASD,primary,2027,20"],
+                      provision=[option("A", "S1", module=10, max_modules=1, capital=100_000,
+                                        cost=19_000),
+                                 option("B", "S1", module=10, max_modules=1, capital=100_000)])
+    plan_model, config = plan_model_of(toml)
+    lp = highs_lp(plan_model)
+    lp.integrality_ = []
+    clock = HighsClock()
+    highs = solved_relaxation(lp, highs_options(config.solver), clock)
+    objective, values = dive(highs, plan_model, np.asarray(lp.col_lower_),
+                             np.asarray(lp.col_upper_), np.asarray(highs.getSolution().col_value),
+                             clock, 0.0, config.capital_budget)
+    assert objective == pytest.approx(1_480.0)
+    assert_feasible_plan(highs_lp(plan_model), values)
+
+
 @pytest.mark.parametrize(("written", "read"), [
     ("", "auto"), ('rounding_start = "auto"\n', "auto"), ("rounding_start = true\n", "on"),
     ("rounding_start = false\n", "off"), ('rounding_start = "off"\n', "off")])
@@ -197,3 +223,25 @@ def test_auto_starts_only_large_models():
     assert not wants_start("auto", AUTO_MIN_NONZEROS - 1)
     assert wants_start("auto", AUTO_MIN_NONZEROS)
     assert wants_start("on", 10) and not wants_start("off", 10**9)
+
+
+def test_a_start_out_of_time_finds_no_plan_and_claims_no_bound(tiny):
+    """Its seconds (the time HiGHS's MIP has) bound every LP of the start, the first too."""
+    plan_model, config = plan_model_of(random_instance(tiny, 0))
+    found = rounding_start(plan_model, highs_lp(plan_model), highs_options(config.solver),
+                           config, seconds=0.0)
+    assert found.plan is None and found.bound is None
+
+
+def test_a_clock_with_a_deadline_gives_each_run_the_time_left_at_most(tiny):
+    """Each run ends by the deadline, counted from the run's start on the object's clock."""
+    plan_model, config = plan_model_of(random_instance(tiny, 0))
+    lp = highs_lp(plan_model)
+    lp.integrality_ = []
+    clock = HighsClock(deadline=time.perf_counter() + 1000.0)
+    highs = solved_relaxation(lp, highs_options(config.solver), clock)
+    clock.run(highs, 5.0)
+    assert highs.getOptionValue("time_limit")[1] - highs.getRunTime() <= 5.0
+    clock.deadline = time.perf_counter() + 3.0
+    clock.run(highs)
+    assert highs.getOptionValue("time_limit")[1] - highs.getRunTime() < 3.0
