@@ -515,7 +515,7 @@ KNOWN_CONFIG = {"name", "toml_path", "inputs_dir", "start_year", "horizon_years"
                 "capital_budget", "solver", "formulation", "placement_rules", "scenarios",
                 "appraisal", "capital", "project_dir"}
 # the product's variable families the plain model has a counterpart for (over: soft capacity)
-KNOWN_FAMILIES = ("x", "u", "modules", "first", "opened", "over")
+KNOWN_FAMILIES = ("x", "u", "modules", "first", "opened", "begun", "over")
 STATUS = {highspy.HighsModelStatus.kOptimal: "optimal",
           highspy.HighsModelStatus.kTimeLimit: "time_limit",
           highspy.HighsModelStatus.kInfeasible: "infeasible"}

@@ -19,19 +19,20 @@ from sufficiency.cli import app
 from sufficiency.pipeline import run_plan
 
 
-@pytest.mark.parametrize(("links", "constraints", "nonzeros"), [("none", 14, 31),
-                                                                 ("area", 16, 36),
-                                                                 ("placement", 16, 36)])
+@pytest.mark.parametrize(("links", "constraints", "nonzeros"), [("none", 16, 34),
+                                                                 ("area", 18, 38),
+                                                                 ("placement", 18, 38)])
 def test_model_size_matches_a_hand_count(tiny, links, constraints, nonzeros):
     """1 area, ASD primary in 2026 and 2027 (2 cells); SP (10 existing places) and NEW
     (module 10, max 2, fixed capital) both serve it: 2 arcs per cell.
 
-    variables: x 4 + u 2 + modules 2 (2026, 2027) + first 2 + opened 2 = 12, integer 4.
-    rows: demand 2, opened definition 2, capacity 4 (2 options × 2 years), max_modules 1,
-    first link 2, first opens 2, single first 1 = 14; nonzeros 6 + 5 + 6 + 2 + 6 + 4 + 2 = 31.
-    The opening link (by area, or by placement: the same here, one need in one area) adds
-    x[2026] ≤ 15 first[2026] and x[2027] ≤ 15 (first[2026] + first[2027]): 2 rows,
-    5 nonzeros. SP has no fixed capital cost, so no link.
+    variables: x 4 + u 2 + modules 2 (2026, 2027) + first 2 + opened 2 + begun 2 = 14,
+    integer 4. rows: demand 2, opened definition 2, begun definition 2, capacity 4 (2
+    options × 2 years), max_modules 1, first link 2, first opens 2, single first 1 = 16;
+    nonzeros 6 + 5 + 5 + 6 + 2 + 4 + 4 + 2 = 34 (begun[2027] = first[2026] + first[2027];
+    first link: opened[y] − 2 begun[y] ≤ 0). The opening link (by area, or by placement:
+    the same here, one need in one area) adds x[2026] ≤ 15 begun[2026] and x[2027] ≤ 15
+    begun[2027]: 2 rows, 4 nonzeros. SP has no fixed capital cost, so no link.
     Dense: 1 area × 2 options × 1 need × 1 phase × 2 years = 4 assignment variables.
     """
     toml = run_toml(years=2) + f'\n[formulation]\nstrong_links = "{links}"\n'
@@ -39,7 +40,7 @@ def test_model_size_matches_a_hand_count(tiny, links, constraints, nonzeros):
                               provision=[option("SP", "S1", existing=10),
                                          option("NEW", "S1", module=10, max_modules=2,
                                                 capital=100_000, fixed=50_000)]))
-    assert run.model_size == {"variables": 12, "integer_variables": 4,
+    assert run.model_size == {"variables": 14, "integer_variables": 4,
                               "constraints": constraints, "nonzeros": nonzeros}
     assert run.sets.cartesian_size == 4
 

@@ -20,10 +20,12 @@ Variables
     opened[o, t] ≥ 0    modules of option o open by year t (t ≥ its first slot)  (``opened``)
     over[o, t] ≥ 0      pupils above usable places (soft capacity kinds only)   (``over``)
     first[f] ∈ {0, 1}   option o's first module opens in year y(f)             (``first``)
+    begun[o, t] ≥ 0     option o has opened by year t (t ≥ its first f)        (``begun``)
 
 Constraints (one function each in :mod:`sufficiency.formulation.constraints`)
     demand_balance       Σ_{i: c(i)=c} x[i] + u[c] = d_c                            ∀ c
     opened_definition    opened[o, t] − Σ_{s=(o,y): y ≤ t} modules[s] = 0
+    begun_definition     begun[o, t] − Σ_{f=(o,y): y ≤ t} first[f] = 0
     capacity             Σ_{i: o(i)=o, t(i)=t} x[i] − mp_o opened[o, t]
                          + mp_o (1 − ramp1_k) modules[o, t] + mp_o (1 − ramp2_k) modules[o, t−1]
                          − over[o, t] ≤ existing_o                              ∀ (o, t) used
@@ -35,14 +37,13 @@ Constraints (one function each in :mod:`sufficiency.formulation.constraints`)
        − cease, d_c / d_{c−1}): the share of last year's pupils still in the phase;
        pairs merge only where their ρ agree, and a merged cell's ρ is theirs)
     opening links        valid inequalities, same optimum; [formulation] strong_links =
-                         (F_ot = Σ_{y ≤ t} first[o, y]: option o has opened by year t;
-                          E_o, C_o: its places unopened / fully opened, soft share included)
-      "area" (default)   Σ_{i ∈ (a, o, t)} x[i] − min(D_aot − E_o, C_o − E_o) F_ot ≤ E_o
-      "placement"        x[i] − min(d_c − E_o, C_o − E_o) F_ot ≤ E_o
+                         (E_o, C_o: its places unopened / fully opened, soft share included)
+      "area" (default)   Σ_{i ∈ (a, o, t)} x[i] − min(D_aot − E_o, C_o − E_o) begun[o, t] ≤ E_o
+      "placement"        x[i] − min(d_c − E_o, C_o − E_o) begun[o, t] ≤ E_o
       "none"             no extra rows
       (rows only for options with a fixed capital cost and where the demand exceeds E_o)
     max_modules          Σ_{s=(o,·)} modules[s] ≤ max_modules_o                      ∀ o
-    first_module_link    Σ_{y' ≤ y} modules[o, y'] − max_modules_o Σ_{y' ≤ y} first[o, y'] ≤ 0
+    first_module_link    opened[o, y] − max_modules_o begun[o, y] ≤ 0     ∀ first slot (o, y)
     first_module_opens   first[o, y] − modules[o, y] ≤ 0  (fixed capital paid with a module)
     single_first_module  Σ_y first[o, y] ≤ 1
     capital_budget       Σ_s w_{k,b−c(s)} π_b K_o modules[s]
@@ -144,6 +145,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from sufficiency.formulation.composed import OPENINGS, ComposedModel
 from sufficiency.formulation.constraints import constraint_blocks
 from sufficiency.formulation.matrix import (
+    BEGUN,
     FAMILIES,
     FIRST,
     MODULES,
@@ -167,8 +169,8 @@ from sufficiency.formulation.objective import (
 from sufficiency.formulation.sets import ModelSets, build_sets
 from sufficiency.preprocess.config import RunConfig
 
-__all__ = ["FAMILIES", "FIRST", "MODULES", "MONEY_SCALE", "OPENED", "OPENINGS", "OVER", "U",
-           "X", "ComposedModel", "Csr", "MatrixModel", "ModelSets", "PlanModel", "RowBlock",
+__all__ = ["BEGUN", "FAMILIES", "FIRST", "MODULES", "MONEY_SCALE", "OPENED", "OPENINGS", "OVER",
+           "U", "X", "ComposedModel", "Csr", "MatrixModel", "ModelSets", "PlanModel", "RowBlock",
            "build_model", "build_sets", "dense_rows", "sparse_rows"]
 
 
@@ -222,11 +224,13 @@ def _add_variables(model: pyo.ConcreteModel, sets: ModelSets,
     model.first = pyo.Var(range(len(sets.first_slots)), domain=pyo.Binary,
                           bounds=lambda _, f: (int(low_first[f]), 1))
     model.opened = pyo.Var(range(len(sets.opened_years)), domain=pyo.NonNegativeReals)
+    model.begun = pyo.Var(range(len(sets.begun_years)), domain=pyo.NonNegativeReals)
     soft = config.placement_rules.soft_capacity
     model.over = pyo.Var(range(len(sets.over_rows(soft))), domain=pyo.NonNegativeReals)
     return {X: list(model.x.values()), U: list(model.u.values()),
             MODULES: list(model.modules.values()), FIRST: list(model.first.values()),
-            OPENED: list(model.opened.values()), OVER: list(model.over.values())}
+            OPENED: list(model.opened.values()), BEGUN: list(model.begun.values()),
+            OVER: list(model.over.values())}
 
 
 def fixed_bounds(sets: ModelSets) -> tuple[np.ndarray, np.ndarray]:

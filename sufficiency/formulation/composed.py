@@ -20,6 +20,7 @@ import pyomo.core as pyo  # not pyomo.environ: its solver plugins cost 0.2 s of 
 from pyomo.core.base.var import VarData
 
 from sufficiency.formulation.matrix import (
+    BEGUN,
     FIRST,
     MODULES,
     OPENED,
@@ -28,7 +29,8 @@ from sufficiency.formulation.matrix import (
     block_csr,
 )
 
-OPENINGS = (MODULES, FIRST, OPENED)  # families that describe what is built, not who goes where
+# families that describe what is built, not who goes where
+OPENINGS = (MODULES, FIRST, OPENED, BEGUN)
 
 
 @dataclass

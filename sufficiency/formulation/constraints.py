@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from sufficiency.formulation.matrix import FIRST, MODULES, OPENED, OVER, RowBlock, U, X
+from sufficiency.formulation.matrix import BEGUN, FIRST, MODULES, OPENED, OVER, RowBlock, U, X
 from sufficiency.formulation.objective import MONEY_SCALE
 from sufficiency.formulation.sets import Cohorts, ModelSets
 from sufficiency.preprocess.capital import tranches
@@ -149,10 +149,10 @@ def current_placements(cohorts: Cohorts) -> RowBlock:
 
 
 def opening_link(sets: ModelSets, config: RunConfig, by: str) -> RowBlock:
-    """Σ_{i ∈ g} x[i] − min(D_g − E_o, C_o − E_o) · Σ_{y ≤ t} first[o, y] ≤ E_o.
+    """Σ_{i ∈ g} x[i] − min(D_g − E_o, C_o − E_o) · begun[o, t] ≤ E_o.
 
-    The strong link of facility location, on the binary "option o has opened by year t"
-    (the running sum of its ``first`` variables). A group g is one placement (``by =
+    The strong link of facility location, on "option o has opened by year t" (``begun``,
+    the running sum of its ``first`` variables). A group g is one placement (``by =
     "placement"``) or the placements of one area at option o in year t (``"area"``); D_g
     is the demand the group can hold, E_o the places o has without opening (existing,
     plus soft capacity), C_o its places with every module open. Valid, so the optimum is
@@ -161,9 +161,8 @@ def opening_link(sets: ModelSets, config: RunConfig, by: str) -> RowBlock:
     sliver of a module, the gap measured at scale M. Only options with a fixed capital
     cost have ``first``; rows exist only where D_g > E_o.
     """
-    firsts = sets.first_slots.reset_index(names="first")
     p = sets.placements.reset_index(names="i")
-    p = p[p["o"].isin(firsts["o"].unique())]
+    p = p[p["o"].isin(sets.first_slots["o"].unique())]
     p = p.assign(d=sets.cells["pupils"].to_numpy(float)[p["cell"]])
     keys = ["i", "o", "year"] if by == "placement" else ["area_id", "o", "year"]
     rows = p.groupby(keys, sort=True)["d"].sum().rename("demand").reset_index()
@@ -173,17 +172,12 @@ def opening_link(sets: ModelSets, config: RunConfig, by: str) -> RowBlock:
                                 * sets.options["max_modules"].to_numpy(float))[rows["o"]])
     rows = rows.assign(existing=existing,
                        coef=-np.minimum(rows["demand"] - existing, full - existing))
-    rows = rows[rows["demand"] > rows["existing"]].reset_index(drop=True)
-    links = rows.reset_index(names="row").merge(
-        firsts[["o", "year", "first"]].rename(columns={"year": "first_year"}), on="o")
-    links = links[links["first_year"] <= links["year"]]
-    used = np.sort(links["row"].unique())
-    renumber = pd.Series(np.arange(len(used)), index=used)
-    rows = rows.iloc[used].reset_index(drop=True).reset_index(names="row")
+    rows = rows[rows["demand"] > rows["existing"]]
+    rows = rows.assign(k=sets.begun_index(rows))
+    rows = rows[rows["k"] >= 0].reset_index(drop=True).reset_index(names="row")
     members = p.merge(rows[[*keys, "row"]], on=keys)
     parts = [_terms(members["row"], X, members["i"], 1.0),
-             _terms(links["row"].map(renumber), FIRST, links["first"],
-                    links["coef"].to_numpy())]
+             _terms(rows["row"], BEGUN, rows["k"], rows["coef"].to_numpy())]
     return _block(f"opening_link_by_{by}", parts, np.full(len(rows), -np.inf),
                   rows["existing"].to_numpy())
 
@@ -200,19 +194,35 @@ def max_modules(sets: ModelSets) -> RowBlock:
     return _block("max_modules", parts, np.full(len(options), -np.inf), upper)
 
 
-def first_module_link(sets: ModelSets) -> RowBlock:
-    """Σ_{y' ≤ y} modules[o, y'] − max_modules[o] · Σ_{y' ≤ y} first[o, y'] ≤ 0.
+def begun_definition(sets: ModelSets) -> RowBlock:
+    """begun[o, t] − Σ_{y ≤ t} first[o, y] = 0: option o has opened by year t.
 
-    The cumulative form is tighter than linking year by year: the LP relaxation must pay
-    the fixed cost in proportion to all modules opened so far.
+    Named once per (option, year), so the opening links and the first-module links hold
+    one term for it rather than one per earlier year (at XL 282,000 of the links'
+    378,000 nonzeros were these running sums).
     """
-    firsts = sets.first_slots.reset_index(names="first")
-    pairs = firsts.merge(firsts, on="o", suffixes=("", "_earlier"))
-    pairs = pairs[pairs["year_earlier"] <= pairs["year"]]
-    max_mod = sets.options["max_modules"].to_numpy(float)
-    parts = [_terms(pairs["first"], MODULES, pairs["slot_earlier"], 1.0),
-             _terms(pairs["first"], FIRST, pairs["first_earlier"], -max_mod[pairs["o"]])]
+    begun = sets.begun_years.reset_index(names="k")
+    firsts = sets.first_slots.reset_index(names="first").merge(begun, on="o",
+                                                               suffixes=("_first", ""))
+    firsts = firsts[firsts["year_first"] <= firsts["year"]]
+    parts = [_terms(begun["k"], BEGUN, begun["k"], 1.0),
+             _terms(firsts["k"], FIRST, firsts["first"], -1.0)]
+    n = len(begun)
+    return _block("begun_definition", parts, np.zeros(n), np.zeros(n))
+
+
+def first_module_link(sets: ModelSets) -> RowBlock:
+    """opened[o, y] − max_modules[o] · begun[o, y] ≤ 0, in each year y a first module may open.
+
+    The cumulative form (modules and first modules open by y) is tighter than linking
+    year by year: the LP relaxation must pay the fixed cost in proportion to all modules
+    opened so far.
+    """
+    firsts = sets.first_slots[["o", "year"]]
     n = len(firsts)
+    max_mod = sets.options["max_modules"].to_numpy(float)
+    parts = [_terms(np.arange(n), OPENED, sets.opened_index(firsts), 1.0),
+             _terms(np.arange(n), BEGUN, sets.begun_index(firsts), -max_mod[firsts["o"]])]
     return _block("first_module_link", parts, np.full(n, -np.inf), np.zeros(n))
 
 
@@ -352,7 +362,8 @@ def exclusive_groups(sets: ModelSets) -> RowBlock:
 
 def constraint_blocks(sets: ModelSets, config: RunConfig) -> list[RowBlock]:
     """Every constraint family of the model, in the order of the formulation."""
-    blocks = [demand_balance(sets), opened_definition(sets), capacity(sets, config),
+    blocks = [demand_balance(sets), opened_definition(sets), begun_definition(sets),
+              capacity(sets, config),
               soft_capacity_limit(sets, config)]
     if sets.cohorts is not None:
         cohorts = sets.cohorts

@@ -19,8 +19,9 @@ import pandas as pd
 import pyomo.core as pyo  # not pyomo.environ: its solver plugins cost 0.2 s of import
 from pyomo.core.base.var import VarData
 
-X, U, MODULES, FIRST, OPENED, OVER = "x", "u", "modules", "first", "opened", "over"
-FAMILIES = (X, U, MODULES, FIRST, OPENED, OVER)  # column order of the matrix handed to HiGHS
+X, U, MODULES, FIRST, OPENED, BEGUN, OVER = ("x", "u", "modules", "first", "opened", "begun",
+                                             "over")
+FAMILIES = (X, U, MODULES, FIRST, OPENED, BEGUN, OVER)  # column order of the matrix handed to HiGHS
 
 
 @dataclass(frozen=True)

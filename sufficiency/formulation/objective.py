@@ -31,7 +31,7 @@ class ObjectiveCoefficients:
 
     @property
     def by_family(self) -> dict[str, np.ndarray]:
-        """Coefficients of each costed variable family, in column order (``opened`` costs 0)."""
+        """Coefficients of each costed family, in column order (``opened``, ``begun`` cost 0)."""
         return {X: self.x, U: self.u, MODULES: self.modules, FIRST: self.first, OVER: self.over}
 
     def vector(self, sizes: dict[str, int]) -> np.ndarray:

@@ -19,6 +19,7 @@ results all read them):
 - ``first_slots``: OPEN_SLOTS of options with a fixed capital cost, or covered by a
   delivery rule (a scheme limit, an exclusive group) (``first`` lives there).
 - ``opened_years``: (option, year) from its first open slot on (``opened`` lives there).
+- ``begun_years``: (option, year) from its first ``first`` slot on (``begun`` lives there).
 - ``over_rows(soft)``: CAPACITY_ROWS of the soft-capacity kinds (``over`` lives there).
 """
 
@@ -128,21 +129,40 @@ class ModelSets:
 
         The row position is the index of the ``opened`` variable (modules open by that year).
         """
-        first = self.open_slots.groupby("o")["year"].min()
+        return self._years_from(self.open_slots)
+
+    @cached_property
+    def begun_years(self) -> pd.DataFrame:
+        """(o, year) from an option's first ``first`` slot to the horizon's end: ``begun``'s rows.
+
+        The row position is the index of the ``begun`` variable (the option has opened by
+        that year: the running sum of its ``first`` binaries, named once so that each
+        opening link holds one term for it instead of one per earlier year).
+        """
+        return self._years_from(self.first_slots)
+
+    def _years_from(self, slots: pd.DataFrame) -> pd.DataFrame:
+        """(o, year) for each option of ``slots`` from its earliest slot to the horizon's end."""
+        first = slots.groupby("o")["year"].min()
         grid = pd.DataFrame({"o": first.index}).merge(pd.DataFrame({"year": self.years}),
                                                       how="cross")
         return grid[grid["year"] >= grid["o"].map(first)].reset_index(drop=True)
 
-    @cached_property
-    def _opened_by_key(self) -> pd.Series:
-        """Index of the ``opened`` variable, keyed by (o, year)."""
-        return self.opened_years.reset_index(names="k").set_index(["o", "year"])["k"]
+    @staticmethod
+    def _index_of(grid: pd.DataFrame, frame: pd.DataFrame) -> pd.Series:
+        """Row of ``grid`` (o, year) holding each (o, year) row of ``frame`` (−1 if none)."""
+        keyed = grid.reset_index(names="k").set_index(["o", "year"])["k"]
+        keys = pd.MultiIndex.from_arrays([frame["o"], frame["year"]])
+        return pd.Series(keyed.reindex(keys).fillna(-1).astype("int64").to_numpy(),
+                         index=frame.index)
+
+    def begun_index(self, frame: pd.DataFrame) -> pd.Series:
+        """Index of the ``begun`` variable of each (o, year) row of ``frame`` (−1 if none)."""
+        return self._index_of(self.begun_years, frame)
 
     def opened_index(self, frame: pd.DataFrame) -> pd.Series:
         """Index of the ``opened`` variable of each (o, year) row of ``frame`` (−1 if none)."""
-        keys = pd.MultiIndex.from_arrays([frame["o"], frame["year"]])
-        return pd.Series(self._opened_by_key.reindex(keys).fillna(-1).astype("int64").to_numpy(),
-                         index=frame.index)
+        return self._index_of(self.opened_years, frame)
 
     def over_rows(self, soft: SoftCapacity) -> pd.DataFrame:
         """(o, year) capacity rows that may go over capacity (soft capacity): ``over`` lives here.

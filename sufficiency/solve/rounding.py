@@ -13,7 +13,7 @@ HiGHS's own heuristics find no plan within 0.5 % of the bound in two minutes at 
   what has been fixed; an option that no longer fits a capital budget is opened a year
   or two later, rounded down or left closed, whichever costs least. Out of its time
   share, it fixes every option left at once, repaired as rounding is when that breaks a
-  row.
+  row (dropping from the options already fixed only when no free one spends there).
 
 Every LP ends by the start's deadline (``seconds``), so a start found beside the MIP
 arrives before HiGHS's limit.
@@ -405,7 +405,7 @@ def dive(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray, upper: 
                       [rounded_openings(plan_model, opened, 0.5)], clock)
         if solved is None and out_of_time:
             solved = _fix(highs, plan_model, bounds, batch,
-                          [_repaired(plan_model, opened, budget_gbp)], clock)
+                          [_repaired(plan_model, opened, budget_gbp, fixed)], clock)
         if solved is None:
             batch = batch[np.argsort(distance.to_numpy()[batch], kind="stable")[:1]]
             solved = _fix(highs, plan_model, bounds, batch, _fallbacks(plan_model, opened),
@@ -417,14 +417,19 @@ def dive(highs: highspy.Highs, plan_model: PlanModel, lower: np.ndarray, upper: 
     return solved
 
 
-def _repaired(plan_model: PlanModel, opened: np.ndarray,
-              budget_gbp: dict[int, float]) -> Openings:
+def _repaired(plan_model: PlanModel, opened: np.ndarray, budget_gbp: dict[int, float],
+              fixed: np.ndarray) -> Openings:
     """Modules open by each year rounded at 0.5, then kept within the budget and delivery.
 
     ``opened``: the LP's modules open by each year; it is also the support, so options
     the LP has decided keep their modules and the least wanted ones are dropped first.
+    ``fixed``: options the dive has fixed (mask), dropped from only when nothing else
+    spends there: their bounds stay, so a module dropped from them repairs nothing (seen
+    at XL, where a fixed one-module option lost to a free one wanting 1.6 and every
+    repaired batch failed).
     """
-    support = _new_per_slot(plan_model, opened)
+    support = _new_per_slot(plan_model, opened).copy()
+    support[fixed[plan_model.sets.open_slots["o"].to_numpy()]] = np.inf
     openings = keep_budget(plan_model, rounded_openings(plan_model, opened, 0.5), support,
                            budget_gbp)
     return keep_delivery(plan_model, openings, support)

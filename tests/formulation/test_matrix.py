@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyomo.core as pyo
 from conftest import option, run_toml
 
-from sufficiency.formulation import build_model
+from sufficiency.formulation import BEGUN, FIRST, build_model
 from sufficiency.pipeline import validate_run
 
 
@@ -34,3 +34,33 @@ def test_the_pyomo_reference_path_still_has_its_expression_rows(tiny):
     rows = sum(len(c) for c in plan.model.component_objects(pyo.Constraint))
     assert rows == plan.size["constraints"]
     assert len(list(plan.model.component_objects(pyo.Objective))) == 1
+
+
+def _blocks(tiny) -> dict:
+    """The row blocks of a three-year run whose one option has a fixed capital cost."""
+    toml = tiny.write(toml=run_toml(years=3),
+                      demand=[f"A,ASD,primary,{y},{d}" for y, d in ((2026, 15), (2027, 18),
+                                                                     (2028, 22))],
+                      provision=[option("SP", "S1", existing=10, module=5, max_modules=3,
+                                        capital=100_000, fixed=250_000)])
+    dataset, sets = validate_run(toml)
+    plan = build_model(sets, dataset.config)
+    return {block.name: block for block in plan.blocks}
+
+
+def test_opened_by_year_is_one_column_each_link_names_once(tiny):
+    """begun[o, t] = Σ_{y ≤ t} first[o, y] is written once, not in every link row.
+
+    At XL the running sums were 282,000 of the opening links' 378,000 nonzeros.
+    """
+    blocks = _blocks(tiny)
+    begun = blocks["begun_definition"].terms
+    firsts_by_row = begun[begun["family"] == FIRST].groupby("row")["index"].apply(list)
+    assert firsts_by_row.tolist() == [[0], [0, 1], [0, 1, 2]]  # opened by 2026, 2027, 2028
+    assert (blocks["begun_definition"].lower == 0).all()
+    assert (blocks["begun_definition"].upper == 0).all()
+    for name in ("opening_link_by_area", "first_module_link"):
+        terms = blocks[name].terms
+        assert FIRST not in set(terms["family"])
+        per_row = terms[terms["family"] == BEGUN].groupby("row").size()
+        assert per_row.tolist() == [1] * blocks[name].rows

@@ -18,6 +18,7 @@ from sufficiency.solve.direct import highs_lp
 from sufficiency.solve.highs import HighsClock, highs_options
 from sufficiency.solve.rounding import (
     AUTO_MIN_NONZEROS,
+    _repaired,
     delayed_openings,
     dive,
     keep_budget,
@@ -73,6 +74,25 @@ def test_budget_repair_drops_the_least_supported_module(tiny):
     kept = keep_budget(plan_model, openings, np.array([0.9, 0.6]), config.capital_budget)
     assert kept.modules.tolist() == [1, 0]
     assert kept.first.tolist() == [0]
+
+
+def test_the_dives_repair_drops_from_free_options_before_fixed_ones(tiny):
+    """Budget 2026: £250k. A (1 module, £100k) is fixed by the dive at 1; B (2 modules at
+    most, £100k each) is free at 1.6, rounded to 2: £300k. By support alone A (1.0) would
+    lose its module, which its fixed bounds keep, so the repaired batch would still break
+    the budget; fixed, A keeps it and B drops one: A 1, B 1, £200k.
+    """
+    toml = tiny.write(toml=run_toml(years=1, budget={2026: 250_000}),
+                      demand=["A,ASD,primary,2026,30"],
+                      provision=[option("A", "S1", module=10, max_modules=1, capital=100_000),
+                                 option("B", "S1", module=10, max_modules=2, capital=100_000)])
+    plan_model, config = plan_model_of(toml)
+    opened = np.array([1.0, 1.6])
+    fixed = np.array([True, False])
+    assert _repaired(plan_model, opened, config.capital_budget, ~fixed).modules.tolist() == [
+        0, 2]  # A dropped: what support alone would do
+    assert _repaired(plan_model, opened, config.capital_budget, fixed).modules.tolist() == [
+        1, 1]
 
 
 @pytest.mark.parametrize(("profile", "kept_modules"), [("", [1, 1]), ("[0.5, 0.5]", [1, 0])])
