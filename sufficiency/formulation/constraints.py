@@ -52,16 +52,25 @@ def demand_balance(sets: ModelSets) -> RowBlock:
     return _block("demand_balance", parts, pupils, pupils)
 
 
+def _running_sum(name: str, total: str, grid: pd.DataFrame, part: str,
+                 slots: pd.DataFrame) -> RowBlock:
+    """total[o, t] − Σ_{s: o(s) = o, y(s) ≤ t} part[s] = 0, one row per (o, t) of ``grid``.
+
+    The row position of ``grid`` is the index of ``total``, that of ``slots`` of ``part``.
+    """
+    grid = grid.reset_index(names="k")
+    members = slots.reset_index(names="s").merge(grid, on="o", suffixes=("_slot", ""))
+    members = members[members["year_slot"] <= members["year"]]
+    parts = [_terms(grid["k"], total, grid["k"], 1.0),
+             _terms(members["k"], part, members["s"], -1.0)]
+    n = len(grid)
+    return _block(name, parts, np.zeros(n), np.zeros(n))
+
+
 def opened_definition(sets: ModelSets) -> RowBlock:
     """opened[o, t] − Σ_{y ≤ t} modules[o, y] = 0: modules open by year t."""
-    opened = sets.opened_years.reset_index(names="k")
-    slots = sets.open_slots.reset_index(names="slot").merge(opened, on="o",
-                                                            suffixes=("_open", ""))
-    slots = slots[slots["year_open"] <= slots["year"]]
-    parts = [_terms(opened["k"], OPENED, opened["k"], 1.0),
-             _terms(slots["k"], MODULES, slots["slot"], -1.0)]
-    n = len(opened)
-    return _block("opened_definition", parts, np.zeros(n), np.zeros(n))
+    return _running_sum("opened_definition", OPENED, sets.opened_years, MODULES,
+                        sets.open_slots)
 
 
 def _usable_share(ramp: RampUp, lag: int) -> float:
@@ -201,14 +210,7 @@ def begun_definition(sets: ModelSets) -> RowBlock:
     one term for it rather than one per earlier year (at XL 282,000 of the links'
     378,000 nonzeros were these running sums).
     """
-    begun = sets.begun_years.reset_index(names="k")
-    firsts = sets.first_slots.reset_index(names="first").merge(begun, on="o",
-                                                               suffixes=("_first", ""))
-    firsts = firsts[firsts["year_first"] <= firsts["year"]]
-    parts = [_terms(begun["k"], BEGUN, begun["k"], 1.0),
-             _terms(firsts["k"], FIRST, firsts["first"], -1.0)]
-    n = len(begun)
-    return _block("begun_definition", parts, np.zeros(n), np.zeros(n))
+    return _running_sum("begun_definition", BEGUN, sets.begun_years, FIRST, sets.first_slots)
 
 
 def first_module_link(sets: ModelSets) -> RowBlock:

@@ -130,15 +130,27 @@ def assert_feasible_plan(lp, values: np.ndarray) -> None:
     assert np.all(rows <= np.asarray(lp.row_upper_) + 1e-6)
 
 
-def dive_plan(plan_model, config):
-    """The dive alone, from the solved relaxation: (cost £k, column values)."""
+def two_options_tight_budget(tiny):
+    """A (£19k a place) and B, one £100k module of 10 places each; 20 pupils in 2026 and
+    2027; budget £150k in 2026, £100k in 2027: both fit only if one opens a year later."""
+    toml = tiny.write(toml=run_toml(years=2, budget={2026: 150_000, 2027: 100_000}),
+                      demand=["A,ASD,primary,2026,20", "A,ASD,primary,2027,20"],
+                      provision=[option("A", "S1", module=10, max_modules=1, capital=100_000,
+                                        cost=19_000),
+                                 option("B", "S1", module=10, max_modules=1, capital=100_000)])
+    return plan_model_of(toml)
+
+
+def dive_plan(plan_model, config, seconds=60):
+    """The dive alone, from the solved relaxation, with ``seconds`` of LPs in its share:
+    (cost £k, column values)."""
     lp = highs_lp(plan_model)
     lp.integrality_ = []
     clock = HighsClock()
     highs = solved_relaxation(lp, highs_options(config.solver), clock)
     relaxed = np.asarray(highs.getSolution().col_value)
     return dive(highs, plan_model, np.asarray(lp.col_lower_), np.asarray(lp.col_upper_),
-                relaxed, clock, 60, config.capital_budget)
+                relaxed, clock, seconds, config.capital_budget)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -183,12 +195,7 @@ def test_dive_opens_a_year_later_what_no_longer_fits_the_budget(tiny):
     = 380, at B 10 × 20 = 200, capital 200, independent 10 pupils in 2026 × 50 = 500:
     1,280.
     """
-    toml = tiny.write(toml=run_toml(years=2, budget={2026: 150_000, 2027: 100_000}),
-                      demand=["A,ASD,primary,2026,20", "A,ASD,primary,2027,20"],
-                      provision=[option("A", "S1", module=10, max_modules=1, capital=100_000,
-                                        cost=19_000),
-                                 option("B", "S1", module=10, max_modules=1, capital=100_000)])
-    plan_model, config = plan_model_of(toml)
+    plan_model, config = two_options_tight_budget(tiny)
     objective, values = dive_plan(plan_model, config)
     modules = values[plan_model.offsets["modules"]:][:len(plan_model.variables["modules"])]
     slots = plan_model.sets.open_slots.assign(modules=np.round(modules))
@@ -206,19 +213,8 @@ def test_a_dive_out_of_time_ends_in_one_repaired_batch(tiny):
     capital 100, independent 10 pupils × 2 years × 50 = 1,000: 1,480. Dearer than the
     full dive's 1,280 (which tries B a year later), in three LPs instead of four rounds.
     """
-    toml = tiny.write(toml=run_toml(years=2, budget={2026: 150_000, 2027: 100_000}),
-                      demand=["A,ASD,primary,2026,20", "A,ASD,primary,2027,20"],
-                      provision=[option("A", "S1", module=10, max_modules=1, capital=100_000,
-                                        cost=19_000),
-                                 option("B", "S1", module=10, max_modules=1, capital=100_000)])
-    plan_model, config = plan_model_of(toml)
-    lp = highs_lp(plan_model)
-    lp.integrality_ = []
-    clock = HighsClock()
-    highs = solved_relaxation(lp, highs_options(config.solver), clock)
-    objective, values = dive(highs, plan_model, np.asarray(lp.col_lower_),
-                             np.asarray(lp.col_upper_), np.asarray(highs.getSolution().col_value),
-                             clock, 0.0, config.capital_budget)
+    plan_model, config = two_options_tight_budget(tiny)
+    objective, values = dive_plan(plan_model, config, seconds=0.0)
     assert objective == pytest.approx(1_480.0)
     assert_feasible_plan(highs_lp(plan_model), values)
 
