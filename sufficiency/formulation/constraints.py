@@ -365,8 +365,7 @@ def exclusive_groups(sets: ModelSets) -> RowBlock:
 def constraint_blocks(sets: ModelSets, config: RunConfig) -> list[RowBlock]:
     """Every constraint family of the model, in the order of the formulation."""
     blocks = [demand_balance(sets), opened_definition(sets), begun_definition(sets),
-              capacity(sets, config),
-              soft_capacity_limit(sets, config)]
+              capacity(sets, config), soft_capacity_limit(sets, config)]
     if sets.cohorts is not None:
         cohorts = sets.cohorts
         blocks += [sticky_placements(cohorts), sticky_independent(cohorts),

@@ -148,21 +148,30 @@ class ModelSets:
                                                       how="cross")
         return grid[grid["year"] >= grid["o"].map(first)].reset_index(drop=True)
 
+    @cached_property
+    def _opened_by_key(self) -> pd.Series:
+        """Index of the ``opened`` variable, keyed by (o, year)."""
+        return self.opened_years.reset_index(names="k").set_index(["o", "year"])["k"]
+
+    @cached_property
+    def _begun_by_key(self) -> pd.Series:
+        """Index of the ``begun`` variable, keyed by (o, year)."""
+        return self.begun_years.reset_index(names="k").set_index(["o", "year"])["k"]
+
     @staticmethod
-    def _index_of(grid: pd.DataFrame, frame: pd.DataFrame) -> pd.Series:
-        """Row of ``grid`` (o, year) holding each (o, year) row of ``frame`` (−1 if none)."""
-        keyed = grid.reset_index(names="k").set_index(["o", "year"])["k"]
+    def _index_of(keyed: pd.Series, frame: pd.DataFrame) -> pd.Series:
+        """The ``keyed`` index of each (o, year) row of ``frame`` (−1 if none)."""
         keys = pd.MultiIndex.from_arrays([frame["o"], frame["year"]])
         return pd.Series(keyed.reindex(keys).fillna(-1).astype("int64").to_numpy(),
                          index=frame.index)
 
     def begun_index(self, frame: pd.DataFrame) -> pd.Series:
         """Index of the ``begun`` variable of each (o, year) row of ``frame`` (−1 if none)."""
-        return self._index_of(self.begun_years, frame)
+        return self._index_of(self._begun_by_key, frame)
 
     def opened_index(self, frame: pd.DataFrame) -> pd.Series:
         """Index of the ``opened`` variable of each (o, year) row of ``frame`` (−1 if none)."""
-        return self._index_of(self.opened_years, frame)
+        return self._index_of(self._opened_by_key, frame)
 
     def over_rows(self, soft: SoftCapacity) -> pd.DataFrame:
         """(o, year) capacity rows that may go over capacity (soft capacity): ``over`` lives here.
