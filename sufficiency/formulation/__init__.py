@@ -168,6 +168,7 @@ from sufficiency.formulation.objective import (
 )
 from sufficiency.formulation.sets import ModelSets, build_sets
 from sufficiency.preprocess.config import RunConfig
+from sufficiency.preprocess.placement_rules import SoftCapacity
 
 __all__ = ["BEGUN", "FAMILIES", "FIRST", "MODULES", "MONEY_SCALE", "OPENED", "OPENINGS", "OVER",
            "U", "X", "ComposedModel", "Csr", "MatrixModel", "ModelSets", "PlanModel", "RowBlock",
@@ -196,6 +197,20 @@ class PlanModel(MatrixModel):
     def objective_vector(self) -> np.ndarray:
         """Objective coefficient (£k) of every column, in column order (a new array)."""
         return self.costs.vector({f: len(self.variables[f]) for f in FAMILIES})
+
+    def column_years(self, soft: SoftCapacity) -> np.ndarray:
+        """The academic year of every column, in column order (a slot's: its opening year).
+
+        ``soft``: the run's soft capacity rule (it decides the ``over`` columns). With the
+        openings fixed, the years meet only through sticky cohorts' rows
+        (:mod:`sufficiency.solve.blocks`).
+        """
+        sets = self.sets
+        years = {X: sets.placements["year"], U: sets.cells["year"],
+                 MODULES: sets.open_slots["year"], FIRST: sets.first_slots["year"],
+                 OPENED: sets.opened_years["year"], BEGUN: sets.begun_years["year"],
+                 OVER: sets.over_rows(soft)["year"]}
+        return np.concatenate([years[family].to_numpy(np.int64) for family in FAMILIES])
 
     def fix_openings(self, value: float | None) -> None:
         """Fix every opening decision to ``value`` (do nothing: 0), or free them (None).

@@ -24,6 +24,7 @@ from pyomo.core.base.var import VarData
 from sufficiency.formulation import MatrixModel
 from sufficiency.outcome import SolveReport
 from sufficiency.preprocess.config import SolverSettings
+from sufficiency.solve.blocks import solve_by_blocks, split_rows
 from sufficiency.solve.highs import (
     SOLUTION_FEASIBLE,
     highs_options,
@@ -162,9 +163,7 @@ class DirectHighs:
 
     def _load(self, model: MatrixModel) -> None:
         """A fresh highspy instance with the run's options, holding ``model``."""
-        self.highs = quiet_highs()
-        for key, value in self.options.items():
-            self.highs.setOptionValue(key, value)
+        self.highs = self._new_highs()
         lp = self.lp(model)
         self.highs.passModel(lp)
         self._cost, self._offset = np.array(lp.col_cost_, dtype=float), float(lp.offset_)
@@ -341,23 +340,36 @@ class DirectHighs:
         """Write the model HiGHS received."""
         self.loaded.writeModel(path)
 
-    def solve_lp_duals(self, model: MatrixModel) -> tuple[float, np.ndarray] | None:
+    def solve_lp_duals(self, model: MatrixModel, column_block: np.ndarray | None = None,
+                       ) -> tuple[float, np.ndarray] | None:
         """Solve the model as an LP at its variables' current bounds; return (objective, duals).
 
         Integer variables are relaxed to continuous, so fix them first (their bounds then
-        pin them). The LP runs in a fresh highspy instance with the run's options, leaving
+        pin them). The LP runs in fresh highspy instances with the run's options, leaving
         this solver's own model untouched. The objective is in £k; ``row_dual[r]`` is
         d(objective £k) / d(bound of row r), rows in the order of ``model.rows``.
-        None when HiGHS proves no optimal LP with a dual solution.
+        ``column_block``: a label per column (its year); when no row's free columns carry
+        two labels, each block is solved as an LP of its own
+        (:mod:`sufficiency.solve.blocks`). None when HiGHS proves no optimal LP with a
+        dual solution.
         """
         lp = self.lp(model)
         lp.integrality_ = []
-        highs = quiet_highs()
-        for key, value in self.options.items():
-            highs.setOptionValue(key, value)
+        split = None if column_block is None else split_rows(lp, column_block)
+        if column_block is not None and split is not None:
+            solved = solve_by_blocks(lp, column_block, split, self._new_highs)
+            return None if solved is None else (solved.objective, solved.row_dual)
+        highs = self._new_highs()
         highs.passModel(lp)
         run_stoppable(highs)
         info = highs.getInfo()
         if highs.getModelStatus() not in _OPTIMAL or info.dual_solution_status != SOLUTION_FEASIBLE:
             return None
         return info.objective_function_value, np.asarray(highs.getSolution().row_dual)
+
+    def _new_highs(self) -> highspy.Highs:
+        """A quiet highspy instance with this run's options."""
+        highs = quiet_highs()
+        for key, value in self.options.items():
+            highs.setOptionValue(key, value)
+        return highs

@@ -2,7 +2,8 @@
 
 After the optimal MILP solve, every integer variable (``modules``, ``first``) is fixed at its
 optimal value and the remaining LP (placements, independent placements, modules open by
-year) is solved again with HiGHS. Its row duals answer two questions for the plan *as
+year) is solved again with HiGHS, one LP per year unless sticky cohorts tie the years
+(:mod:`sufficiency.solve.blocks`). Its row duals answer two questions for the plan *as
 phased*:
 
 - **one more place** at option o in academic year t: −dual of the capacity row (o, t), the
@@ -141,7 +142,8 @@ def shadow_prices(plan_model: PlanModel, config: RunConfig, spent_by_year: pd.Se
     direct = solver if isinstance(solver, DirectHighs) else DirectHighs(config.solver)
     saved = _fix_integers(plan_model)
     try:
-        solved = direct.solve_lp_duals(plan_model)
+        years = plan_model.column_years(config.placement_rules.soft_capacity)
+        solved = direct.solve_lp_duals(plan_model, years)  # year by year without sticky rows
         if solved is None:
             return None
         objective, duals = solved
