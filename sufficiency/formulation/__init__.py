@@ -138,6 +138,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyomo.core as pyo  # not pyomo.environ: its solver plugins cost 0.2 s of import
 from pyomo.core.base.var import VarData
 from pyomo.core.expr.numeric_expr import LinearExpression
@@ -205,12 +206,9 @@ class PlanModel(MatrixModel):
         openings fixed, the years meet only through sticky cohorts' rows
         (:mod:`sufficiency.solve.blocks`).
         """
-        sets = self.sets
-        years = {X: sets.placements["year"], U: sets.cells["year"],
-                 MODULES: sets.open_slots["year"], FIRST: sets.first_slots["year"],
-                 OPENED: sets.opened_years["year"], BEGUN: sets.begun_years["year"],
-                 OVER: sets.over_rows(soft)["year"]}
-        return np.concatenate([years[family].to_numpy(np.int64) for family in FAMILIES])
+        tables = _family_tables(self.sets, soft)
+        return np.concatenate([tables[family]["year"].to_numpy(np.int64)
+                               for family in FAMILIES])
 
     def fix_openings(self, value: float | None) -> None:
         """Fix every opening decision to ``value`` (do nothing: 0), or free them (None).
@@ -225,23 +223,34 @@ class PlanModel(MatrixModel):
                 var.fix(max(value, var.lb or 0))
 
 
+def _family_tables(sets: ModelSets, soft: SoftCapacity) -> dict[str, pd.DataFrame]:
+    """The table in ``sets`` of each variable family: one variable per row, in row order.
+
+    ``soft``: the run's soft capacity rule (it decides the ``over`` rows).
+    """
+    return {X: sets.placements, U: sets.cells, MODULES: sets.open_slots,
+            FIRST: sets.first_slots, OPENED: sets.opened_years, BEGUN: sets.begun_years,
+            OVER: sets.over_rows(soft)}
+
+
 def _add_variables(model: pyo.ConcreteModel, sets: ModelSets,
                    config: RunConfig) -> dict[str, list[VarData]]:
     """Every variable family, sized by its table in ``sets``; u fixed at 0 without independents."""
+    size = {family: len(table) for family, table in
+            _family_tables(sets, config.placement_rules.soft_capacity).items()}
     max_mod = sets.options["max_modules"].to_numpy()[sets.open_slots["o"].to_numpy()]
     low_mod, low_first = fixed_bounds(sets)
     max_mod = np.where(low_mod > 0, low_mod, max_mod)  # a fixed opening: exactly its modules
-    model.x = pyo.Var(range(len(sets.placements)), domain=pyo.NonNegativeReals)
+    model.x = pyo.Var(range(size[X]), domain=pyo.NonNegativeReals)
     u_bounds = (0, None) if config.independent.available else (0, 0)
-    model.u = pyo.Var(range(len(sets.cells)), domain=pyo.NonNegativeReals, bounds=u_bounds)
-    model.modules = pyo.Var(range(len(max_mod)), domain=pyo.NonNegativeIntegers,
+    model.u = pyo.Var(range(size[U]), domain=pyo.NonNegativeReals, bounds=u_bounds)
+    model.modules = pyo.Var(range(size[MODULES]), domain=pyo.NonNegativeIntegers,
                             bounds=lambda _, s: (int(low_mod[s]), int(max_mod[s])))
-    model.first = pyo.Var(range(len(sets.first_slots)), domain=pyo.Binary,
+    model.first = pyo.Var(range(size[FIRST]), domain=pyo.Binary,
                           bounds=lambda _, f: (int(low_first[f]), 1))
-    model.opened = pyo.Var(range(len(sets.opened_years)), domain=pyo.NonNegativeReals)
-    model.begun = pyo.Var(range(len(sets.begun_years)), domain=pyo.NonNegativeReals)
-    soft = config.placement_rules.soft_capacity
-    model.over = pyo.Var(range(len(sets.over_rows(soft))), domain=pyo.NonNegativeReals)
+    model.opened = pyo.Var(range(size[OPENED]), domain=pyo.NonNegativeReals)
+    model.begun = pyo.Var(range(size[BEGUN]), domain=pyo.NonNegativeReals)
+    model.over = pyo.Var(range(size[OVER]), domain=pyo.NonNegativeReals)
     return {X: list(model.x.values()), U: list(model.u.values()),
             MODULES: list(model.modules.values()), FIRST: list(model.first.values()),
             OPENED: list(model.opened.values()), BEGUN: list(model.begun.values()),

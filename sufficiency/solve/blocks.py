@@ -121,12 +121,23 @@ def solve_by_blocks(lp: highspy.HighsLp, column_block: np.ndarray, split: RowSpl
     for label in np.unique(column_block[~split.fixed]):
         rows = np.flatnonzero(split.row_block == label)
         columns = np.flatnonzero(~split.fixed & (column_block == label))
-        highs = new_highs()
-        highs.passModel(block_lp(lp, split, rows, columns))
-        run_stoppable(highs)
-        info = highs.getInfo()
-        if highs.getModelStatus() != _OPTIMAL or info.dual_solution_status != SOLUTION_FEASIBLE:
+        solved = solve_lp(block_lp(lp, split, rows, columns), new_highs)
+        if solved is None:
             return None
-        objective += info.objective_function_value
-        row_dual[rows] = np.asarray(highs.getSolution().row_dual)
+        objective += solved.objective
+        row_dual[rows] = solved.row_dual
     return LpSolution(objective, row_dual)
+
+
+def solve_lp(lp: highspy.HighsLp, new_highs: Callable[[], highspy.Highs]) -> LpSolution | None:
+    """Solve one continuous LP in a fresh instance: its optimum, or None without one.
+
+    None when HiGHS ends without an optimal dual solution (infeasible, unbounded, stopped).
+    """
+    highs = new_highs()
+    highs.passModel(lp)
+    run_stoppable(highs)
+    info = highs.getInfo()
+    if highs.getModelStatus() != _OPTIMAL or info.dual_solution_status != SOLUTION_FEASIBLE:
+        return None
+    return LpSolution(info.objective_function_value, np.asarray(highs.getSolution().row_dual))

@@ -24,7 +24,7 @@ from pyomo.core.base.var import VarData
 from sufficiency.formulation import MatrixModel
 from sufficiency.outcome import SolveReport
 from sufficiency.preprocess.config import SolverSettings
-from sufficiency.solve.blocks import solve_by_blocks, split_rows
+from sufficiency.solve.blocks import solve_by_blocks, solve_lp, split_rows
 from sufficiency.solve.highs import (
     SOLUTION_FEASIBLE,
     highs_options,
@@ -358,14 +358,9 @@ class DirectHighs:
         split = None if column_block is None else split_rows(lp, column_block)
         if column_block is not None and split is not None:
             solved = solve_by_blocks(lp, column_block, split, self._new_highs)
-            return None if solved is None else (solved.objective, solved.row_dual)
-        highs = self._new_highs()
-        highs.passModel(lp)
-        run_stoppable(highs)
-        info = highs.getInfo()
-        if highs.getModelStatus() not in _OPTIMAL or info.dual_solution_status != SOLUTION_FEASIBLE:
-            return None
-        return info.objective_function_value, np.asarray(highs.getSolution().row_dual)
+        else:
+            solved = solve_lp(lp, self._new_highs)
+        return None if solved is None else (solved.objective, solved.row_dual)
 
     def _new_highs(self) -> highspy.Highs:
         """A quiet highspy instance with this run's options."""
