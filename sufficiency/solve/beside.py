@@ -14,6 +14,15 @@ relaxation raised by cuts), are taken where they are better than HiGHS's. Every 
 start ends a second before HiGHS's limit (``rounding_start``'s ``seconds``), so that a
 start is never lost to the clock: at XL HiGHS's root LP, slowed by the start beside it,
 ends at about the limit, and the start's plan is the run's (measured: README Performance).
+
+HiGHS 1.16 does not stop at its time limit inside one piece of its root: after its fifth
+round of cuts it waits for an interior point solve of the whole model (its "analytic
+centre", no time limit of its own; 59 s at XL). When the start arrives with less time left
+than its own relaxation (an interior point solve of the same model) took, that solve could
+not end in time either, so HiGHS is stopped at its next interrupt check (only with the
+start's plan in hand)
+(:meth:`StartBeside.stop_if_late`) with the start's plan and the better of the two bounds:
+at XL HiGHS had run 50-65 s past its limit (README Performance).
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ class StartBeside:
         self._asks = 0
         self._deadline = math.inf  # perf_counter seconds: the end of HiGHS's time limit
         self.waited_s = 0.0  # how long HiGHS waited for the start at its ask
+        self.late = False  # the start came with too little time left for HiGHS's root
 
     @property
     def started(self) -> bool:
@@ -53,6 +63,7 @@ class StartBeside:
         """HiGHS starts now with ``time_limit_s``: it never waits for the start beyond that."""
         self._asks = 0
         self._deadline = time.perf_counter() + time_limit_s
+        self.late = False
 
     def offer(self, event: HighsCallbackEvent) -> None:
         """HiGHS asks for a plan: at its ask after the root LP, wait for the start and hand it."""
@@ -61,9 +72,18 @@ class StartBeside:
             return
         waiting_from = time.perf_counter()
         found = self._receive(max(0.0, self._deadline - waiting_from))
-        self.waited_s += time.perf_counter() - waiting_from
-        if found is not None and found.plan is not None and event.data_in is not None:
+        arrived_at = time.perf_counter()
+        self.waited_s += arrived_at - waiting_from
+        if found is None or found.plan is None:
+            return  # nothing to end the run with: HiGHS goes on
+        if event.data_in is not None:
             event.data_in.setSolution(found.plan.values)
+        self.late = found.relaxation_seconds > self._deadline - arrived_at
+
+    def stop_if_late(self, event: HighsCallbackEvent) -> None:
+        """HiGHS's interrupt check: stop once the start came too late for its root to end."""
+        if self.late:
+            event.interrupt()
 
     def at_end(self, wait: bool = False) -> StartResult | None:
         """After the MIP: the start if it has arrived, and the child stopped.

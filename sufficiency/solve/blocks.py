@@ -5,9 +5,11 @@ openings: each year's placements, independents, capacity and link rows form an L
 their own, unless sticky cohorts tie a year to the last. Dual simplex time grows faster
 than the LP, so ten yearly LPs take less than the whole: at XL the prices took 13-17 s
 after the MIP against 23-26 s, with the same objective (at L, 3-5 s either way; README,
-Performance). The caller labels
-each column (its year); when a row's free columns carry two labels (:func:`split_rows`
-returns None), the caller solves the whole LP instead.
+Performance). The blocks are independent, so with ``beside`` about half of them (by terms)
+are solved in a forked child on the second core (:mod:`sufficiency.forked`) while this
+process solves the rest; each block is solved in a fresh instance either way, so the
+answer is the same. The caller labels each column (its year); when a row's free columns
+carry two labels (:func:`split_rows` returns None), the caller solves the whole LP instead.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from sufficiency.forked import Forked
 from sufficiency.solve.highs import SOLUTION_FEASIBLE
 from sufficiency.solve.interrupt import run_stoppable
 
@@ -105,20 +108,61 @@ def block_lp(lp: highspy.HighsLp, split: RowSplit, rows: np.ndarray,
 
 
 def solve_by_blocks(lp: highspy.HighsLp, column_block: np.ndarray, split: RowSplit,
-                    new_highs: Callable[[], highspy.Highs]) -> LpSolution | None:
+                    new_highs: Callable[[], highspy.Highs], *,
+                    beside: bool = False) -> LpSolution | None:
     """Solve ``lp`` (continuous) block by block: its optimum, or None when it has none.
 
     ``column_block``: the label of each column (e.g. its year); ``split``: its
     :func:`split_rows`. ``new_highs``: an instance with the run's options set (its thread
     count above all: HiGHS's scheduler keeps the first solve's). Rows of fixed columns only
-    get dual 0.
+    get dual 0. ``beside``: solve about half of the blocks on the second core (only when
+    HiGHS uses one thread: otherwise that core is taken).
     """
     if not _constant_rows_hold(lp, split):
         return None
     cost, lower = np.asarray(lp.col_cost_), np.asarray(lp.col_lower_)
-    objective = float(lp.offset_) + float(cost[split.fixed] @ lower[split.fixed])
-    row_dual = np.zeros(lp.num_row_)
-    for label in np.unique(column_block[~split.fixed]):
+    ours, theirs = _halves(np.unique(column_block[~split.fixed]), split)
+    job = Forked(lambda: _solve_blocks(lp, column_block, split, theirs, new_highs),
+                 wanted=beside and bool(theirs))
+    try:
+        solved = _solve_blocks(lp, column_block, split, ours, new_highs)
+        solved = None if solved is None else _joined(solved, job.result())
+    finally:
+        job.stop()
+    if solved is None:
+        return None
+    objective, row_dual = solved
+    return LpSolution(objective + float(lp.offset_) + float(cost[split.fixed] @ lower[split.fixed]),
+                      row_dual)
+
+
+def _halves(labels: np.ndarray, split: RowSplit) -> tuple[list[int], list[int]]:
+    """The block labels in two halves of about equal terms (largest first, to the lighter).
+
+    The second half (never the largest block) goes to the second core; the halves
+    depend on the LP alone, so the answer does not depend on where they ran.
+    """
+    rows_of_free_terms = split.row_of_term[split.free_term]
+    terms = np.bincount(np.searchsorted(labels, split.row_block[rows_of_free_terms]),
+                        minlength=len(labels))
+    halves: tuple[list[int], list[int]] = ([], [])
+    load = [0, 0]
+    for position in np.argsort(-terms, kind="stable"):
+        lighter = int(load[1] < load[0])
+        halves[lighter].append(int(labels[position]))
+        load[lighter] += int(terms[position])
+    return halves
+
+
+def _solve_blocks(lp: highspy.HighsLp, column_block: np.ndarray, split: RowSplit,
+                  labels: list[int], new_highs: Callable[[], highspy.Highs],
+                  ) -> tuple[float, np.ndarray] | None:
+    """The blocks ``labels`` solved one by one: their objective and the duals of their rows.
+
+    Rows of other blocks get dual 0; None when a block has no optimum.
+    """
+    objective, row_dual = 0.0, np.zeros(lp.num_row_)
+    for label in labels:
         rows = np.flatnonzero(split.row_block == label)
         columns = np.flatnonzero(~split.fixed & (column_block == label))
         solved = solve_lp(block_lp(lp, split, rows, columns), new_highs)
@@ -126,7 +170,15 @@ def solve_by_blocks(lp: highspy.HighsLp, column_block: np.ndarray, split: RowSpl
             return None
         objective += solved.objective
         row_dual[rows] = solved.row_dual
-    return LpSolution(objective, row_dual)
+    return objective, row_dual
+
+
+def _joined(ours: tuple[float, np.ndarray],
+            theirs: tuple[float, np.ndarray] | None) -> tuple[float, np.ndarray] | None:
+    """Both halves' objective and duals together (each half's rows are disjoint)."""
+    if theirs is None:
+        return None
+    return ours[0] + theirs[0], ours[1] + theirs[1]
 
 
 def solve_lp(lp: highspy.HighsLp, new_highs: Callable[[], highspy.Highs]) -> LpSolution | None:

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from sufficiency.solve.rounding import StartResult
 
 MIN_RUN_SECONDS = 1.0  # a run charged its whole time limit still gets this long
+# HiGHS's termination when the start came too late for its root to end within the limit
+STOPPED_LATE = ("Time limit reached: stopped when the start arrived, with too little time left "
+                "for HiGHS's root to end")
 _OPTIMAL = {highspy.HighsModelStatus.kOptimal}
 _STOPPED = {highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kIterationLimit,
             highspy.HighsModelStatus.kSolutionLimit, highspy.HighsModelStatus.kInterrupt}
@@ -150,6 +153,7 @@ class DirectHighs:
         self._known_bound: float | None = None  # £k, proven lower bound for the next run
         self._beside: StartBeside | None = None  # a start found during the next run
         self._arrived: StartResult | None = None  # what that start found, once it ran
+        self._stopped_late = False  # the last run was stopped when that start came late
         self.discarded_starts = 0  # starts HiGHS misread, whose runs were repeated without
         self._cost = np.zeros(0)  # objective of the model handed over (£k per column), and
         self._offset = 0.0  # its constant: only bounds change after the hand-over
@@ -210,10 +214,11 @@ class DirectHighs:
                 self._load_values(model, plan)
             has_solution = objective is not None
         self._known_bound = self._arrived = None
+        termination = STOPPED_LATE if self._stopped_late else highs.modelStatusToString(status)
         return solve_report(
             solve_status(status in _OPTIMAL, status in _STOPPED, status in _INFEASIBLE,
                          has_solution),
-            highs.modelStatusToString(status), objective, bound,
+            termination, objective, bound,
             integer, solve_seconds, hand_over, highs.version())
 
     @staticmethod
@@ -294,8 +299,11 @@ class DirectHighs:
             if not isinstance(error, KeyboardInterrupt):
                 self.loaded.setOptionValue("time_limit", limit)
             raise
+        self._stopped_late = False
         if beside is not None:
-            self._arrived = beside.at_end(wait=self.loaded.getModelStatus() in _STOPPED)
+            status = self.loaded.getModelStatus()
+            self._arrived = beside.at_end(wait=status in _STOPPED)
+            self._stopped_late = beside.late and status == highspy.HighsModelStatus.kInterrupt
         self.loaded.setOptionValue("time_limit", limit)
 
     def _run_cleared(self, time_limit_s: float, start: np.ndarray | None,
@@ -313,10 +321,12 @@ class DirectHighs:
             return
         beside.begin(time_limit_s)
         highs.cbMipUserSolution += beside.offer
+        highs.cbMipInterrupt += beside.stop_if_late
         try:
             run_stoppable(highs)
         finally:
             highs.cbMipUserSolution -= beside.offer
+            highs.cbMipInterrupt -= beside.stop_if_late
 
     def _start_was_misread(self) -> bool:
         """Whether HiGHS's objective disagrees with the cost of the columns it returned.
@@ -350,14 +360,15 @@ class DirectHighs:
         d(objective £k) / d(bound of row r), rows in the order of ``model.rows``.
         ``column_block``: a label per column (its year); when no row's free columns carry
         two labels, each block is solved as an LP of its own
-        (:mod:`sufficiency.solve.blocks`). None when HiGHS proves no optimal LP with a
-        dual solution.
+        (:mod:`sufficiency.solve.blocks`), about half of them on the second core when HiGHS
+        runs on one thread. None when HiGHS proves no optimal LP with a dual solution.
         """
         lp = self.lp(model)
         lp.integrality_ = []
         split = None if column_block is None else split_rows(lp, column_block)
         if column_block is not None and split is not None:
-            solved = solve_by_blocks(lp, column_block, split, self._new_highs)
+            solved = solve_by_blocks(lp, column_block, split, self._new_highs,
+                                     beside=self.options["threads"] == 1)
         else:
             solved = solve_lp(lp, self._new_highs)
         return None if solved is None else (solved.objective, solved.row_dual)

@@ -69,12 +69,15 @@ class StartResult:
 
     ``plan``: the cheapest plan or None; ``bound``: the LP relaxation's optimum raised by
     residual-capacity cuts (£k), a lower bound on the cost of every plan, None if the
-    relaxation was not solved; ``highs_seconds``: HiGHS's own seconds on the LPs.
+    relaxation was not solved; ``highs_seconds``: HiGHS's own seconds on the LPs;
+    ``relaxation_seconds``: those on the relaxation alone (interior point and crossover), a
+    measure of how long HiGHS's own interior point solve in its root takes (beside).
     """
 
     plan: RoundedStart | None
     bound: float | None
     highs_seconds: float
+    relaxation_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -473,8 +476,9 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict[str
     limit = options.get("time_limit", np.inf)
     clock = HighsClock(deadline=time.perf_counter() + (limit if seconds is None else seconds))
     highs = solved_relaxation(lp, options, clock)
+    relaxation_seconds = clock.seconds
     if highs is None:
-        return StartResult(None, None, clock.seconds)
+        return StartResult(None, None, clock.seconds, relaxation_seconds)
     bound = highs.getInfo().objective_function_value
     relaxation = Relaxation(np.asarray(lp.col_lower_), np.asarray(lp.col_upper_),
                             highs.getBasis(), np.asarray(highs.getSolution().col_value))
@@ -496,7 +500,8 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict[str
     best = min(plans, key=lambda plan: plan.objective, default=None)  # first of equals
     raised = _raised_bound(highs, plan_model, config, relaxation, clock,
                            limit * CUT_LIMIT_SHARE)
-    return StartResult(best, bound if raised is None else max(bound, raised), clock.seconds)
+    return StartResult(best, bound if raised is None else max(bound, raised), clock.seconds,
+                       relaxation_seconds)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ HiGHS stops first, its plan and bound are taken where better; the optimum never 
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from sufficiency.errors import InputError
 from sufficiency.pipeline import run_plan
 from sufficiency.preprocess.config import load_run_config
 from sufficiency.solve.beside import ASK_AFTER_ROOT_LP, StartBeside
-from sufficiency.solve.direct import best_known
+from sufficiency.solve.direct import STOPPED_LATE, best_known
 from sufficiency.solve.rounding import RoundedStart, StartResult
 
 BESIDE = "rounding_start = true\n"
@@ -23,8 +24,10 @@ SERIAL = "rounding_start = true\nstart_beside = false\n"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def a_start(objective: float = 90.0, bound: float | None = 80.0) -> StartResult:
-    return StartResult(RoundedStart(np.array([1.0, 2.0]), objective, "dive"), bound, 0.5)
+def a_start(objective: float = 90.0, bound: float | None = 80.0,
+            relaxation_seconds: float = 0.25) -> StartResult:
+    return StartResult(RoundedStart(np.array([1.0, 2.0]), objective, "dive"), bound, 0.5,
+                       relaxation_seconds)
 
 
 class Ask:
@@ -33,9 +36,14 @@ class Ask:
     def __init__(self) -> None:
         self.data_in = self
         self.handed: list[np.ndarray] = []
+        self.interrupted = False
 
     def setSolution(self, values: np.ndarray) -> None:  # noqa: N802 - highspy's name
         self.handed.append(values)
+
+    def interrupt(self) -> None:
+        """HiGHS's interrupt check, as the callback sees it."""
+        self.interrupted = True
 
 
 def test_the_start_is_handed_at_the_ask_after_the_root_lp_only():
@@ -67,6 +75,45 @@ def test_highs_waits_no_longer_than_its_time_limit():
     assert 0.2 < beside.waited_s < 5
     assert not asks[-1].handed
     assert beside.at_end() is None  # not arrived: the child is stopped
+
+
+@pytest.mark.parametrize(("found", "stopped"), [
+    (a_start(relaxation_seconds=100.0), True),  # 60 s left: HiGHS's root would overrun
+    (a_start(relaxation_seconds=0.25), False),
+    (StartResult(None, 80.0, 0.5, 100.0), False),  # no plan to end the run with
+])
+def test_highs_stops_when_the_start_comes_with_less_time_left_than_its_relaxation_took(
+        found, stopped):
+    beside = StartBeside(lambda: found)
+    beside.begin(time_limit_s=60)
+    asks = [Ask() for _ in range(ASK_AFTER_ROOT_LP)]
+    checks = [Ask(), Ask()]
+    beside.stop_if_late(checks[0])  # before the ask: never
+    for ask in asks:
+        beside.offer(ask)
+    beside.stop_if_late(checks[1])
+    assert bool(asks[-1].handed) == (found.plan is not None)
+    assert (beside.late, checks[0].interrupted, checks[1].interrupted) == (stopped, False,
+                                                                           stopped)
+    beside.at_end()
+
+
+def test_on_the_example_a_late_start_ends_the_run_with_its_plan(tmp_path, monkeypatch):
+    """A start whose relaxation took longer than the whole limit stops HiGHS once handed
+    over: time-limited, with the start's plan or a better one, and an honest gap."""
+    from sufficiency import pipeline
+
+    found = pipeline.rounding_start
+
+    def slow_relaxation(*args, **kwargs) -> StartResult:
+        return dataclasses.replace(found(*args, **kwargs), relaxation_seconds=1e6)
+
+    monkeypatch.setattr(pipeline, "rounding_start", slow_relaxation)
+    run = run_plan(example_with(tmp_path, BESIDE))
+    report = run.optimal.report
+    assert report.status == "time_limit" and report.termination == STOPPED_LATE
+    assert report.bound <= report.objective and report.mip_gap is not None
+    assert report.solve_seconds < 60  # of the example's 120 s
 
 
 def test_a_start_that_fails_is_no_start():

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 from conftest import TinyRun, option, run_toml
 
+from sufficiency.forked import Forked, can_fork
 from sufficiency.formulation import FIRST, MODULES, build_model
 from sufficiency.pipeline import validate_run
-from sufficiency.solve import DirectHighs
+from sufficiency.solve import DirectHighs, blocks
 from sufficiency.solve.blocks import solve_by_blocks, split_rows
 from sufficiency.solve.highs import quiet_highs
 
@@ -75,6 +76,39 @@ def test_year_by_year_gives_the_hand_optimum_and_duals():
     objective, duals = whole(lp)
     assert solved.objective == pytest.approx(objective)
     assert solved.row_dual == pytest.approx(duals)
+
+
+class SpyForked(Forked):
+    """A :class:`Forked` that remembers whether its job ran in a child."""
+
+    started_jobs: list[bool] = []
+
+    def __init__(self, job, *, wanted=True):
+        super().__init__(job, wanted=wanted)
+        SpyForked.started_jobs.append(self.started)
+
+
+@pytest.mark.skipif(not can_fork(), reason="no fork on this platform")
+def test_blocks_on_both_cores_give_the_same_bits(monkeypatch):
+    """2027 (half of the terms) is solved in a forked child; the answer is the serial one."""
+    monkeypatch.setattr(blocks, "Forked", SpyForked)
+    SpyForked.started_jobs = []
+    lp = hand_lp()
+    split = split_rows(lp, YEARS)
+    serial = solve_by_blocks(lp, YEARS, split, one_thread)
+    beside = solve_by_blocks(lp, YEARS, split, one_thread, beside=True)
+    assert SpyForked.started_jobs == [False, True]
+    assert serial is not None and beside is not None
+    assert beside.objective == serial.objective == pytest.approx(25.0)
+    assert np.array_equal(beside.row_dual, serial.row_dual)
+
+
+def test_an_infeasible_year_on_the_second_core_has_no_optimum():
+    """2026 has fewer terms than 2027, so the child solves it: 3 pupils, 2 places, no other."""
+    rows = [(3, INF, {0: 1}), *ROWS[1:]]
+    lp = hand_lp(rows)
+    assert solve_by_blocks(lp, YEARS, split_rows(lp, YEARS), one_thread, beside=True) is None
+    assert blocks._halves(np.array([2026, 2027]), split_rows(lp, YEARS)) == ([2027], [2026])
 
 
 def test_a_row_across_two_years_means_no_split():
