@@ -79,7 +79,8 @@ COLUMNS = (
     "run", "scale", "areas", "sites", "options", "needs", "years",
     "variables", "integer_variables", "constraints", "nonzeros", "cartesian_variables",
     *[f"{stage}_s" for stage in STAGES], *[f"{stage}_cpu_s" for stage in STAGES],
-    "plan_command_s", "extras_share", "total_wall_s", "status", "gap_rel", "gap_gbp",
+    "plan_command_s", "extras_share", "total_wall_s", "status", "termination", "gap_rel",
+    "gap_gbp",
     "gap_share_of_savings",
     "objective_gbp", "savings_gbp", "highs_direct_s", "highs_direct_objective_gbp", "overhead_s",
     "overhead_share", "peak_memory_mb", "child_peak_memory_mb",
@@ -177,7 +178,7 @@ def measure_in_process(toml_path: Path, work_dir: Path, launched_at: float | Non
         "cartesian_variables": run.sets.cartesian_size,
         **{f"{k}_s": round(v, 3) for k, v in walls.items()},
         **{f"{k}_cpu_s": round(v, 3) for k, v in cpus.items()},
-        "status": report.status, "gap_rel": report.mip_gap,
+        "status": report.status, "termination": report.termination, "gap_rel": report.mip_gap,
         "gap_gbp": None if gap_gbp is None else round(gap_gbp, 2),
         "gap_share_of_savings": None if gap_gbp is None or not savings
         else round(gap_gbp / savings, 6),

@@ -63,6 +63,7 @@ def test_bench_scale_s_two_seeds_against_the_plain_model(tmp_path, monkeypatch):
         ("synth-S-s1", "1", "product"), ("synth-S-s2", "2", "plain")]
     for row in rows:
         assert row["status"] == "optimal" and row["plain_status"] == "optimal"
+        assert row["termination"] == "Optimal"  # HiGHS's words, or why the run stopped early
         assert int(row["nonzeros"]) > 0 and int(row["cartesian_variables"]) > int(
             row["variables"])
         assert float(row["highs_direct_objective_gbp"]) == pytest.approx(
