@@ -128,9 +128,7 @@ def solve_mps_directly(mps_path: Path, options: dict[str, Any]) -> tuple[float, 
     """Seconds highspy takes to read and solve an MPS file itself, and its objective (£k)."""
     from sufficiency.solve.highs import SOLUTION_FEASIBLE, quiet_highs
 
-    highs = quiet_highs()
-    for key, value in options.items():
-        highs.setOptionValue(key, value)
+    highs = quiet_highs(options)
     started = time.perf_counter()
     highs.readModel(str(mps_path))
     highs.run()

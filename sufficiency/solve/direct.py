@@ -375,7 +375,4 @@ class DirectHighs:
 
     def _new_highs(self) -> highspy.Highs:
         """A quiet highspy instance with this run's options."""
-        highs = quiet_highs()
-        for key, value in self.options.items():
-            highs.setOptionValue(key, value)
-        return highs
+        return quiet_highs(self.options)

@@ -13,6 +13,7 @@ import math
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,11 +83,13 @@ def _own_capture_lock() -> None:
 os.register_at_fork(after_in_child=_own_capture_lock)
 
 
-def quiet_highs() -> highspy.Highs:
-    """A highspy instance, made without its banner on standard output."""
+def quiet_highs(options: Mapping[str, Any] | None = None) -> highspy.Highs:
+    """A highspy instance, made without its banner on standard output, with ``options`` set."""
     with capture_output(capture_fd=True):
         highs = highspy.Highs()
         highs.setOptionValue("output_flag", False)
+    for key, value in (options or {}).items():
+        highs.setOptionValue(key, value)
     return highs
 
 

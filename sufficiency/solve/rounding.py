@@ -92,9 +92,7 @@ class Openings:
 
 def _highs(lp: highspy.HighsLp, options: dict[str, Any], extra: dict[str, Any]) -> highspy.Highs:
     """A quiet highspy instance holding ``lp``, with the run's options and ``extra`` ones."""
-    highs = quiet_highs()
-    for key, value in {**options, **extra}.items():
-        highs.setOptionValue(key, value)
+    highs = quiet_highs({**options, **extra})
     highs.passModel(lp)
     return highs
 
