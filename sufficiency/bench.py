@@ -1,7 +1,8 @@
 r"""`sufficiency bench`: the whole plan path on synthetic scales or given runs, measured.
 
-Each run is measured in a child process, so its peak memory (ru_maxrss from ``wait4``)
-and its whole wall time, imports included, belong to that run alone. The child also writes
+Each run is measured in a child process, so its peak memory (ru_maxrss from ``wait4``;
+and, summed over the processes it starts, :class:`TreePeak`) and its whole wall time,
+imports included, belong to that run alone. The child also writes
 the model HiGHS received to MPS and times highspy solving that file directly with the same
 options (same optimum, and how long HiGHS alone takes). Our overhead is what the plan
 command takes beyond HiGHS's own runs inside it: the MIP (HiGHS's wall time around its
@@ -60,6 +61,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import MISSING, dataclass, fields, replace
 from pathlib import Path
@@ -83,12 +85,12 @@ COLUMNS = (
     "gap_gbp",
     "gap_share_of_savings",
     "objective_gbp", "savings_gbp", "highs_direct_s", "highs_direct_objective_gbp", "overhead_s",
-    "overhead_share", "peak_memory_mb", "child_peak_memory_mb",
+    "overhead_share", "peak_memory_mb", "child_peak_memory_mb", "tree_peak_memory_mb",
     "seed", "first", "bound_gbp", "plain_note", "plain_s", "plain_total_wall_s",
     "plain_import_s", "plain_read_s", "plain_build_s", "plain_solve_s", "plain_variables",
     "plain_integer_variables", "plain_constraints", "plain_nonzeros", "plain_status",
     "plain_objective_gbp", "plain_bound_gbp", "plain_gap_rel", "plain_peak_memory_mb",
-    "plan_to_plain", "objective_difference_gbp", "objectives_agree",
+    "plain_tree_peak_memory_mb", "plan_to_plain", "objective_difference_gbp", "objectives_agree",
     "at_plain_gap_s", "at_plain_gap_status", "at_plain_gap_rel", "at_plain_gap_to_plain",
 )
 # Two optima agree when neither plan is cheaper than the other's proven bound, within this
@@ -106,9 +108,10 @@ def _stage_times(timer) -> tuple[dict[str, float], dict[str, float]]:
         "hand_over": wall.get("hand_over", 0.0), "solve": wall.get("solve", 0.0),
         "extract_check": wall.get("solve_extract", 0.0),
         "baseline": wall.get("baseline", 0.0) + wall.get("baseline_extract", 0.0),
-        # found first; or beside the MIP, where only HiGHS's wait for it counts
+        # found first; or beside the MIP, where only HiGHS's wait for it counts; with the
+        # relaxation solved before the MIP (links separated), that too
         "start": wall.get("start", 0.0) + wall.get("start_highs", 0.0)
-        + wall.get("start_wait", 0.0),
+        + wall.get("start_wait", 0.0) + wall.get("start_links", 0.0),
         "prices": wall.get("shadow", 0.0) + wall.get("budget_value", 0.0),  # LP duals (+ re-plans)
         "gap_lp": wall.get("gap", 0.0),  # the sufficiency gap's LP
         "write": wall.get("write", 0.0),
@@ -118,7 +121,7 @@ def _stage_times(timer) -> tuple[dict[str, float], dict[str, float]]:
     cpus["solve"] = cpu.get("solve", 0.0)
     cpus["extract_check"] = cpu.get("solve_extract", 0.0)
     cpus["baseline"] = cpu.get("baseline", 0.0) + cpu.get("baseline_extract", 0.0)
-    cpus["start"] = cpu.get("start", 0.0)
+    cpus["start"] = cpu.get("start", 0.0) + cpu.get("start_links", 0.0)
     cpus["prices"] = cpu.get("shadow", 0.0) + cpu.get("budget_value", 0.0)
     cpus["gap_lp"] = cpu.get("gap", 0.0)
     return walls, cpus
@@ -203,11 +206,66 @@ def _child_main(toml_path: str, work_dir: str, direct: str, row_path: str,
     Path(row_path).write_text(json.dumps(row))
 
 
+SAMPLE_EVERY_S = 0.1  # how often a child's process tree has its memory read (TreePeak)
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every process it started that is still running (Linux's /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        found.append(parent)
+        for children in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                todo += [int(child) for child in children.read_text().split()]
+            except OSError:  # the thread or the process has just ended
+                continue
+    return found
+
+
+def _pss_mb(pid: int) -> float:
+    """A process's proportional set size (MB): its pages, shared ones split among sharers."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:  # it has just ended
+        return 0.0
+    return next((int(line.split()[1]) / 1024 for line in rollup.splitlines()
+                 if line.startswith("Pss:")), 0.0)
+
+
+class TreePeak:
+    """The peak over time of a process tree's summed proportional set size (MB).
+
+    ``ru_maxrss`` is one process's peak, and a forked child counts the pages it shares
+    with its parent again: neither says what a run holds at once when its children (the
+    start, the sufficiency gap) run beside it. Sampled on a thread every
+    :data:`SAMPLE_EVERY_S`; None where the system has no ``/proc`` rollups (not Linux).
+    """
+
+    def __init__(self, pid: int) -> None:
+        """Start sampling ``pid``'s tree now."""
+        self._pid, self.peak_mb = pid, 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._done.wait(SAMPLE_EVERY_S):
+            self.peak_mb = max(self.peak_mb, sum(_pss_mb(pid) for pid in _tree(self._pid)))
+
+    def stop(self) -> float | None:
+        """Stop sampling; the peak (MB), or None where it cannot be read."""
+        self._done.set()
+        self._thread.join()
+        return round(self.peak_mb, 1) if Path("/proc/self/smaps_rollup").exists() else None
+
+
 def _run_child(code: str, args: list[str], work_dir: Path, what: str,
-               ) -> tuple[dict[str, Any], float, float]:
+               ) -> tuple[dict[str, Any], float, float, float | None]:
     """Run ``code`` in a fresh interpreter with ``args`` + [out path, launch time].
 
-    Returns the JSON it wrote, its wall seconds and its peak memory (MB).
+    Returns the JSON it wrote, its wall seconds, its peak memory (MB, ru_maxrss) and its
+    process tree's (:class:`TreePeak`).
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     out_path = work_dir / "row.json"
@@ -217,13 +275,16 @@ def _run_child(code: str, args: list[str], work_dir: Path, what: str,
         child = subprocess.Popen([sys.executable, "-c", code, *args, str(out_path),
                                   repr(time.time())],
                                  stdout=subprocess.DEVNULL, stderr=stderr)
+        tree = TreePeak(child.pid)
         _, status, usage = os.wait4(child.pid, 0)
+        tree_peak = tree.stop()
     total = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         tail = stderr_path.read_text(errors="replace")[-2000:]
         raise RuntimeError(f"benchmark of {what} failed:\n{tail}")
-    return json.loads(out_path.read_text()), total, round(usage.ru_maxrss / 1024, 1)
+    return (json.loads(out_path.read_text()), total, round(usage.ru_maxrss / 1024, 1),
+            tree_peak)
 
 
 def measure(toml_path: Path, work_dir: Path, direct: bool = True) -> dict[str, Any]:
@@ -233,13 +294,14 @@ def measure(toml_path: Path, work_dir: Path, direct: bool = True) -> dict[str, A
     """
     code = ("import sys; from sufficiency.bench import _child_main; "
             "_child_main(*sys.argv[1:6])")
-    row, total, peak = _run_child(code, [str(toml_path), str(work_dir),
+    row, total, peak, tree_peak = _run_child(code, [str(toml_path), str(work_dir),
                                          "direct" if direct else "no-direct"],
                                   work_dir, str(toml_path))
     row["total_wall_s"] = round(total, 3)
     # the plan command's own peak is taken before the benchmark's MPS re-solve (its own
     # instrument, which the child then runs); the child's whole peak is kept beside it
     row["child_peak_memory_mb"] = peak
+    row["tree_peak_memory_mb"] = tree_peak  # with the MPS re-solve, when ``direct``
     plan_s = row["plan_command_s"]
     # HiGHS's own runs inside the plan command (see the module docstring)
     highs_total = (row.pop("mip_highs_s") + row.pop("baseline_highs_s") + row.pop("start_highs_s")
@@ -273,7 +335,7 @@ def measure_plain(toml_path: Path, work_dir: Path) -> dict[str, Any]:
     """The plain peer of a run in a child process: ``plain_*`` columns, or a note why not."""
     code = ("import sys; from sufficiency.bench import plain_child_main; "
             "plain_child_main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4])")
-    result, total, peak = _run_child(code, [str(toml_path),
+    result, total, peak, tree_peak = _run_child(code, [str(toml_path),
                                             json.dumps(plain_options(toml_path))],
                                      work_dir, f"the plain model of {toml_path}")
     if not result["applies"]:
@@ -287,6 +349,7 @@ def measure_plain(toml_path: Path, work_dir: Path) -> dict[str, Any]:
         row[f"plain_{key}"] = None if result[key] is None else round(result[key], 2)
     row["plain_total_wall_s"] = round(total, 3)
     row["plain_peak_memory_mb"] = peak
+    row["plain_tree_peak_memory_mb"] = tree_peak
     return row
 
 

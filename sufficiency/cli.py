@@ -326,9 +326,10 @@ def _print_bench(rows: list[dict], exponents: dict[str, float], csv_path: Path) 
                    "write_extras_s", "plan_command_s", "extras_share",
                    "total_wall_s", "status", "gap_rel", "gap_gbp", "gap_share_of_savings",
                    "highs_direct_s", "overhead_s", "overhead_share", "peak_memory_mb",
-                   "first", "plain_variables", "plain_nonzeros", "plain_import_s",
-                   "plain_read_s", "plain_build_s", "plain_solve_s", "plain_s",
-                   "plain_status", "plain_gap_rel", "plain_peak_memory_mb", "plan_to_plain",
+                   "tree_peak_memory_mb", "first", "plain_variables", "plain_nonzeros",
+                   "plain_import_s", "plain_read_s", "plain_build_s", "plain_solve_s", "plain_s",
+                   "plain_status", "plain_gap_rel", "plain_peak_memory_mb",
+                   "plain_tree_peak_memory_mb", "plan_to_plain",
                    "at_plain_gap_s", "at_plain_gap_status", "at_plain_gap_to_plain",
                    "objective_gbp", "plain_objective_gbp", "objective_difference_gbp",
                    "objectives_agree"):

@@ -10,6 +10,7 @@ import dataclasses
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sufficiency.audit import audit
@@ -39,6 +40,8 @@ from sufficiency.solve import (
 )
 from sufficiency.solve.beside import StartBeside
 from sufficiency.solve.gap import sufficiency_gap
+from sufficiency.solve.highs import HighsClock
+from sufficiency.solve.links import SeparatedLinks, link_rows, separate_links
 from sufficiency.solve.rounding import StartResult, rounding_start, wants_start
 from sufficiency.solve.shadow import budget_value_by_resolve, shadow_prices
 
@@ -97,23 +100,30 @@ def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver: Solver
     (:mod:`sufficiency.solve.beside`; returned, to book HiGHS's wait for it). Otherwise it
     is found first, its seconds charged to the MIP's time limit, so the run keeps the
     planner's limit; when that leaves HiGHS inside its root LP (scale XL), the relaxation,
-    raised by residual-capacity cuts, is the bound.
+    raised by residual-capacity cuts, is the bound. With opening links and
+    ``separate_links``, the relaxation is solved here first, adding only the links it needs;
+    HiGHS's MIP keeps only those (:mod:`sufficiency.solve.links`).
     """
     settings = dataset.config.solver
     if (not isinstance(solver, DirectHighs)
             or not wants_start(settings.rounding_start, plan_model.size["nonzeros"])):
         return None
     lp_solver: DirectHighs = solver  # the narrowed type, for the closure
-
+    links = link_rows(plan_model)
+    # in a list, so that this process can drop the relaxation once the child has it
+    separated = ([_separated_links(plan_model, lp_solver, links, timer)]
+                 if settings.separate_links and links.size else [None])
     seconds = lp_solver.next_run_seconds() - START_HANDED_OVER_S  # ends before HiGHS
 
     def find_start() -> StartResult:
+        solved = separated[0].relaxation if separated[0] is not None else None
         return rounding_start(plan_model, lp_solver.lp(plan_model), lp_solver.options,
-                              dataset.config, seconds)
+                              dataset.config, seconds, solved)
 
     if settings.threads == 1 and settings.start_beside:
         beside = StartBeside(find_start)
         if beside.started:
+            separated.clear()  # the child has the relaxation; HiGHS gets its memory here
             solver.start_beside(beside)
             return beside
     started = time.perf_counter()
@@ -128,6 +138,23 @@ def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver: Solver
                              or plan.objective * MONEY_SCALE < do_nothing.report.objective - 1.0):
         solver.set_start(plan.values)
     return None
+
+
+def _separated_links(plan_model: PlanModel, solver: DirectHighs, links: np.ndarray,
+                     timer: StageTimer) -> SeparatedLinks | None:
+    """The relaxation with only the opening links it needs; the rest switched off in HiGHS.
+
+    Its seconds are charged to the MIP (:mod:`sufficiency.solve.links`); None (every link
+    kept) when it is not solved within the start's share of the limit.
+    """
+    started = time.perf_counter()
+    with timer.stage("start_links", "Solving the LP relaxation, adding the links it needs"):
+        clock = HighsClock(deadline=started + solver.next_run_seconds())
+        separated = separate_links(solver.lp(plan_model), links, solver.options, clock)
+    solver.charge(time.perf_counter() - started)
+    if separated is not None:
+        solver.switch_off_rows(plan_model, np.setdiff1d(links, separated.needed))
+    return separated
 
 
 def _charge_the_rest_of_the_plan(solver: Solver, settings: SolverSettings,
@@ -224,7 +251,7 @@ def _gap_beside(plan_model: PlanModel, dataset: Dataset) -> Forked[pd.DataFrame 
     """
     options = highs_options(dataset.config.solver)
     return Forked(lambda: sufficiency_gap(plan_model, options),
-                  wanted=dataset.config.solver.threads == 1)
+                  wanted=dataset.config.solver.threads == 1, early=True)
 
 
 def _optimal_and_prices(plan_model: PlanModel, dataset: Dataset, solver: Solver,

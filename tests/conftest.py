@@ -113,7 +113,7 @@ def tiny(tmp_path: Path) -> TinyRun:
 class NoSecondCore:
     """Stands in for :class:`sufficiency.forked.Forked`: the job runs here when asked for."""
 
-    def __init__(self, job, wanted: bool = True) -> None:
+    def __init__(self, job, wanted: bool = True, early: bool = False) -> None:
         self.job = job
 
     def result(self):

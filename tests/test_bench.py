@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 from conftest import TinyRun, option, run_toml
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from sufficiency.bench import (
     STAGES,
+    _run_child,
     at_gap_copy,
     growth_exponents,
     measure_at_plain_gap,
@@ -79,6 +81,9 @@ def test_bench_scale_s_two_seeds_against_the_plain_model(tmp_path, monkeypatch):
         assert float(row["plan_to_plain"]) == pytest.approx(
             float(row["plan_command_s"]) / float(row["plain_s"]), rel=1e-2)
         assert float(row["plain_peak_memory_mb"]) > 0 and float(row["plain_gap_rel"]) <= 1e-4
+        if Path("/proc/self/smaps_rollup").exists():  # summed over each child's processes
+            assert float(row["tree_peak_memory_mb"]) > 0
+            assert float(row["plain_tree_peak_memory_mb"]) > 0
     assert "S: plan command / plain model, wall time over 2 run(s): median" in result.output
     assert "worst" in result.output and "DISAGREE" not in result.output
 
@@ -144,3 +149,23 @@ def test_a_run_without_a_mip_gap_line_is_not_timed_again(tmp_path):
     toml.write_text('name = "x"\n[solver]\nmip_gap = 0.0001\n', encoding="utf-8")
     copy = at_gap_copy(toml, 0.01)
     assert copy is not None and "mip_gap = 0.01\n" in copy.read_text(encoding="utf-8")
+
+
+# a parent and its forked child each fill 150 MB of their own, at the same time
+TWO_PROCESSES = """import os, sys, time
+child = os.fork()
+block = bytes([child % 7 + 1]) * (150 * 2**20)
+time.sleep(1.5)
+if child == 0:
+    os._exit(0)
+os.waitpid(child, 0)
+open(sys.argv[-2], "w").write("{}")
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="Linux's /proc only")
+def test_the_tree_peak_counts_what_parent_and_child_hold_at_once(tmp_path):
+    """Each process peaks at about 160 MB; the tree holds both blocks at once (300 MB)."""
+    _, _, peak, tree_peak = _run_child(TWO_PROCESSES, [], tmp_path, "two processes")
+    assert peak >= 150
+    assert tree_peak is not None and tree_peak >= 290  # one process alone would read ~160

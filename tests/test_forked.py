@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -96,3 +97,26 @@ def test_ready_says_when_the_child_has_ended_and_from_child_never_runs_the_job_h
     failed = Forked(fails)
     assert failed.ready(10.0)
     assert failed.from_child() is None  # no result, and the job was not run here
+
+
+def test_an_early_job_ends_its_child_before_its_large_result_is_asked_for():
+    """A result larger than the pipe's buffer no longer keeps the child waiting."""
+    job = Forked(lambda: (os.getpid(), np.arange(1_000_000.0)), early=True)
+    child = job._process
+    assert child is not None
+    child.join(timeout=30)
+    assert not child.is_alive()  # ended after sending, before anyone asked
+    pid, values = job.result()
+    assert pid != os.getpid() and values.sum() == np.arange(1_000_000.0).sum()
+
+
+def test_an_early_job_that_fails_runs_here_and_one_stopped_ends_at_once(tmp_path):
+    def fails() -> None:
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError, match="no"):
+        Forked(fails, early=True).result()
+    job = Forked(lambda: time.sleep(60), early=True)
+    started = time.perf_counter()
+    job.stop()
+    assert time.perf_counter() - started < 10

@@ -41,7 +41,8 @@ Constraints (one function each in :mod:`sufficiency.formulation.constraints`)
       "area" (default)   Σ_{i ∈ (a, o, t)} x[i] − min(D_aot − E_o, C_o − E_o) begun[o, t] ≤ E_o
       "placement"        x[i] − min(d_c − E_o, C_o − E_o) begun[o, t] ≤ E_o
       "none"             no extra rows
-      (rows only for options with a fixed capital cost and where the demand exceeds E_o)
+      (rows only for options with a fixed capital cost and where the demand exceeds E_o;
+       with the start, HiGHS's MIP keeps only those its LP relaxation needs: solve.links)
     max_modules          Σ_{s=(o,·)} modules[s] ≤ max_modules_o                      ∀ o
     first_module_link    opened[o, y] − max_modules_o begun[o, y] ≤ 0     ∀ first slot (o, y)
     first_module_opens   first[o, y] − modules[o, y] ≤ 0  (fixed capital paid with a module)

@@ -68,6 +68,7 @@ class SolverSettings:
     price_budget: bool = True  # re-plan with £1m more per binding budget year (report)
     rounding_start: str = "auto"  # MIP start from the LP relaxation: auto | on | off
     start_beside: bool = True  # find that start on the second core while HiGHS runs
+    separate_links: bool = True  # the MIP gets only the opening links the relaxation needs
     time_limit_covers: str = "solve"  # solve: HiGHS's limit per solve | plan: the whole plan
 
 
@@ -141,7 +142,7 @@ _TABLE_KEYS = {
                   "fill_missing_travel"},
     "travel_limit_minutes": set(PHASES),
     "solver": {"time_limit_s", "mip_gap", "threads", "random_seed", "presolve", "options",
-               "price_budget", "rounding_start", "start_beside",
+               "price_budget", "rounding_start", "start_beside", "separate_links",
                "time_limit_covers"},
     "formulation": {"strong_links", "matrix_constraints", "aggregate_needs"},
 }
@@ -245,6 +246,7 @@ def _read_solver(reader: TomlReader, data: dict[str, Any]) -> SolverSettings:
         price_budget=reader.flag(t, "price_budget", p, d.price_budget),
         rounding_start=_rounding_start(reader, t, d.rounding_start, p),
         start_beside=reader.flag(t, "start_beside", p, d.start_beside),
+        separate_links=reader.flag(t, "separate_links", p, d.separate_links),
         time_limit_covers=reader.choice(t, "time_limit_covers", p, d.time_limit_covers,
                                         TIME_LIMIT_COVERS, 'write "solve" or "plan"',
                                         what="solve/plan"),

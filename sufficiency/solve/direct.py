@@ -241,6 +241,18 @@ class DirectHighs:
         """Give ``values`` (one per column) as the next run's MIP start; bounds are left alone."""
         self._start = values
 
+    def switch_off_rows(self, model: MatrixModel, rows: np.ndarray) -> None:
+        """Free ``rows`` of ``model`` in HiGHS (valid inequalities the MIP does without).
+
+        Their bounds become infinite, so HiGHS's presolve drops them and every row keeps its
+        number; they stay off for every later run of this instance (:mod:`.links`).
+        """
+        self._sync(model)
+        count = len(rows)
+        self.loaded.changeRowsBounds(  # type: ignore[attr-defined]  # not in its stubs
+            count, np.asarray(rows, dtype=np.int32), np.full(count, -highspy.kHighsInf),
+            np.full(count, highspy.kHighsInf))
+
     def start_beside(self, beside: StartBeside) -> None:
         """Hand HiGHS ``beside``'s start during the next run; compare plans at its end.
 

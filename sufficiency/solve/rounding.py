@@ -107,6 +107,17 @@ def wants_start(setting: str, nonzeros: int) -> bool:
     return setting == "on" or (setting == "auto" and nonzeros >= AUTO_MIN_NONZEROS)
 
 
+@dataclass(frozen=True)
+class SolvedRelaxation:
+    """The LP relaxation solved before the start (links separated: :mod:`.links`).
+
+    ``highs`` holds it and its basis; ``seconds``: HiGHS's seconds on it.
+    """
+
+    highs: highspy.Highs
+    seconds: float
+
+
 def solved_relaxation(lp: highspy.HighsLp, options: dict[str, Any],
                       clock: HighsClock) -> highspy.Highs | None:
     """HiGHS holding the solved LP relaxation and its basis, or None if not solved in time.
@@ -462,7 +473,8 @@ def _fix(highs: highspy.Highs, plan_model: PlanModel, bounds: tuple[np.ndarray, 
 
 
 def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict[str, Any],
-                   config: RunConfig, seconds: float | None = None) -> StartResult:
+                   config: RunConfig, seconds: float | None = None,
+                   solved: SolvedRelaxation | None = None) -> StartResult:
     """The cheapest plan of rounding and the dive, a proven bound, HiGHS's seconds.
 
     The dive, then rounding at each of :data:`THRESHOLDS`; the plan is None when none gives
@@ -470,13 +482,17 @@ def rounding_start(plan_model: PlanModel, lp: highspy.HighsLp, options: dict[str
     cuts (:mod:`sufficiency.solve.cuts`) once the plans are found. ``lp``: the model as
     handed to HiGHS with the openings free; ``options``: the run's HiGHS options (threads,
     seed, time limit); ``seconds``: the start's whole time (default: the time limit), which
-    no LP runs past.
+    no LP runs past; ``solved``: the relaxation, when it was solved before (its seconds are
+    not counted again).
     """
     lp.integrality_ = []
     limit = options.get("time_limit", np.inf)
     clock = HighsClock(deadline=time.perf_counter() + (limit if seconds is None else seconds))
-    highs = solved_relaxation(lp, options, clock)
-    relaxation_seconds = clock.seconds
+    if solved is None:
+        highs = solved_relaxation(lp, options, clock)
+        relaxation_seconds = clock.seconds
+    else:
+        highs, relaxation_seconds = solved.highs, solved.seconds
     if highs is None:
         return StartResult(None, None, clock.seconds, relaxation_seconds)
     bound = highs.getInfo().objective_function_value
