@@ -9,12 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import option, run_toml
 from test_oracle import brute_force, random_instance
 
-from sufficiency.errors import InputError
 from sufficiency.pipeline import run_plan
-from sufficiency.preprocess.config import load_run_config
 from sufficiency.solve.beside import ASK_AFTER_ROOT_LP, StartBeside
 from sufficiency.solve.direct import STOPPED_LATE, best_known
 from sufficiency.solve.rounding import RoundedStart, StartResult
@@ -193,17 +190,3 @@ def test_on_the_example_highs_takes_the_start_after_its_root_lp_and_plans_the_sa
     serial = run_plan(example_with(tmp_path, SERIAL))
     assert first.optimal.report.status == serial.optimal.report.status == "optimal"
     assert first.optimal.total_cost == pytest.approx(serial.optimal.total_cost, rel=2e-4)
-
-
-@pytest.mark.parametrize(("written", "read"), [("", True), ("start_beside = false\n", False)])
-def test_start_beside_setting(tiny, written, read):
-    toml = tiny.write(toml=run_toml().replace("[solver]\n", "[solver]\n" + written),
-                      demand=["A,ASD,primary,2026,20"], provision=[option("A", "S1")])
-    assert load_run_config(toml).solver.start_beside is read
-
-
-def test_start_beside_setting_rejects_other_values(tiny):
-    toml = tiny.write(toml=run_toml().replace("[solver]\n", '[solver]\nstart_beside = "yes"\n'),
-                      demand=["A,ASD,primary,2026,20"], provision=[option("A", "S1")])
-    with pytest.raises(InputError, match="solver.start_beside"):
-        load_run_config(toml)

@@ -13,9 +13,7 @@ from test_beside import example_with
 from test_oracle import random_instance
 from test_rounding import plan_model_of
 
-from sufficiency.errors import InputError
 from sufficiency.pipeline import run_plan
-from sufficiency.preprocess.config import load_run_config
 from sufficiency.solve.direct import DirectHighs, highs_lp
 from sufficiency.solve.highs import HighsClock, highs_options, quiet_highs
 from sufficiency.solve.links import BROKEN, RowSubset, link_rows, separate_links, without_rows
@@ -141,17 +139,3 @@ def test_on_the_example_highs_gets_only_the_needed_links_and_the_same_optimum(tm
     assert separated.optimal.report.status == every_link.optimal.report.status == "optimal"
     assert separated.optimal.total_cost == pytest.approx(every_link.optimal.total_cost,
                                                          rel=2e-4)
-
-
-@pytest.mark.parametrize(("written", "read"), [("", True), ("separate_links = false\n", False)])
-def test_separate_links_setting(tiny, written, read):
-    toml = tiny.write(toml=run_toml().replace("[solver]\n", "[solver]\n" + written),
-                      demand=["A,ASD,primary,2026,5"], provision=[option("A", "S1")])
-    assert load_run_config(toml).solver.separate_links is read
-
-
-def test_separate_links_setting_rejects_other_values(tiny):
-    toml = tiny.write(toml=run_toml().replace("[solver]\n", '[solver]\nseparate_links = "yes"\n'),
-                      demand=["A,ASD,primary,2026,5"], provision=[option("A", "S1")])
-    with pytest.raises(InputError, match="solver.separate_links"):
-        load_run_config(toml)
