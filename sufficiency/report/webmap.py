@@ -177,7 +177,9 @@ def _base_map(areas: gpd.GeoDataFrame, title: str, csp: str) -> folium.Map:
     for name, html in (("csp", meta), ("leaflet_css", _CSS_SLOT), ("leaflet_js", _JS_SLOT),
                        ("dollar_js", _DOLLAR_JS), ("plan_css", _PAGE_CSS)):
         root.header.add_child(Element(html), name=name)
-    fmap.fit_bounds(_bounds(areas))
+    framing = folium.FitBounds(_bounds(areas))
+    framing.options["animate"] = False  # Leaflet ignores a later fit while a zoom animates
+    fmap.add_child(framing)
     return fmap
 
 
