@@ -635,6 +635,10 @@ LEGEND_BOXES = """() => [...document.querySelectorAll('details.plan-legend')]
                 return {open: d.open, area: r.width * r.height}; })"""
 
 
+MAP = "window[Object.keys(window).find((k) => k.startsWith('map_'))]"
+MAP_ZOOM = f"() => {MAP}.getZoom()"
+
+
 def overlapping(boxes: list[list[float]]) -> list[tuple[int, int]]:
     return [(i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes) if i < j
             and a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]
@@ -661,6 +665,7 @@ def test_reads_without_clicking_in_browser(tmp_path, basemap_html):
         page.wait_for_load_state("load")  # the labels are placed again once it settles
         page.evaluate("() => document.fonts.ready.then(() => new Promise("
                       "(done) => setTimeout(done, 100)))")
+        page.wait_for_function(f"() => {MAP}.getZoom() === 13")  # the whole plan in view
         page.wait_for_timeout(300)
         before = [u for u in requests if not u.startswith(("file:", "data:"))]
         labels = page.evaluate(SHOWN_LABELS)
@@ -703,10 +708,6 @@ def test_reads_without_clicking_in_browser(tmp_path, basemap_html):
     for shot in ("map.png", "map-basemap.png", "print.png"):
         assert (tmp_path / shot).stat().st_size > 10_000
 
-
-
-MAP = "window[Object.keys(window).find((k) => k.startsWith('map_'))]"
-MAP_ZOOM = f"() => {MAP}.getZoom()"
 
 
 def test_map_keeps_the_plan_framed_until_the_reader_moves_it(tmp_path, basemap_html):
