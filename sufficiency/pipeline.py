@@ -41,8 +41,13 @@ from sufficiency.solve import (
 from sufficiency.solve.beside import StartBeside
 from sufficiency.solve.gap import sufficiency_gap
 from sufficiency.solve.highs import HighsClock
-from sufficiency.solve.links import SeparatedLinks, link_rows, separate_links
-from sufficiency.solve.rounding import StartResult, rounding_start, wants_start
+from sufficiency.solve.links import link_rows, separate_links
+from sufficiency.solve.rounding import (
+    SolvedRelaxation,
+    StartResult,
+    rounding_start,
+    wants_start,
+)
 from sufficiency.solve.shadow import budget_value_by_resolve, shadow_prices
 
 DO_NOTHING = "do-nothing"
@@ -110,20 +115,18 @@ def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver: Solver
         return None
     lp_solver: DirectHighs = solver  # the narrowed type, for the closure
     links = link_rows(plan_model)
-    # in a list, so that this process can drop the relaxation once the child has it
-    separated = ([_separated_links(plan_model, lp_solver, links, timer)]
-                 if settings.separate_links and links.size else [None])
+    relaxation = (_relaxation_with_needed_links(plan_model, lp_solver, links, timer)
+                  if settings.separate_links and links.size else None)
     seconds = lp_solver.next_run_seconds() - START_HANDED_OVER_S  # ends before HiGHS
 
     def find_start() -> StartResult:
-        solved = separated[0].relaxation if separated[0] is not None else None
         return rounding_start(plan_model, lp_solver.lp(plan_model), lp_solver.options,
-                              dataset.config, seconds, solved)
+                              dataset.config, seconds, relaxation)
 
     if settings.threads == 1 and settings.start_beside:
         beside = StartBeside(find_start)
         if beside.started:
-            separated.clear()  # the child has the relaxation; HiGHS gets its memory here
+            relaxation = None  # the child has its copy; HiGHS gets this one's memory here
             solver.start_beside(beside)
             return beside
     started = time.perf_counter()
@@ -140,8 +143,9 @@ def _start_from_rounding(plan_model: PlanModel, dataset: Dataset, solver: Solver
     return None
 
 
-def _separated_links(plan_model: PlanModel, solver: DirectHighs, links: np.ndarray,
-                     timer: StageTimer) -> SeparatedLinks | None:
+def _relaxation_with_needed_links(plan_model: PlanModel, solver: DirectHighs,
+                                  links: np.ndarray, timer: StageTimer,
+                                  ) -> SolvedRelaxation | None:
     """The relaxation with only the opening links it needs; the rest switched off in HiGHS.
 
     Its seconds are charged to the MIP (:mod:`sufficiency.solve.links`); None (every link
@@ -154,7 +158,8 @@ def _separated_links(plan_model: PlanModel, solver: DirectHighs, links: np.ndarr
     solver.charge(time.perf_counter() - started)
     if separated is not None:
         solver.switch_off_rows(plan_model, np.setdiff1d(links, separated.needed))
-    return separated
+        return separated.relaxation
+    return None
 
 
 def _charge_the_rest_of_the_plan(solver: Solver, settings: SolverSettings,
